@@ -1,0 +1,216 @@
+package spec
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+
+	"github.com/imgctl/imgctl/pkg/graph"
+)
+
+var (
+	registryRE = regexp.MustCompile(`^[a-zA-Z0-9]([a-zA-Z0-9.-]*[a-zA-Z0-9])?(:[0-9]{1,5})?(/[a-z0-9]+([._-][a-z0-9]+)*)*$`)
+	nameRE     = regexp.MustCompile(`^[a-z0-9]+([._-][a-z0-9]+)*(/[a-z0-9]+([._-][a-z0-9]+)*)*$`)
+	envKeyRE   = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	// VersionRE matches a dated version tag: YYYY.MM.DD or YYYY.MM.DD.N.
+	VersionRE = regexp.MustCompile(`^([0-9]{4})\.([0-9]{2})\.([0-9]{2})(\.([1-9][0-9]*))?$`)
+)
+
+// ValidVersion reports whether v is a well-formed dated version of a real day.
+func ValidVersion(v string) bool {
+	m := VersionRE.FindStringSubmatch(v)
+	if m == nil {
+		return false
+	}
+	_, err := time.Parse("2006.01.02", m[1]+"."+m[2]+"."+m[3])
+	return err == nil
+}
+
+// check runs the static checks that CUE does not: names, references,
+// the graph and files. It fills in ParentVersion, defaults and file digests.
+func check(lib *Library, c *collector) {
+	if !registryRE.MatchString(lib.Registry) {
+		c.add(lib.RegistryPos, "registry: %q is not host[:port]/path-prefix (lowercase path components)", lib.Registry)
+	}
+	parents := make(map[string]string, len(lib.Images))
+	for _, im := range lib.Images {
+		checkImage(lib, im, c)
+		parents[im.Name] = im.Parent
+	}
+	for _, cyc := range graph.New(parents).Cycles() {
+		first := lib.Image(cyc[0])
+		if len(cyc) == 1 {
+			c.add(first.PosOf("parent"), "images.%s.parent: image is its own parent", first.Name)
+			continue
+		}
+		c.add(first.PosOf("parent"), "images.%s.parent: dependency cycle: %s -> %s", first.Name, strings.Join(cyc, " -> "), cyc[0])
+	}
+}
+
+func checkImage(lib *Library, im *Image, c *collector) {
+	at := func(field string) Pos { return im.PosOf(field) }
+	p := "images." + im.Name
+	if !nameRE.MatchString(im.Name) || len(lib.Registry)+1+len(im.Name) > 255 {
+		c.add(im.Pos, "%s: invalid image name %q: use lowercase letters, digits and single '.', '_' or '-' separators, '/' between path components", p, im.Name)
+	}
+	switch {
+	case im.From != "" && im.Parent != "":
+		c.add(at("parent"), "%s: both from and parent are set; an image has exactly one base", p)
+	case im.From == "" && im.Parent == "":
+		c.add(im.Pos, "%s: neither from nor parent is set; an image needs exactly one base", p)
+	case im.From != "" && im.From != "scratch":
+		if _, err := name.ParseReference(im.From); err != nil {
+			c.add(at("from"), "%s.from: %q is not an image reference (repo:tag or repo@sha256:…): %v", p, im.From, err)
+		}
+	case im.Parent != "":
+		checkParent(lib, im, c)
+	}
+	for k := range im.Env {
+		if !envKeyRE.MatchString(k) {
+			c.add(at("env"), "%s.env: invalid variable name %q", p, k)
+		}
+	}
+	for _, t := range im.Tags {
+		if t == "latest" || ValidVersion(t) || VersionRE.MatchString(t) || strings.HasSuffix(t, "-deprecated") || strings.HasPrefix(t, "sha256-") || t == "buildcache" {
+			c.add(at("tags"), "%s.tags: %q is reserved for imgctl (latest, dated versions, -deprecated, sha256-, buildcache)", p, t)
+		}
+	}
+	if d := im.Deprecated; d != nil && d.Replacement != "" && !strings.ContainsAny(d.Replacement, "/:@") && lib.Image(d.Replacement) == nil {
+		c.add(at("deprecated"), "%s.deprecated.replacement: image %q not found in the library", p, d.Replacement)
+	}
+	if len(im.Platforms) == 0 {
+		im.Platforms = append([]string{}, DefaultPlatforms...)
+	}
+	if im.Rootfs != "" {
+		im.RootfsDigest = checkFile(lib.Dir, im.Rootfs, "", at("rootfs"), p+".rootfs", c)
+	}
+	for i := range im.Files {
+		f := &im.Files[i]
+		pos := f.Pos
+		if !pos.IsValid() {
+			pos = at("files")
+		}
+		f.Digest = checkFile(lib.Dir, f.Src, f.SHA256, pos, fmt.Sprintf("%s.files[%d].src", p, i), c)
+	}
+}
+
+func checkParent(lib *Library, im *Image, c *collector) {
+	p := "images." + im.Name + ".parent"
+	parent, version, pinned := strings.Cut(im.Parent, "@")
+	if pinned {
+		im.Parent, im.ParentVersion = parent, version
+		if !ValidVersion(version) {
+			c.add(im.PosOf("parent"), "%s: pinned version %q is not a dated version YYYY.MM.DD or YYYY.MM.DD.N", p, version)
+		}
+	}
+	if parent == im.Name {
+		return // reported as a cycle of one
+	}
+	if lib.Image(parent) == nil {
+		msg := fmt.Sprintf("%s: image %q not found in the library", p, parent)
+		if s := closest(parent, lib.Names()); s != "" {
+			msg += fmt.Sprintf(" (did you mean %q?)", s)
+		}
+		c.add(im.PosOf("parent"), "%s", msg)
+	}
+}
+
+// checkFile checks that src is a regular file inside dir, also after
+// resolving symlinks, and matches want when given. It returns the file's
+// digest "sha256:<hex>", or "" after reporting a problem.
+func checkFile(dir, src, want string, pos Pos, what string, c *collector) string {
+	if filepath.IsAbs(src) {
+		c.add(pos, "%s: %q is absolute; paths are relative to the spec directory", what, src)
+		return ""
+	}
+	clean := filepath.Clean(filepath.FromSlash(src))
+	if clean == ".." || strings.HasPrefix(clean, ".."+string(filepath.Separator)) {
+		c.add(pos, "%s: %q escapes the spec directory", what, src)
+		return ""
+	}
+	full := filepath.Join(dir, clean)
+	st, err := os.Lstat(full)
+	if err != nil {
+		c.add(pos, "%s: file %q not found in %s", what, src, dir)
+		return ""
+	}
+	real, err := filepath.EvalSymlinks(full)
+	if err != nil {
+		c.add(pos, "%s: %q is a broken symlink", what, src)
+		return ""
+	}
+	realDir, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		realDir = dir
+	}
+	if rel, err := filepath.Rel(realDir, real); err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		c.add(pos, "%s: %q is a symlink that escapes the spec directory", what, src)
+		return ""
+	}
+	if st, err = os.Stat(real); err != nil || !st.Mode().IsRegular() {
+		c.add(pos, "%s: %q is not a regular file", what, src)
+		return ""
+	}
+	sum, err := fileSHA256(real)
+	if err != nil {
+		c.add(pos, "%s: reading %q: %v", what, src, err)
+		return ""
+	}
+	if want != "" && want != sum {
+		c.add(pos, "%s: sha256 mismatch for %q: spec says %s, file has %s", what, src, want, sum)
+		return ""
+	}
+	return "sha256:" + sum
+}
+
+func fileSHA256(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// closest returns the name within edit distance 2 of s, if any.
+func closest(s string, names []string) string {
+	best, bestD := "", 3
+	for _, n := range names {
+		if d := editDistance(s, n); d < bestD {
+			best, bestD = n, d
+		}
+	}
+	return best
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
+}

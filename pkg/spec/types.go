@@ -1,0 +1,156 @@
+package spec
+
+import (
+	"fmt"
+	"sort"
+)
+
+// Pos is a position in a spec file. Filename is absolute.
+type Pos struct {
+	Filename string `json:"file"`
+	Line     int    `json:"line"`
+	Column   int    `json:"column"`
+}
+
+// IsValid reports whether the position names a file.
+func (p Pos) IsValid() bool { return p.Filename != "" }
+
+// String renders the position as file:line:col.
+func (p Pos) String() string {
+	if !p.IsValid() {
+		return "-"
+	}
+	return fmt.Sprintf("%s:%d:%d", p.Filename, p.Line, p.Column)
+}
+
+// Library is a loaded, checked image library.
+type Library struct {
+	// Dir is the absolute directory of the spec package; file sources are
+	// relative to it.
+	Dir string
+	// Registry is where images are published: host[:port]/prefix.
+	Registry    string
+	RegistryPos Pos
+	Policy      Policy
+	// Images holds every image, sorted by name.
+	Images []*Image
+
+	byName map[string]*Image
+}
+
+// Image returns the image called name, or nil.
+func (l *Library) Image(name string) *Image { return l.byName[name] }
+
+// Names returns the image names in sorted order.
+func (l *Library) Names() []string {
+	out := make([]string, len(l.Images))
+	for i, im := range l.Images {
+		out[i] = im.Name
+	}
+	return out
+}
+
+func (l *Library) index() {
+	sort.Slice(l.Images, func(i, j int) bool { return l.Images[i].Name < l.Images[j].Name })
+	l.byName = make(map[string]*Image, len(l.Images))
+	for _, im := range l.Images {
+		l.byName[im.Name] = im
+	}
+}
+
+// Policy says how superseded versions are retired.
+type Policy struct {
+	// GraceDays is the time from supersession to end of life.
+	GraceDays int `json:"graceDays"`
+	// DeprecatedTag adds "<version>-deprecated" tags to superseded versions.
+	DeprecatedTag bool `json:"deprecatedTag"`
+}
+
+// DefaultPolicy is the policy of a library that does not set one.
+var DefaultPolicy = Policy{GraceDays: 30, DeprecatedTag: true}
+
+// Image is the spec of one image. Slices and maps are never nil-vs-empty
+// sensitive: the content key treats both the same.
+type Image struct {
+	Name string `json:"-"`
+	// Pos is where the image is declared.
+	Pos Pos `json:"-"`
+	// FieldPos is where each set field is declared, keyed by its CUE name.
+	FieldPos map[string]Pos `json:"-"`
+
+	From   string `json:"from,omitempty"`
+	Parent string `json:"parent,omitempty"`
+	// ParentVersion is the pinned version of Parent ("2026.11.01"), or "".
+	ParentVersion string `json:"parentVersion,omitempty"`
+
+	Description string `json:"description,omitempty"`
+	Team        string `json:"team,omitempty"`
+	Family      string `json:"family,omitempty"`
+
+	Rootfs string `json:"rootfs,omitempty"`
+	// RootfsDigest is "sha256:<hex>" of the Rootfs file, computed at load.
+	RootfsDigest  string            `json:"-"`
+	Apt           []string          `json:"apt,omitempty"`
+	AptRecommends bool              `json:"aptRecommends,omitempty"`
+	Pip           *Pip              `json:"pip,omitempty"`
+	R             *R                `json:"r,omitempty"`
+	Run           []string          `json:"run,omitempty"`
+	Files         []File            `json:"files,omitempty"`
+	Env           map[string]string `json:"env,omitempty"`
+	User          string            `json:"user,omitempty"`
+	Workdir       string            `json:"workdir,omitempty"`
+	Entrypoint    []string          `json:"entrypoint,omitempty"`
+	Cmd           []string          `json:"cmd,omitempty"`
+	Ports         []int             `json:"ports,omitempty"`
+	Labels        map[string]string `json:"labels,omitempty"`
+	Platforms     []string          `json:"platforms,omitempty"`
+	Tags          []string          `json:"tags,omitempty"`
+	Deprecated    *Deprecation      `json:"deprecated,omitempty"`
+}
+
+// Pip is a pip install step.
+type Pip struct {
+	Packages       []string `json:"packages"`
+	Index          string   `json:"index,omitempty"`
+	CredentialsEnv string   `json:"credentialsEnv,omitempty"`
+}
+
+// R is an R package install step.
+type R struct {
+	Packages []string `json:"packages"`
+	Repo     string   `json:"repo,omitempty"`
+}
+
+// File is a file copied from the spec directory into the image.
+type File struct {
+	Src    string `json:"src"`
+	Dest   string `json:"dest"`
+	Mode   int    `json:"mode"`
+	SHA256 string `json:"sha256,omitempty"`
+	// Digest is "sha256:<hex>" of the file's bytes, computed at load.
+	Digest string `json:"-"`
+	Pos    Pos    `json:"-"`
+}
+
+// Deprecation retires an image.
+type Deprecation struct {
+	Reason      string `json:"reason"`
+	Replacement string `json:"replacement,omitempty"`
+}
+
+// IsExternal reports whether the image is built from an external base.
+func (im *Image) IsExternal() bool { return im.Parent == "" }
+
+// PosOf returns the position of field, or of the image when the field is unset.
+func (im *Image) PosOf(field string) Pos {
+	if p, ok := im.FieldPos[field]; ok {
+		return p
+	}
+	return im.Pos
+}
+
+// DefaultPlatforms is used when an image sets no platforms.
+var DefaultPlatforms = []string{"linux/amd64"}
+
+// DefaultFileMode is the mode of a file that sets none.
+const DefaultFileMode = 0o644
