@@ -12,6 +12,7 @@ var ErrCycle = errors.New("dependency cycle")
 type Graph struct {
 	nodes    []string            // sorted
 	parent   map[string]string   // child -> parent, only for parents that are nodes
+	external map[string]string   // root -> its parent outside the graph ("" for none)
 	children map[string][]string // parent -> sorted children
 }
 
@@ -19,7 +20,7 @@ type Graph struct {
 // Parents that are not nodes themselves are treated as external: the node is
 // a root of the graph.
 func New(parents map[string]string) *Graph {
-	g := &Graph{parent: map[string]string{}, children: map[string][]string{}}
+	g := &Graph{parent: map[string]string{}, children: map[string][]string{}, external: map[string]string{}}
 	for n := range parents {
 		g.nodes = append(g.nodes, n)
 	}
@@ -29,6 +30,8 @@ func New(parents map[string]string) *Graph {
 		if _, ok := parents[p]; ok && p != "" {
 			g.parent[n] = p
 			g.children[p] = append(g.children[p], n)
+		} else {
+			g.external[n] = p
 		}
 	}
 	return g
@@ -39,6 +42,10 @@ func (g *Graph) Nodes() []string { return g.nodes }
 
 // Parent returns the in-graph parent of n, or "".
 func (g *Graph) Parent(n string) string { return g.parent[n] }
+
+// External returns the out-of-graph parent of root n ("" when n has an
+// in-graph parent or none at all).
+func (g *Graph) External(n string) string { return g.external[n] }
 
 // Children returns the direct children of n, sorted.
 func (g *Graph) Children(n string) []string { return g.children[n] }

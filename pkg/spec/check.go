@@ -37,8 +37,8 @@ func ValidVersion(v string) bool {
 // check runs the static checks that CUE does not: names, references,
 // the graph and files. It fills in ParentVersion, defaults and file digests.
 func check(lib *Library, c *collector) {
-	if !registryRE.MatchString(lib.Registry) {
-		c.add(lib.RegistryPos, "registry: %q is not host[:port]/path-prefix (lowercase path components)", lib.Registry)
+	if lib.Registry != "" && !registryRE.MatchString(lib.Registry) {
+		c.add(lib.RegistryPos, "registry: %q is not host[:port]/path-prefix (no scheme; lowercase path components)", lib.Registry)
 	}
 	parents := make(map[string]string, len(lib.Images))
 	for _, im := range lib.Images {
@@ -83,7 +83,7 @@ func checkImage(lib *Library, im *Image, c *collector) {
 			c.add(at("tags"), "%s.tags: %q is reserved for imgctl (latest, dated versions, -deprecated, sha256-, buildcache)", p, t)
 		}
 	}
-	if d := im.Deprecated; d != nil && d.Replacement != "" && !strings.ContainsAny(d.Replacement, "/:@") && lib.Image(d.Replacement) == nil {
+	if d := im.Deprecated; d != nil && d.Replacement != "" && !strings.ContainsAny(d.Replacement, "/:@") && !lib.declared[d.Replacement] {
 		c.add(at("deprecated"), "%s.deprecated.replacement: image %q not found in the library", p, d.Replacement)
 	}
 	if len(im.Platforms) == 0 {
@@ -114,7 +114,7 @@ func checkParent(lib *Library, im *Image, c *collector) {
 	if parent == im.Name {
 		return // reported as a cycle of one
 	}
-	if lib.Image(parent) == nil {
+	if !lib.declared[parent] {
 		msg := fmt.Sprintf("%s: image %q not found in the library", p, parent)
 		if s := closest(parent, lib.Names()); s != "" {
 			msg += fmt.Sprintf(" (did you mean %q?)", s)
@@ -139,7 +139,7 @@ func checkFile(dir, src, want string, pos Pos, what string, c *collector) string
 	full := filepath.Join(dir, clean)
 	st, err := os.Lstat(full)
 	if err != nil {
-		c.add(pos, "%s: file %q not found in %s", what, src, dir)
+		c.add(pos, "%s: file %q not found in the spec directory", what, src)
 		return ""
 	}
 	real, err := filepath.EvalSymlinks(full)

@@ -9,13 +9,21 @@ import (
 // decode turns the validated #Library value into a Library. Any decoding
 // failure (which validation should have prevented) is collected with its
 // position, never dropped.
-func decode(v cue.Value, dir, schemaDir string, c *collector) *Library {
-	lib := &Library{Dir: dir, Policy: DefaultPolicy}
+//
+// When lenient, the value is known to have problems that are already
+// reported: parts that fail to decode are skipped silently.
+func decode(v cue.Value, dir, schemaDir string, lenient bool, c *collector) *Library {
+	lib := &Library{Dir: dir, Policy: DefaultPolicy, declared: map[string]bool{}}
+	report := func(err error) {
+		if !lenient {
+			addCUE(c, err, schemaDir)
+		}
+	}
 
 	reg := v.LookupPath(cue.ParsePath("registry"))
 	lib.RegistryPos = valuePos(reg, schemaDir)
 	if s, err := reg.String(); err != nil {
-		addCUE(c, err, schemaDir)
+		report(err) // Registry stays "": check skips it
 	} else {
 		lib.Registry = s
 	}
@@ -26,7 +34,7 @@ func decode(v cue.Value, dir, schemaDir string, c *collector) *Library {
 			DeprecatedTag *bool `json:"deprecatedTag"`
 		}
 		if err := pv.Decode(&p); err != nil {
-			addCUE(c, err, schemaDir)
+			report(err)
 		}
 		if p.GraceDays != nil {
 			lib.Policy.GraceDays = *p.GraceDays
@@ -39,19 +47,21 @@ func decode(v cue.Value, dir, schemaDir string, c *collector) *Library {
 	images := v.LookupPath(cue.ParsePath("images"))
 	it, err := images.Fields()
 	if err != nil {
-		addCUE(c, err, schemaDir)
+		report(err)
+		lib.index()
 		return lib
 	}
 	for it.Next() {
 		iv := it.Value()
 		im := &Image{Name: it.Selector().Unquoted(), Pos: valuePos(iv, schemaDir), FieldPos: map[string]Pos{}}
+		lib.declared[im.Name] = true
 		if err := iv.Decode(im); err != nil {
-			addCUE(c, err, schemaDir)
+			report(err)
 			continue
 		}
 		fields, err := iv.Fields()
 		if err != nil {
-			addCUE(c, err, schemaDir)
+			report(err)
 			continue
 		}
 		for fields.Next() {

@@ -28,15 +28,18 @@ func Load(dir string) (*Library, error) {
 	if st, err := os.Stat(abs); err != nil || !st.IsDir() {
 		return nil, fmt.Errorf("%w: %s", ErrNoDir, dir)
 	}
-	v, schemaDir, err := evaluate(abs)
+	var c collector
+	v, schemaDir, err := evaluate(abs, &c)
 	if err != nil {
 		return nil, err
 	}
-	var c collector
-	lib := decode(v, abs, schemaDir, &c)
-	if len(c.errs) > 0 {
-		return nil, c.err()
+	if !v.Exists() {
+		return nil, c.err() // the package did not load: nothing to decode
 	}
+	// Decode and check even when CUE reported problems, so that one run
+	// reports every mistake; images that fail to decode are left out of the
+	// checks (their problems are already reported).
+	lib := decode(v, abs, schemaDir, len(c.errs) > 0, &c)
 	check(lib, &c)
 	if err := c.err(); err != nil {
 		return nil, err
@@ -45,8 +48,10 @@ func Load(dir string) (*Library, error) {
 }
 
 // evaluate loads and validates the package; it returns the #Library-unified
-// value and the directory the schema overlay lives in.
-func evaluate(dir string) (cue.Value, string, error) {
+// value (missing when the package cannot be built) and the directory the
+// schema overlay lives in. Problems in the specs go to c; the error is only
+// for failures of imgctl itself.
+func evaluate(dir string, c *collector) (cue.Value, string, error) {
 	root := findModuleRoot(dir)
 	overlay := map[string]load.Source{}
 	if root == "" {
@@ -68,20 +73,19 @@ func evaluate(dir string) (cue.Value, string, error) {
 	}
 	cfg := &load.Config{Dir: dir, ModuleRoot: root, Overlay: overlay}
 	insts := load.Instances([]string{".", schemas.ImportPath}, cfg)
-	var c collector
 	for _, inst := range insts {
 		if inst.Err != nil {
-			addCUE(&c, inst.Err, schemaDir)
+			addCUE(c, inst.Err, schemaDir)
 		}
 	}
 	if len(c.errs) > 0 {
-		return cue.Value{}, "", c.err()
+		return cue.Value{}, schemaDir, nil
 	}
 	ctx := cuecontext.New()
 	vals, err := ctx.BuildInstances(insts)
 	if err != nil {
-		addCUE(&c, err, schemaDir)
-		return cue.Value{}, "", c.err()
+		addCUE(c, err, schemaDir)
+		return cue.Value{}, schemaDir, nil
 	}
 	lib := vals[1].LookupPath(cue.ParsePath("#Library"))
 	if err := lib.Err(); err != nil {
@@ -89,8 +93,7 @@ func evaluate(dir string) (cue.Value, string, error) {
 	}
 	v := lib.Unify(vals[0])
 	if err := v.Validate(cue.Concrete(true), cue.All()); err != nil {
-		addCUE(&c, err, schemaDir)
-		return cue.Value{}, "", c.err()
+		addCUE(c, err, schemaDir)
 	}
 	return v, schemaDir, nil
 }

@@ -35,7 +35,8 @@ type Library struct {
 	// Images holds every image, sorted by name.
 	Images []*Image
 
-	byName map[string]*Image
+	byName   map[string]*Image
+	declared map[string]bool // every image name, also those that failed to decode
 }
 
 // Image returns the image called name, or nil.

@@ -1,0 +1,134 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/imgctl/imgctl/pkg/spec"
+)
+
+// Exit codes.
+const (
+	ExitOK      = 0
+	ExitError   = 1
+	ExitUsage   = 2
+	ExitChanges = 2 // plan --detailed-exitcode: changes present
+)
+
+// exitError carries an exit code through cobra; reported says the message was
+// already printed.
+type exitError struct {
+	code     int
+	err      error
+	reported bool
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+func usageErr(format string, args ...any) error {
+	return &exitError{code: ExitUsage, err: fmt.Errorf(format, args...)}
+}
+
+// streams are the command's outputs: results on out, logs on errOut.
+type streams struct {
+	out, errOut io.Writer
+}
+
+// Run executes imgctl with args and returns the process exit code.
+func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	root := newRoot(streams{out: stdout, errOut: stderr})
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return ExitOK
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if !ee.reported {
+			fmt.Fprintf(stderr, "imgctl: %v\n", ee.err)
+		}
+		if ee.code == ExitUsage {
+			fmt.Fprintf(stderr, "Run 'imgctl --help' for usage.\n")
+		}
+		return ee.code
+	}
+	fmt.Fprintf(stderr, "imgctl: %v\n", err)
+	return ExitError
+}
+
+func newRoot(s streams) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "imgctl",
+		Short:         "Declarative container-image builds for data-science platforms",
+		Long:          "imgctl builds a library of container images declared in CUE, publishes each under a dated tag and marks superseded versions deprecated in the registry.",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(s.out)
+	root.SetErr(s.errOut)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
+		return &exitError{code: ExitUsage, err: err}
+	})
+	root.AddCommand(
+		newValidateCmd(s),
+		newGraphCmd(s),
+	)
+	return root
+}
+
+// dirArg returns the spec directory argument, defaulting to images/.
+func dirArg(args []string) string {
+	if len(args) > 0 {
+		return args[0]
+	}
+	return "images"
+}
+
+// maxArgs is cobra.MaximumNArgs with a usage exit code.
+func maxArgs(n int) cobra.PositionalArgs {
+	return func(_ *cobra.Command, args []string) error {
+		if len(args) > n {
+			return usageErr("too many arguments: %q", args[n:])
+		}
+		return nil
+	}
+}
+
+// loadLibrary loads dir and renders spec errors, one "file:line:col: message"
+// per line relative to the working directory.
+func loadLibrary(s streams, dir string) (*spec.Library, error) {
+	lib, err := spec.Load(dir)
+	if err == nil {
+		return lib, nil
+	}
+	if errors.Is(err, spec.ErrNoDir) {
+		return nil, usageErr("%v", err)
+	}
+	var errs spec.Errors
+	if errors.As(err, &errs) {
+		wd, _ := os.Getwd()
+		for _, e := range errs.Relative(wd) {
+			fmt.Fprintln(s.errOut, e.Error())
+		}
+		return nil, &exitError{code: ExitError, err: err, reported: true}
+	}
+	return nil, err
+}
+
+// displayDir renders dir for messages, relative to the working directory.
+func displayDir(dir string) string {
+	wd, _ := os.Getwd()
+	if abs, err := filepath.Abs(dir); err == nil {
+		if rel, err := filepath.Rel(wd, abs); err == nil {
+			return rel
+		}
+	}
+	return dir
+}

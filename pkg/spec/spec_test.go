@@ -1,0 +1,122 @@
+package spec
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"cuelang.org/go/cue"
+	"cuelang.org/go/cue/cuecontext"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/imgctl/imgctl/schemas"
+)
+
+// TestSchemasCompile proves every embedded schema file compiles on its own.
+func TestSchemasCompile(t *testing.T) {
+	ctx := cuecontext.New()
+	n := 0
+	require.NoError(t, fs.WalkDir(schemas.FS, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := schemas.FS.ReadFile(p)
+		require.NoError(t, err)
+		v := ctx.CompileBytes(b)
+		assert.NoError(t, v.Err(), p)
+		assert.True(t, v.LookupPath(parse("#Library")).Exists(), p)
+		n++
+		return nil
+	}))
+	assert.Positive(t, n)
+}
+
+// TestExampleLibrary loads the repository's images/ (with a stand-in for the
+// rootfs tarball the Makefile builds).
+func TestExampleLibrary(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.CopyFS(dir, os.DirFS("../../images")))
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "build"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "build", "debian-bookworm.tar"), []byte("tar"), 0o644))
+	lib, err := Load(dir)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"credit-risk", "debian", "marketing", "notebook", "python3", "r"}, lib.Names())
+	cr := lib.Image("credit-risk")
+	assert.Equal(t, "r", cr.Parent)
+	assert.Equal(t, "2026.11.01", cr.ParentVersion)
+	assert.Equal(t, "1000:1000", cr.User)
+	assert.Equal(t, "credit-risk", cr.Labels["org.example.team"])
+	m := lib.Image("marketing")
+	require.Len(t, m.Files, 1)
+	assert.Equal(t, 0o444, m.Files[0].Mode)
+	assert.True(t, strings.HasPrefix(m.Files[0].Digest, "sha256:"))
+	assert.Equal(t, filepath.Join(dir, "teams.cue"), m.Files[0].Pos.Filename)
+	assert.Equal(t, DefaultPlatforms, m.Platforms)
+	assert.Equal(t, Policy{GraceDays: 30, DeprecatedTag: true}, lib.Policy)
+}
+
+func TestLoadErrors(t *testing.T) {
+	_, err := Load(filepath.Join(t.TempDir(), "nope"))
+	assert.ErrorIs(t, err, ErrNoDir)
+
+	dir := t.TempDir()
+	write(t, dir, "a.cue", "package x\nregistry: \"r.example/x\"\nimages: a: {from: \"debian:12\", apt: [1]}\nimages: b: {parent: \"zz\"}\n")
+	_, err = Load(dir)
+	var errs Errors
+	require.True(t, errors.As(err, &errs))
+	require.Len(t, errs, 2)
+	assert.Equal(t, 3, errs[0].Pos.Line)
+	assert.Equal(t, 4, errs[1].Pos.Line)
+	assert.Contains(t, errs[1].Msg, `image "zz" not found`)
+}
+
+// TestOnlySpecImportsCUE keeps CUE inside this package: no other package of
+// the module may import cuelang.org/go.
+func TestOnlySpecImportsCUE(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", "-f", "{{.ImportPath}}", "github.com/imgctl/imgctl/pkg/...", "github.com/imgctl/imgctl/internal/...", "github.com/imgctl/imgctl/cmd/...").Output()
+	require.NoError(t, err)
+	for _, pkg := range strings.Fields(string(out)) {
+		if !strings.HasPrefix(pkg, "github.com/imgctl/imgctl/") || pkg == "github.com/imgctl/imgctl/pkg/spec" {
+			continue
+		}
+		imports, err := exec.Command("go", "list", "-f", `{{join .Imports "\n"}}`, pkg).Output()
+		require.NoError(t, err)
+		for _, imp := range strings.Fields(string(imports)) {
+			assert.False(t, strings.HasPrefix(imp, "cuelang.org/"), "%s imports %s: CUE must stay in pkg/spec", pkg, imp)
+		}
+	}
+}
+
+// FuzzLoad feeds arbitrary CUE to the loader: it may reject it, never panic.
+func FuzzLoad(f *testing.F) {
+	f.Add("registry: \"localhost:5000/x\"\nimages: a: from: \"debian:12\"\n")
+	f.Add("images: a: parent: \"a\"\n")
+	f.Add("images: a: {parent: \"b@2026.13.01\"}, images: b: files: [{src: \"../x\", dest: \"/x\"}]")
+	f.Add("registry: 1\nimages: [string]: {}\n")
+	f.Add("images: a: {from: \"scratch\", rootfs: \"/etc/passwd\", env: {\"\": \"\"}}")
+	f.Fuzz(func(t *testing.T, src string) {
+		dir := t.TempDir()
+		write(t, dir, "lib.cue", "package x\n"+src)
+		lib, err := Load(dir)
+		if err == nil {
+			require.NotNil(t, lib)
+			return
+		}
+		var errs Errors
+		if errors.As(err, &errs) {
+			assert.NotEmpty(t, errs)
+		}
+	})
+}
+
+func write(t testing.TB, dir, name, content string) {
+	t.Helper()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644))
+}
+
+func parse(s string) cue.Path { return cue.ParsePath(s) }
