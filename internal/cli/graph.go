@@ -6,7 +6,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/imgctl/imgctl/pkg/graph"
-	"github.com/imgctl/imgctl/pkg/spec"
 )
 
 func newGraphCmd(s streams) *cobra.Command {
@@ -23,7 +22,7 @@ func newGraphCmd(s streams) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return libraryGraph(lib).Render(s.out, format, func(n string) string {
+			return lib.Graph().Render(s.out, format, func(n string) string {
 				im := lib.Image(n)
 				if im.ParentVersion != "" {
 					return n + " (pinned to " + im.Parent + "@" + im.ParentVersion + ")"
@@ -46,17 +45,4 @@ func validFormat(f string) bool {
 		}
 	}
 	return false
-}
-
-// libraryGraph is the dependency graph of a loaded library.
-func libraryGraph(lib *spec.Library) *graph.Graph {
-	parents := make(map[string]string, len(lib.Images))
-	for _, im := range lib.Images {
-		if im.IsExternal() {
-			parents[im.Name] = im.From
-		} else {
-			parents[im.Name] = im.Parent
-		}
-	}
-	return graph.New(parents)
 }

@@ -12,8 +12,6 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
-
-	"github.com/imgctl/imgctl/pkg/graph"
 )
 
 var (
@@ -40,12 +38,10 @@ func check(lib *Library, c *collector) {
 	if lib.Registry != "" && !registryRE.MatchString(lib.Registry) {
 		c.add(lib.RegistryPos, "registry: %q is not host[:port]/path-prefix (no scheme; lowercase path components)", lib.Registry)
 	}
-	parents := make(map[string]string, len(lib.Images))
 	for _, im := range lib.Images {
 		checkImage(lib, im, c)
-		parents[im.Name] = im.Parent
 	}
-	for _, cyc := range graph.New(parents).Cycles() {
+	for _, cyc := range lib.Graph().Cycles() {
 		first := lib.Image(cyc[0])
 		if len(cyc) == 1 {
 			c.add(first.PosOf("parent"), "images.%s.parent: image is its own parent", first.Name)

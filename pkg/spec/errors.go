@@ -3,7 +3,6 @@ package spec
 import (
 	"errors"
 	"fmt"
-	"path/filepath"
 	"sort"
 	"strings"
 )
@@ -38,11 +37,7 @@ func (es Errors) Error() string {
 func (es Errors) Relative(dir string) Errors {
 	out := make(Errors, len(es))
 	for i, e := range es {
-		c := *e
-		if rel, err := filepath.Rel(dir, c.Pos.Filename); err == nil && c.Pos.IsValid() && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
-			c.Pos.Filename = rel
-		}
-		out[i] = &c
+		out[i] = &Error{Pos: e.Pos.RelativeTo(dir), Msg: e.Msg}
 	}
 	return out
 }

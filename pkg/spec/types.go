@@ -2,7 +2,11 @@ package spec
 
 import (
 	"fmt"
+	"path/filepath"
 	"sort"
+	"strings"
+
+	"github.com/imgctl/imgctl/pkg/graph"
 )
 
 // Pos is a position in a spec file. Filename is absolute.
@@ -21,6 +25,18 @@ func (p Pos) String() string {
 		return "-"
 	}
 	return fmt.Sprintf("%s:%d:%d", p.Filename, p.Line, p.Column)
+}
+
+// RelativeTo returns the position with its filename relative to dir, when
+// the file lies below dir.
+func (p Pos) RelativeTo(dir string) Pos {
+	if !p.IsValid() {
+		return p
+	}
+	if rel, err := filepath.Rel(dir, p.Filename); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		p.Filename = rel
+	}
+	return p
 }
 
 // Library is a loaded, checked image library.
@@ -155,3 +171,17 @@ var DefaultPlatforms = []string{"linux/amd64"}
 
 // DefaultFileMode is the mode of a file that sets none.
 const DefaultFileMode = 0o644
+
+// Graph returns the library's dependency graph: each image's parent is its
+// in-library parent, or its external base (a root).
+func (l *Library) Graph() *graph.Graph {
+	parents := make(map[string]string, len(l.Images))
+	for _, im := range l.Images {
+		if im.IsExternal() {
+			parents[im.Name] = im.From
+		} else {
+			parents[im.Name] = im.Parent
+		}
+	}
+	return graph.New(parents)
+}

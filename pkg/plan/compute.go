@@ -1,0 +1,413 @@
+package plan
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/imgctl/imgctl/pkg/spec"
+)
+
+// Options are the inputs of Compute besides specs and snapshot.
+type Options struct {
+	// Date is the publish date, YYYY-MM-DD (UTC). Required: Compute reads no clock.
+	Date string
+	// Targets restricts the plan to these images and their ancestors.
+	Targets []string
+}
+
+// Compute decides, for every image in scope, whether to build, skip, retire
+// or block it, and derives the tag and deprecation steps. It is pure.
+func Compute(lib *spec.Library, snap *Snapshot, opts Options) (*Plan, error) {
+	day, err := time.Parse("2006-01-02", opts.Date)
+	if err != nil {
+		return nil, fmt.Errorf("date %q: want YYYY-MM-DD", opts.Date)
+	}
+	names, err := scope(lib, opts.Targets)
+	if err != nil {
+		return nil, err
+	}
+	c := &computer{lib: lib, snap: snap, day: day, date: opts.Date, steps: map[string]*ImageStep{}}
+	p := &Plan{
+		FormatVersion: FormatVersion,
+		Date:          opts.Date,
+		Registry:      snap.Registry,
+		SpecDir:       lib.Dir,
+		Targets:       opts.Targets,
+		Images:        make([]ImageStep, 0, len(names)),
+		Tags:          []TagStep{},
+		Deprecations:  []DeprecationStep{},
+		Warnings:      []Warning{},
+	}
+	c.plan = p
+	var tooEarly []string
+	for _, n := range names {
+		st, ok := snap.Images[n]
+		if !ok {
+			return nil, fmt.Errorf("snapshot has no state for image %s", n)
+		}
+		step := c.decide(lib.Image(n), st)
+		if step.Action == Build && st.Newest != nil && versionDay(st.Newest.Version) > strings.ReplaceAll(opts.Date, "-", ".") {
+			tooEarly = append(tooEarly, fmt.Sprintf("%s (newest %s)", n, st.Newest.Version))
+		}
+		p.Images = append(p.Images, *step)
+		c.steps[n] = &p.Images[len(p.Images)-1]
+	}
+	if len(tooEarly) > 0 {
+		return nil, fmt.Errorf("date %s is before the newest published version of %s: a new version must sort last", opts.Date, strings.Join(tooEarly, ", "))
+	}
+	for i := range p.Images {
+		c.derive(&p.Images[i])
+	}
+	p.Summary = summarize(p)
+	return p, nil
+}
+
+type computer struct {
+	lib   *spec.Library
+	snap  *Snapshot
+	day   time.Time
+	date  string
+	steps map[string]*ImageStep
+	plan  *Plan
+}
+
+func (c *computer) warn(im *spec.Image, pos spec.Pos, format string, args ...any) {
+	c.plan.Warnings = append(c.plan.Warnings, Warning{Image: im.Name, Message: fmt.Sprintf(format, args...), Pos: pos})
+}
+
+// decide makes the one decision for im. Parents are decided first (graph order).
+func (c *computer) decide(im *spec.Image, st *ImageState) *ImageStep {
+	step := &ImageStep{Name: im.Name, Repository: st.Repository, Pos: im.Pos, Reasons: []Reason{}}
+	if st.Newest != nil {
+		step.Previous = &Version{Tag: st.Newest.Version, Digest: st.Newest.Digest}
+	}
+	reason := func(pos spec.Pos, format string, args ...any) {
+		step.Reasons = append(step.Reasons, Reason{Message: fmt.Sprintf(format, args...), Pos: pos})
+	}
+	blocked := c.base(im, step, reason)
+	key := ComputeKey(im, step.Base.Digest)
+	step.SpecKey = key.Spec
+
+	switch {
+	case im.Deprecated != nil:
+		step.Action = Retire
+		msg := "retired: " + im.Deprecated.Reason
+		if r := im.Deprecated.Replacement; r != "" {
+			msg += " (replacement: " + r + ")"
+		}
+		reason(im.PosOf("deprecated"), "%s", msg)
+		if st.Newest == nil {
+			reason(im.PosOf("deprecated"), "never published: nothing to mark")
+		} else {
+			step.Version, step.Digest = st.Newest.Version, st.Newest.Digest
+		}
+	case blocked:
+		step.Action = Blocked
+	case step.Base.RebuiltInPlan:
+		step.Action = Build
+		reason(im.PosOf("parent"), "parent %s rebuilt in this plan", im.Parent)
+		if st.Newest != nil {
+			c.diff(im, key, st.Newest, reason, false)
+		}
+	case st.Newest == nil:
+		step.Action = Build
+		step.ContentKey = key.Content
+		reason(im.Pos, "never published")
+	case st.Newest.Annotations[AnnotationContentKey] == key.Content:
+		step.Action = Skip
+		step.ContentKey = key.Content
+		step.Version, step.Digest = st.Newest.Version, st.Newest.Digest
+		reason(im.Pos, "unchanged since %s (%s)", st.Newest.Version, shortDigest(st.Newest.Digest))
+	default:
+		step.Action = Build
+		step.ContentKey = key.Content
+		c.diff(im, key, st.Newest, reason, true)
+	}
+	if step.Action == Build {
+		step.Version = NextVersion(st.Tags, c.day)
+	}
+	return step
+}
+
+// base fills step.Base; it reports whether the image is blocked.
+func (c *computer) base(im *spec.Image, step *ImageStep, reason func(spec.Pos, string, ...any)) bool {
+	if im.IsExternal() {
+		step.Base = Base{Ref: im.From, Digest: c.snap.Bases[im.From]}
+		return false
+	}
+	pos := im.PosOf("parent")
+	parent := c.lib.Image(im.Parent)
+	pst := c.snap.Images[im.Parent]
+	step.Base = Base{Image: im.Parent, Ref: pst.Repository}
+	ps := c.steps[im.Parent]
+	if ps.Action == Retire {
+		msg := fmt.Sprintf("parent %s is retired: %s", im.Parent, parent.Deprecated.Reason)
+		if r := parent.Deprecated.Replacement; r != "" {
+			msg += fmt.Sprintf("; move to %s", r)
+		}
+		c.warn(im, pos, "%s", msg)
+	}
+	if v := im.ParentVersion; v != "" {
+		step.Base.Version = v
+		pinned := pst.Pinned[v]
+		if pinned == nil {
+			reason(pos, "pinned parent %s@%s is not published", im.Parent, v)
+			c.warn(im, pos, "pinned to %s@%s, which does not exist", im.Parent, v)
+			return true
+		}
+		step.Base.Digest = pinned.Digest
+		switch {
+		case pst.Newest != nil && pst.Newest.Version != v:
+			c.warn(im, pos, "pinned to %s@%s, which is superseded by %s (deprecated)", im.Parent, v, pst.Newest.Version)
+		case ps.Action == Build:
+			c.warn(im, pos, "pinned to %s@%s, which this plan supersedes with %s (about to be deprecated)", im.Parent, v, ps.Version)
+		case ps.Action == Retire:
+			c.warn(im, pos, "pinned to %s@%s, which this plan deprecates (image retired)", im.Parent, v)
+		}
+		return false
+	}
+	switch ps.Action {
+	case Build:
+		step.Base.RebuiltInPlan = true
+	case Blocked:
+		reason(pos, "parent %s is blocked", im.Parent)
+		return true
+	default:
+		if ps.Digest == "" {
+			reason(pos, "parent %s is retired and was never published", im.Parent)
+			return true
+		}
+		step.Base.Version, step.Base.Digest = ps.Version, ps.Digest
+	}
+	return false
+}
+
+// diff explains a build by the parts that changed since the newest version.
+// withBase includes the base part (not known when the parent is rebuilt).
+func (c *computer) diff(im *spec.Image, key Key, newest *Published, reason func(spec.Pos, string, ...any), withBase bool) {
+	old := decodeParts(newest.Annotations[AnnotationFields])
+	if old == nil {
+		if withBase {
+			reason(im.Pos, "published version %s carries no imgctl content record", newest.Version)
+		}
+		return
+	}
+	n := 0
+	for _, part := range changedParts(old, key.Parts) {
+		kind, what, _ := strings.Cut(part, ":")
+		switch kind {
+		case "field":
+			reason(im.PosOf(what), "field %s changed", what)
+		case "file":
+			reason(filePos(im, what), "file %s changed", fileSrc(im, what))
+		case "rootfs":
+			reason(im.PosOf("rootfs"), "rootfs %s changed", im.Rootfs)
+		case "base":
+			if !withBase {
+				continue
+			}
+			oldDigest := shortDigest(newest.Annotations[AnnotationBaseDigest])
+			if im.IsExternal() {
+				reason(im.PosOf("from"), "external base %s moved from %s to %s", im.From, oldDigest, shortDigest(c.baseDigest(im)))
+			} else {
+				reason(im.PosOf("parent"), "parent %s changed from %s to %s", im.Parent, oldDigest, shortDigest(c.baseDigest(im)))
+			}
+		}
+		n++
+	}
+	if n == 0 && withBase {
+		reason(im.Pos, "content key changed (imgctl %s)", KeyFormat)
+	}
+}
+
+// baseDigest is the digest im is built on when its base is already published.
+func (c *computer) baseDigest(im *spec.Image) string {
+	if im.IsExternal() {
+		return c.snap.Bases[im.From]
+	}
+	return c.steps[im.Parent].Digest
+}
+
+func filePos(im *spec.Image, dest string) spec.Pos {
+	for _, f := range im.Files {
+		if f.Dest == dest && f.Pos.IsValid() {
+			return f.Pos
+		}
+	}
+	return im.PosOf("files")
+}
+
+func fileSrc(im *spec.Image, dest string) string {
+	for _, f := range im.Files {
+		if f.Dest == dest {
+			return f.Src
+		}
+	}
+	return dest + " (removed)"
+}
+
+// derive adds the tag and deprecation steps of one decided image.
+func (c *computer) derive(step *ImageStep) {
+	im := c.lib.Image(step.Name)
+	st := c.snap.Images[step.Name]
+	prev := st.Newest
+	tag := func(t string, kind TagKind, observed, why string) {
+		c.plan.Tags = append(c.plan.Tags, TagStep{
+			Image: step.Name, Repository: step.Repository, Tag: t, Kind: kind,
+			Version: step.Version, Digest: step.Digest, Observed: observed, Reason: why,
+		})
+	}
+	current := func(t string) string { // what a tag holds now, as far as observed
+		if prev != nil && has(st.Tags, t) {
+			return prev.Digest
+		}
+		return ""
+	}
+	moving := append([]string{"latest"}, sortedCopy(im.Tags)...)
+	switch step.Action {
+	case Build:
+		tag(step.Version, TagDated, "", "new version")
+		for _, t := range moving {
+			kind := TagMoving
+			if t == "latest" {
+				kind = TagLatest
+			}
+			why := "new tag"
+			if cur := current(t); cur != "" {
+				why = "moves from " + prev.Version
+			}
+			tag(t, kind, current(t), why)
+		}
+		if prev != nil {
+			c.deprecate(step, Superseded, prev.Version, prev.Digest, step.Version, c.date, "superseded by "+step.Version)
+		}
+	case Skip:
+		// Repair or extend: moving tags missing from the registry.
+		for _, t := range moving {
+			if has(st.Tags, t) {
+				continue
+			}
+			kind, why := TagMoving, "tag added in the spec"
+			if t == "latest" {
+				kind, why = TagLatest, "latest is missing (interrupted publish?)"
+			}
+			tag(t, kind, "", why)
+		}
+	case Retire:
+		if step.Digest != "" && !st.NewestMarked {
+			c.deprecate(step, Retired, step.Version, step.Digest, "", c.date, "retired: "+im.Deprecated.Reason)
+		}
+	}
+	// Versions superseded earlier whose marking was interrupted.
+	versions := DatedVersions(st.Tags)
+	for _, u := range st.Unmarked {
+		next := nextOf(versions, u.Tag)
+		c.deprecate(step, Superseded, u.Tag, u.Digest, next, dateOf(next), "superseded by "+next+" (marking was interrupted)")
+	}
+}
+
+func (c *computer) deprecate(step *ImageStep, kind DeprecationKind, version, digest, by, date, why string) {
+	im := c.lib.Image(step.Name)
+	d := DeprecationStep{
+		Image: step.Name, Repository: step.Repository, Kind: kind,
+		Version: version, Digest: digest, SupersededBy: by,
+		Date: date, EndOfLife: addDays(date, c.lib.Policy.GraceDays), Reason: why,
+	}
+	if kind == Retired {
+		d.Replacement = im.Deprecated.Replacement
+	}
+	if c.lib.Policy.DeprecatedTag {
+		d.Tag = version + DeprecatedSuffix
+	}
+	c.plan.Deprecations = append(c.plan.Deprecations, d)
+}
+
+// NextVersion returns the dated tag for a build on day: YYYY.MM.DD, or
+// YYYY.MM.DD.N with N one past the highest existing for that day. An
+// existing tag is never reused.
+func NextVersion(tags []string, day time.Time) string {
+	base := day.Format("2006.01.02")
+	taken, max := false, 0
+	for _, t := range tags {
+		if t == base {
+			taken = true
+		} else if rest, ok := strings.CutPrefix(t, base+"."); ok {
+			if n, err := strconv.Atoi(rest); err == nil && n > 0 {
+				taken = true
+				if n > max {
+					max = n
+				}
+			}
+		}
+	}
+	if !taken {
+		return base
+	}
+	return fmt.Sprintf("%s.%d", base, max+1)
+}
+
+func nextOf(versions []string, v string) string {
+	for i, x := range versions {
+		if x == v && i+1 < len(versions) {
+			return versions[i+1]
+		}
+	}
+	return ""
+}
+
+// versionDay is the YYYY.MM.DD part of a dated version.
+func versionDay(v string) string {
+	if len(v) >= 10 {
+		return v[:10]
+	}
+	return v
+}
+
+// dateOf is the YYYY-MM-DD day of a dated version.
+func dateOf(v string) string { return strings.ReplaceAll(versionDay(v), ".", "-") }
+
+func addDays(date string, days int) string {
+	t, err := time.Parse("2006-01-02", date)
+	if err != nil {
+		return ""
+	}
+	return t.AddDate(0, 0, days).Format("2006-01-02")
+}
+
+func shortDigest(d string) string {
+	if d == "" {
+		return "(none)"
+	}
+	if _, hex, ok := strings.Cut(d, ":"); ok && len(hex) > 12 {
+		return d[:len(d)-len(hex)] + hex[:12]
+	}
+	return d
+}
+
+func sortedCopy(s []string) []string {
+	out := append([]string{}, s...)
+	sort.Strings(out)
+	return out
+}
+
+func summarize(p *Plan) Summary {
+	var s Summary
+	for _, st := range p.Images {
+		switch st.Action {
+		case Build:
+			s.Build++
+		case Skip:
+			s.Unchanged++
+		case Retire:
+			s.Retire++
+		case Blocked:
+			s.Blocked++
+		}
+	}
+	s.Tags = len(p.Tags)
+	s.Deprecate = len(p.Deprecations)
+	return s
+}

@@ -1,0 +1,265 @@
+package plan
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+
+	version "github.com/hashicorp/go-version"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/imgctl/imgctl/pkg/spec"
+)
+
+// Snapshot is what Observe saw in the registry: the only registry input of
+// Compute.
+type Snapshot struct {
+	Registry string                 `json:"registry"`
+	Images   map[string]*ImageState `json:"images"`
+	// Bases maps an external base reference to the digest it resolved to.
+	Bases map[string]string `json:"bases"`
+}
+
+// ImageState is what the registry holds for one image.
+type ImageState struct {
+	Repository string `json:"repository"`
+	// Tags are all tags of the repository, sorted.
+	Tags []string `json:"tags"`
+	// Newest is the newest dated version, with its annotations.
+	Newest *Published `json:"newest,omitempty"`
+	// Pinned holds versions children pin, by version ("" digest: absent).
+	Pinned map[string]*Published `json:"pinned,omitempty"`
+	// Unmarked are superseded versions (not Newest) not yet marked
+	// deprecated, with their digests.
+	Unmarked []Version `json:"unmarked,omitempty"`
+	// NewestMarked says Newest already carries a lifecycle marker (only
+	// observed for retired images).
+	NewestMarked bool `json:"newest_marked,omitempty"`
+}
+
+// Published is a published manifest.
+type Published struct {
+	Version     string            `json:"version"`
+	Digest      string            `json:"digest"`
+	Annotations map[string]string `json:"annotations,omitempty"`
+}
+
+// Registry is the read access Observe needs.
+type Registry interface {
+	// ListTags lists a repository's tags; none when it does not exist.
+	ListTags(ctx context.Context, repo string) ([]string, error)
+	// Manifest fetches the manifest at ref (repo:tag or repo@digest).
+	Manifest(ctx context.Context, ref string) (*Published, error)
+	// Resolve returns the digest ref points at.
+	Resolve(ctx context.Context, ref string) (string, error)
+	// Marked reports whether the manifest digest in repo has a lifecycle marker.
+	Marked(ctx context.Context, repo, digest string) (bool, error)
+}
+
+// ErrNotFound is returned by a Registry when a tag or manifest is absent.
+var ErrNotFound = errors.New("not found")
+
+// ObserveOptions configure Observe.
+type ObserveOptions struct {
+	// Registry overrides the library's registry ("" keeps it).
+	Registry string
+	// Targets restricts observation to these images and their ancestors.
+	Targets []string
+	// Jobs bounds concurrent registry reads (default 16).
+	Jobs int
+}
+
+// DeprecatedSuffix marks a superseded version's extra tag.
+const DeprecatedSuffix = "-deprecated"
+
+// Observe reads, for every image in scope, its tags and newest version's
+// manifest, the versions children pin, and the digests external bases
+// resolve to. Reads are concurrent and bounded.
+func Observe(ctx context.Context, lib *spec.Library, reg Registry, opts ObserveOptions) (*Snapshot, error) {
+	registry := lib.Registry
+	if opts.Registry != "" {
+		registry = opts.Registry
+	}
+	jobs := opts.Jobs
+	if jobs <= 0 {
+		jobs = 16
+	}
+	names, err := scope(lib, opts.Targets)
+	if err != nil {
+		return nil, err
+	}
+	snap := &Snapshot{Registry: registry, Images: map[string]*ImageState{}, Bases: map[string]string{}}
+	pins := map[string][]string{} // parent -> pinned versions
+	bases := map[string]bool{}
+	for _, n := range names {
+		im := lib.Image(n)
+		snap.Images[n] = &ImageState{Repository: registry + "/" + n}
+		if im.ParentVersion != "" {
+			pins[im.Parent] = append(pins[im.Parent], im.ParentVersion)
+		}
+		if im.IsExternal() && im.From != "scratch" {
+			bases[im.From] = true
+		}
+	}
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(jobs)
+	for _, n := range names {
+		st, im := snap.Images[n], lib.Image(n)
+		g.Go(func() error {
+			if err := observeImage(gctx, reg, st, im, lib.Policy, pins[n]); err != nil {
+				return fmt.Errorf("image %s: %w", n, err)
+			}
+			return nil
+		})
+	}
+	var mu sync.Mutex
+	for ref := range bases {
+		g.Go(func() error {
+			d, err := resolveBase(gctx, reg, ref)
+			if err != nil {
+				return fmt.Errorf("resolving external base %s: %w", ref, err)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			snap.Bases[ref] = d
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	return snap, nil
+}
+
+func resolveBase(ctx context.Context, reg Registry, ref string) (string, error) {
+	if _, d, ok := strings.Cut(ref, "@"); ok {
+		return d, nil
+	}
+	return reg.Resolve(ctx, ref)
+}
+
+func observeImage(ctx context.Context, reg Registry, st *ImageState, im *spec.Image, pol spec.Policy, pinned []string) error {
+	tags, err := reg.ListTags(ctx, st.Repository)
+	if err != nil {
+		return err
+	}
+	sort.Strings(tags)
+	st.Tags = tags
+	versions := DatedVersions(tags)
+	if len(versions) > 0 {
+		newest := versions[len(versions)-1]
+		st.Newest, err = reg.Manifest(ctx, st.Repository+":"+newest)
+		if err != nil {
+			return err
+		}
+		st.Newest.Version = newest
+		if err := observeUnmarked(ctx, reg, st, versions, pol); err != nil {
+			return err
+		}
+		if im.Deprecated != nil {
+			st.NewestMarked, err = marked(ctx, reg, st, newest, st.Newest.Digest, pol)
+			if err != nil {
+				return err
+			}
+		}
+	}
+	for _, v := range pinned {
+		if st.Pinned == nil {
+			st.Pinned = map[string]*Published{}
+		}
+		if !has(tags, v) {
+			st.Pinned[v] = nil
+			continue
+		}
+		p, err := reg.Manifest(ctx, st.Repository+":"+v)
+		if err != nil {
+			return err
+		}
+		p.Version = v
+		st.Pinned[v] = p
+	}
+	return nil
+}
+
+// observeUnmarked finds superseded versions whose marking was interrupted.
+// With the deprecated-tag policy the "-deprecated" tag, written after the
+// marker, tells without a request (a version lacking it is re-marked:
+// marking is idempotent); otherwise the previous version's referrers are read.
+func observeUnmarked(ctx context.Context, reg Registry, st *ImageState, versions []string, pol spec.Policy) error {
+	older := versions[:len(versions)-1]
+	if !pol.DeprecatedTag && len(older) > 0 {
+		older = older[len(older)-1:]
+	}
+	for _, v := range older {
+		if pol.DeprecatedTag && has(st.Tags, v+DeprecatedSuffix) {
+			continue
+		}
+		d, err := reg.Resolve(ctx, st.Repository+":"+v)
+		if err != nil {
+			return err
+		}
+		if !pol.DeprecatedTag {
+			if ok, err := reg.Marked(ctx, st.Repository, d); err != nil || ok {
+				return err
+			}
+		}
+		st.Unmarked = append(st.Unmarked, Version{Tag: v, Digest: d})
+	}
+	return nil
+}
+
+func marked(ctx context.Context, reg Registry, st *ImageState, v, digest string, pol spec.Policy) (bool, error) {
+	if pol.DeprecatedTag && has(st.Tags, v+DeprecatedSuffix) {
+		return true, nil
+	}
+	return reg.Marked(ctx, st.Repository, digest)
+}
+
+func has(sorted []string, s string) bool {
+	i := sort.SearchStrings(sorted, s)
+	return i < len(sorted) && sorted[i] == s
+}
+
+// DatedVersions returns the tags that are dated versions, oldest first.
+func DatedVersions(tags []string) []string {
+	type tv struct {
+		tag string
+		v   *version.Version
+	}
+	var vs []tv
+	for _, t := range tags {
+		if !spec.ValidVersion(t) {
+			continue
+		}
+		v, err := version.NewVersion(t)
+		if err != nil {
+			continue
+		}
+		vs = append(vs, tv{t, v})
+	}
+	sort.Slice(vs, func(i, j int) bool { return vs[i].v.LessThan(vs[j].v) })
+	out := make([]string, len(vs))
+	for i, v := range vs {
+		out[i] = v.v.Original()
+	}
+	return out
+}
+
+// scope returns the images to plan: all, or the targets and their
+// ancestors, in graph order.
+func scope(lib *spec.Library, targets []string) ([]string, error) {
+	g := lib.Graph()
+	if len(targets) == 0 {
+		return g.Order(), nil
+	}
+	for _, t := range targets {
+		if lib.Image(t) == nil {
+			return nil, fmt.Errorf("--target %s: no such image in the library", t)
+		}
+	}
+	return g.Closure(targets), nil
+}

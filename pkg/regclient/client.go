@@ -1,0 +1,280 @@
+package regclient
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+)
+
+// ErrNotFound is returned when a repository, tag or manifest does not exist.
+var ErrNotFound = errors.New("not found")
+
+// Error is a failed registry operation, naming the registry and repository.
+type Error struct {
+	Op         string // "listing tags", "reading manifest", …
+	Registry   string
+	Repository string
+	Err        error
+}
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("%s of %s on registry %s: %s", e.Op, e.Repository, e.Registry, summarize(e.Err))
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// summarize reduces a wrapped transport error to its useful last part.
+func summarize(err error) string {
+	var te *transport.Error
+	if errors.As(err, &te) {
+		if te.StatusCode == http.StatusUnauthorized || te.StatusCode == http.StatusForbidden {
+			return fmt.Sprintf("access denied (HTTP %d): check credentials in the Docker config", te.StatusCode)
+		}
+		return fmt.Sprintf("HTTP %d: %s", te.StatusCode, strings.TrimSpace(te.Error()))
+	}
+	msg := err.Error()
+	if i := strings.LastIndex(msg, ": dial tcp"); i >= 0 {
+		msg = "unreachable:" + msg[i+1:]
+	}
+	return msg
+}
+
+// Client reads and writes registries. It is safe for concurrent use.
+type Client struct {
+	insecure  map[string]bool
+	base      http.RoundTripper
+	keychain  authn.Keychain
+	counter   *Counter
+	mu        sync.Mutex
+	wrappers  map[string]http.RoundTripper // registry -> authenticated pull transport
+	userAgent string
+}
+
+// Option configures a Client.
+type Option func(*Client)
+
+// WithInsecure allows plain HTTP (and unverified TLS) for the given hosts
+// (host or host:port). Loopback registries always allow plain HTTP. The
+// default is none.
+func WithInsecure(hosts ...string) Option {
+	return func(c *Client) {
+		for _, h := range hosts {
+			c.insecure[h] = true
+		}
+	}
+}
+
+// WithCounter counts every HTTP request in cnt. The default counts nothing.
+func WithCounter(cnt *Counter) Option { return func(c *Client) { c.counter = cnt } }
+
+// WithKeychain sets where credentials come from. The default is
+// go-containerregistry's default keychain (Docker config and credential helpers).
+func WithKeychain(k authn.Keychain) Option { return func(c *Client) { c.keychain = k } }
+
+// New returns a client with a pooled transport that retries on 429, 5xx and
+// timeouts.
+func New(opts ...Option) *Client {
+	c := &Client{insecure: map[string]bool{}, keychain: authn.DefaultKeychain, wrappers: map[string]http.RoundTripper{}, userAgent: "imgctl"}
+	for _, o := range opts {
+		o(c)
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConns = 256
+	tr.MaxIdleConnsPerHost = 64
+	tr.ResponseHeaderTimeout = 60 * time.Second
+	var rt http.RoundTripper = tr
+	if c.counter != nil {
+		rt = &counting{inner: rt, c: c.counter}
+	}
+	c.base = &retrying{inner: rt, attempts: 4, backoff: 200 * time.Millisecond}
+	return c
+}
+
+// Repository parses a repository name, applying the insecure setting.
+func (c *Client) Repository(repo string) (name.Repository, error) {
+	var opts []name.Option
+	if c.isInsecure(repo) {
+		opts = append(opts, name.Insecure)
+	}
+	r, err := name.NewRepository(repo, opts...)
+	if err != nil {
+		return name.Repository{}, fmt.Errorf("parsing repository %q: %w", repo, err)
+	}
+	return r, nil
+}
+
+// Reference parses a tag or digest reference, applying the insecure setting.
+func (c *Client) Reference(ref string) (name.Reference, error) {
+	var opts []name.Option
+	if c.isInsecure(ref) {
+		opts = append(opts, name.Insecure)
+	}
+	r, err := name.ParseReference(ref, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("parsing reference %q: %w", ref, err)
+	}
+	return r, nil
+}
+
+func (c *Client) isInsecure(ref string) bool {
+	host, _, _ := strings.Cut(ref, "/")
+	return c.insecure[host] || c.insecure[strings.Split(host, ":")[0]]
+}
+
+// pullTransport returns the registry's authenticated transport, doing the
+// auth handshake once per registry rather than once per repository.
+func (c *Client) pullTransport(ctx context.Context, repo name.Repository) (http.RoundTripper, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	key := repo.RegistryStr()
+	if t, ok := c.wrappers[key]; ok {
+		return t, nil
+	}
+	auth, err := authn.Resolve(ctx, c.keychain, repo)
+	if err != nil {
+		return nil, err
+	}
+	t, err := transport.NewWithContext(ctx, repo.Registry, auth, c.base, []string{repo.Scope(transport.PullScope)})
+	if err != nil {
+		return nil, err
+	}
+	c.wrappers[key] = t
+	return t, nil
+}
+
+// readOptions are the remote options for reads in repo.
+func (c *Client) readOptions(ctx context.Context, repo name.Repository) ([]remote.Option, error) {
+	t, err := c.pullTransport(ctx, repo)
+	if err != nil {
+		return nil, err
+	}
+	return []remote.Option{remote.WithContext(ctx), remote.WithTransport(t), remote.WithUserAgent(c.userAgent)}, nil
+}
+
+// WriteOptions are the remote options for writes (credentials from the
+// keychain, the retrying pooled transport).
+func (c *Client) WriteOptions(ctx context.Context) []remote.Option {
+	return []remote.Option{remote.WithContext(ctx), remote.WithTransport(c.base), remote.WithAuthFromKeychain(c.keychain), remote.WithUserAgent(c.userAgent)}
+}
+
+func (c *Client) fail(op string, repo name.Repository, err error) error {
+	if isNotFound(err) {
+		return fmt.Errorf("%s of %s: %w", op, repo.Name(), ErrNotFound)
+	}
+	return &Error{Op: op, Registry: repo.RegistryStr(), Repository: repo.RepositoryStr(), Err: err}
+}
+
+func isNotFound(err error) bool {
+	var te *transport.Error
+	if errors.As(err, &te) {
+		if te.StatusCode == http.StatusNotFound {
+			return true
+		}
+		for _, d := range te.Errors {
+			switch d.Code {
+			case transport.NameUnknownErrorCode, transport.ManifestUnknownErrorCode:
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// ListTags lists the tags of repo; a repository that does not exist has none.
+func (c *Client) ListTags(ctx context.Context, repo string) ([]string, error) {
+	r, err := c.Repository(repo)
+	if err != nil {
+		return nil, err
+	}
+	opts, err := c.readOptions(ctx, r)
+	if err != nil {
+		return nil, c.fail("listing tags", r, err)
+	}
+	tags, err := remote.List(r, opts...)
+	if err != nil {
+		if isNotFound(err) {
+			return nil, nil
+		}
+		return nil, c.fail("listing tags", r, err)
+	}
+	return tags, nil
+}
+
+// Manifest is a fetched manifest: its descriptor and annotations.
+type Manifest struct {
+	Descriptor  v1.Descriptor
+	Annotations map[string]string
+	Raw         []byte
+}
+
+// Get fetches the manifest ref points at.
+func (c *Client) Get(ctx context.Context, ref string) (*Manifest, error) {
+	r, err := c.Reference(ref)
+	if err != nil {
+		return nil, err
+	}
+	opts, err := c.readOptions(ctx, r.Context())
+	if err != nil {
+		return nil, c.fail("reading manifest", r.Context(), err)
+	}
+	d, err := remote.Get(r, opts...)
+	if err != nil {
+		return nil, c.fail("reading manifest "+r.Identifier(), r.Context(), err)
+	}
+	var m struct {
+		Annotations map[string]string `json:"annotations"`
+	}
+	if err := json.Unmarshal(d.Manifest, &m); err != nil {
+		return nil, fmt.Errorf("parsing manifest %s: %w", ref, err)
+	}
+	return &Manifest{Descriptor: d.Descriptor, Annotations: m.Annotations, Raw: d.Manifest}, nil
+}
+
+// Head resolves ref to a descriptor without fetching the manifest.
+func (c *Client) Head(ctx context.Context, ref string) (v1.Descriptor, error) {
+	r, err := c.Reference(ref)
+	if err != nil {
+		return v1.Descriptor{}, err
+	}
+	opts, err := c.readOptions(ctx, r.Context())
+	if err != nil {
+		return v1.Descriptor{}, c.fail("resolving", r.Context(), err)
+	}
+	d, err := remote.Head(r, opts...)
+	if err != nil {
+		return v1.Descriptor{}, c.fail("resolving "+r.Identifier(), r.Context(), err)
+	}
+	return *d, nil
+}
+
+// Tag points tag at the manifest with the given digest in repo. It never
+// deletes anything; the manifest bytes are copied unchanged.
+func (c *Client) Tag(ctx context.Context, repo, tag string, digest string) error {
+	r, err := c.Repository(repo)
+	if err != nil {
+		return err
+	}
+	opts, err := c.readOptions(ctx, r)
+	if err != nil {
+		return c.fail("tagging", r, err)
+	}
+	d, err := remote.Get(r.Digest(digest), opts...)
+	if err != nil {
+		return c.fail("reading manifest "+digest, r, err)
+	}
+	if err := remote.Tag(r.Tag(tag), d, c.WriteOptions(ctx)...); err != nil {
+		return c.fail("writing tag "+tag, r, err)
+	}
+	return nil
+}
