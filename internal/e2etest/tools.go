@@ -1,0 +1,82 @@
+package e2etest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Skopeo runs skopeo with args and returns its stdout, failing the test
+// with its stderr if it fails. Pass --tls-verify=false yourself for the
+// plain-HTTP registries of this package, e.g.
+//
+//	Skopeo(t, "inspect", "--tls-verify=false", "docker://"+addr+"/repo:tag")
+func Skopeo(t testing.TB, args ...string) []byte {
+	t.Helper()
+	bin, err := exec.LookPath("skopeo")
+	if err != nil {
+		missing(t, "skopeo not found in PATH (Debian package skopeo)")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	var stdout, stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("skopeo %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
+	}
+	return stdout.Bytes()
+}
+
+// BusyboxRootfs returns the path of a tiny rootfs tarball made from the
+// host's static busybox: /bin/busybox, /bin/sh and applet symlinks for
+// common tools, /tmp, /etc/passwd with root. It is built once by
+// hack/rootfs.sh into <repo>/_output/rootfs/ and reused; the same busybox
+// gives the same bytes.
+func BusyboxRootfs(t testing.TB) string {
+	t.Helper()
+	if !isExecutable("/bin/busybox") {
+		missing(t, "/bin/busybox not found (Debian package busybox-static)")
+	}
+	return rootfs(t, "busybox")
+}
+
+// DebianRootfs returns the path of a Debian bookworm minbase rootfs
+// tarball made by debootstrap from the host's apt mirror, whose
+// /etc/apt/sources.list points at that mirror. It is built once by
+// hack/rootfs.sh into <repo>/_output/rootfs/ (about 20 s, needs root) and
+// reused.
+func DebianRootfs(t testing.TB) string {
+	t.Helper()
+	if _, err := exec.LookPath("debootstrap"); err != nil {
+		missing(t, "debootstrap not found in PATH (Debian package debootstrap)")
+	}
+	if os.Geteuid() != 0 {
+		missing(t, "debootstrap needs root")
+	}
+	return rootfs(t, "debian")
+}
+
+func rootfs(t testing.TB, kind string) string {
+	t.Helper()
+	root := RepoRoot(t)
+	out := filepath.Join(root, "_output", "rootfs", kind+".tar")
+	if _, err := os.Stat(out); err == nil {
+		return out
+	} else if !errors.Is(err, os.ErrNotExist) {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(filepath.Join(root, "hack", "rootfs.sh"), kind, out)
+	var output bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &output, &output
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("hack/rootfs.sh %s %s: %v\n%s", kind, out, err, output.String())
+	}
+	return out
+}
