@@ -79,6 +79,7 @@ func newRoot(s streams) *cobra.Command {
 	root.AddCommand(
 		newValidateCmd(s),
 		newGraphCmd(s),
+		newPlanCmd(s),
 	)
 	return root
 }

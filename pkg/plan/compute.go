@@ -120,7 +120,7 @@ func (c *computer) decide(im *spec.Image, st *ImageState) *ImageStep {
 		step.Action = Skip
 		step.ContentKey = key.Content
 		step.Version, step.Digest = st.Newest.Version, st.Newest.Digest
-		reason(im.Pos, "unchanged since %s (%s)", st.Newest.Version, shortDigest(st.Newest.Digest))
+		reason(im.Pos, "unchanged: matches %s", st.Newest.Version)
 	default:
 		step.Action = Build
 		step.ContentKey = key.Content

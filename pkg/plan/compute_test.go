@@ -210,7 +210,7 @@ func TestNoChangeMeansNothingToDo(t *testing.T) {
 	_, p := f.plan("2026-11-24")
 	assert.False(t, p.HasChanges())
 	assert.Equal(t, plan.Summary{Unchanged: 6}, p.Summary)
-	assert.Equal(t, "unchanged since 2026.11.01 ("+shortOf(p.Step("py").Digest)+")", p.Step("py").Reasons[0].Message)
+	assert.Equal(t, "unchanged: matches 2026.11.01", p.Step("py").Reasons[0].Message)
 }
 
 func shortOf(d string) string { return d[:len("sha256:")+12] }

@@ -50,14 +50,23 @@ func (p *Plan) WriteText(w io.Writer) error {
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Images:")
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	width := 0
 	for _, st := range p.Images {
-		fmt.Fprintf(tw, "  %s %s\t%s\t%s\t%s\n", actionMark[st.Action], st.Action, st.Name, imageVersion(st), pos(st.Pos))
+		width = max(width, len(st.Name))
+	}
+	indent := strings.Repeat(" ", 2+2+8+1)
+	for _, st := range p.Images {
+		line := fmt.Sprintf("  %s %-8s %-*s  %s", actionMark[st.Action], st.Action, width, st.Name, imageVersion(st))
+		fmt.Fprintln(w, strings.TrimRight(line, " "))
 		for _, r := range st.Reasons {
-			fmt.Fprintf(tw, "  \t    %s\t\t%s\n", r.Message, pos(r.Pos))
+			if r.Pos.IsValid() {
+				fmt.Fprintf(w, "%s%s (%s)\n", indent, r.Message, r.Pos)
+			} else {
+				fmt.Fprintf(w, "%s%s\n", indent, r.Message)
+			}
 		}
 	}
-	tw.Flush()
+	var tw *tabwriter.Writer
 	if len(p.Tags) > 0 {
 		fmt.Fprintln(w, "\nTags:")
 		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)

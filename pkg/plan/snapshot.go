@@ -2,7 +2,6 @@ package plan
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -51,16 +50,14 @@ type Published struct {
 type Registry interface {
 	// ListTags lists a repository's tags; none when it does not exist.
 	ListTags(ctx context.Context, repo string) ([]string, error)
-	// Manifest fetches the manifest at ref (repo:tag or repo@digest).
+	// Manifest fetches the manifest at ref (repo:tag or repo@digest); an
+	// absent one is an error wrapping regclient.ErrNotFound.
 	Manifest(ctx context.Context, ref string) (*Published, error)
 	// Resolve returns the digest ref points at.
 	Resolve(ctx context.Context, ref string) (string, error)
 	// Marked reports whether the manifest digest in repo has a lifecycle marker.
 	Marked(ctx context.Context, repo, digest string) (bool, error)
 }
-
-// ErrNotFound is returned by a Registry when a tag or manifest is absent.
-var ErrNotFound = errors.New("not found")
 
 // ObserveOptions configure Observe.
 type ObserveOptions struct {
@@ -105,16 +102,23 @@ func Observe(ctx context.Context, lib *spec.Library, reg Registry, opts ObserveO
 		}
 	}
 
+	observe := func(ctx context.Context, n string) error {
+		if err := observeImage(ctx, reg, snap.Images[n], lib.Image(n), lib.Policy, pins[n]); err != nil {
+			return fmt.Errorf("image %s: %w", n, err)
+		}
+		return nil
+	}
+	// The first image alone: an unreachable registry or denied read is
+	// reported once, for a predictable image, before fanning out.
+	if len(names) > 0 {
+		if err := observe(ctx, names[0]); err != nil {
+			return nil, err
+		}
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(jobs)
-	for _, n := range names {
-		st, im := snap.Images[n], lib.Image(n)
-		g.Go(func() error {
-			if err := observeImage(gctx, reg, st, im, lib.Policy, pins[n]); err != nil {
-				return fmt.Errorf("image %s: %w", n, err)
-			}
-			return nil
-		})
+	for _, n := range names[min(1, len(names)):] {
+		g.Go(func() error { return observe(gctx, n) })
 	}
 	var mu sync.Mutex
 	for ref := range bases {

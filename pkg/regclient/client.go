@@ -153,8 +153,9 @@ func (c *Client) pullTransport(ctx context.Context, repo name.Repository) (http.
 	return t, nil
 }
 
-// readOptions are the remote options for reads in repo.
-func (c *Client) readOptions(ctx context.Context, repo name.Repository) ([]remote.Option, error) {
+// ReadOptions are the remote options for reads in repo, sharing the
+// registry's authenticated transport.
+func (c *Client) ReadOptions(ctx context.Context, repo name.Repository) ([]remote.Option, error) {
 	t, err := c.pullTransport(ctx, repo)
 	if err != nil {
 		return nil, err
@@ -197,7 +198,7 @@ func (c *Client) ListTags(ctx context.Context, repo string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	opts, err := c.readOptions(ctx, r)
+	opts, err := c.ReadOptions(ctx, r)
 	if err != nil {
 		return nil, c.fail("listing tags", r, err)
 	}
@@ -224,7 +225,7 @@ func (c *Client) Get(ctx context.Context, ref string) (*Manifest, error) {
 	if err != nil {
 		return nil, err
 	}
-	opts, err := c.readOptions(ctx, r.Context())
+	opts, err := c.ReadOptions(ctx, r.Context())
 	if err != nil {
 		return nil, c.fail("reading manifest", r.Context(), err)
 	}
@@ -247,7 +248,7 @@ func (c *Client) Head(ctx context.Context, ref string) (v1.Descriptor, error) {
 	if err != nil {
 		return v1.Descriptor{}, err
 	}
-	opts, err := c.readOptions(ctx, r.Context())
+	opts, err := c.ReadOptions(ctx, r.Context())
 	if err != nil {
 		return v1.Descriptor{}, c.fail("resolving", r.Context(), err)
 	}
@@ -265,7 +266,7 @@ func (c *Client) Tag(ctx context.Context, repo, tag string, digest string) error
 	if err != nil {
 		return err
 	}
-	opts, err := c.readOptions(ctx, r)
+	opts, err := c.ReadOptions(ctx, r)
 	if err != nil {
 		return c.fail("tagging", r, err)
 	}

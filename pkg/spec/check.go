@@ -22,6 +22,10 @@ var (
 	VersionRE = regexp.MustCompile(`^([0-9]{4})\.([0-9]{2})\.([0-9]{2})(\.([1-9][0-9]*))?$`)
 )
 
+// ValidRegistry reports whether r is host[:port] with an optional
+// lowercase path prefix.
+func ValidRegistry(r string) bool { return registryRE.MatchString(r) }
+
 // ValidVersion reports whether v is a well-formed dated version of a real day.
 func ValidVersion(v string) bool {
 	m := VersionRE.FindStringSubmatch(v)
@@ -35,7 +39,7 @@ func ValidVersion(v string) bool {
 // check runs the static checks that CUE does not: names, references,
 // the graph and files. It fills in ParentVersion, defaults and file digests.
 func check(lib *Library, c *collector) {
-	if lib.Registry != "" && !registryRE.MatchString(lib.Registry) {
+	if lib.Registry != "" && !ValidRegistry(lib.Registry) {
 		c.add(lib.RegistryPos, "registry: %q is not host[:port]/path-prefix (no scheme; lowercase path components)", lib.Registry)
 	}
 	for _, im := range lib.Images {

@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/imgctl/imgctl/pkg/plan"
+	"github.com/imgctl/imgctl/pkg/regclient"
 	"github.com/imgctl/imgctl/pkg/spec"
 )
 
@@ -113,7 +114,7 @@ func (r *Registry) resolve(ref string) (string, error) {
 		if _, ok := r.manifests[d]; ok && r.repos[repo] != nil {
 			return d, nil
 		}
-		return "", fmt.Errorf("%s: %w", ref, plan.ErrNotFound)
+		return "", fmt.Errorf("%s: %w", ref, regclient.ErrNotFound)
 	}
 	i := strings.LastIndex(ref, ":")
 	if i < 0 || strings.Contains(ref[i:], "/") {
@@ -122,7 +123,7 @@ func (r *Registry) resolve(ref string) (string, error) {
 	if d, ok := r.repos[ref[:i]][ref[i+1:]]; ok {
 		return d, nil
 	}
-	return "", fmt.Errorf("%s: %w", ref, plan.ErrNotFound)
+	return "", fmt.Errorf("%s: %w", ref, regclient.ErrNotFound)
 }
 
 // Marked implements plan.Registry.

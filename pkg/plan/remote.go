@@ -1,0 +1,59 @@
+package plan
+
+import (
+	"context"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/imgctl/imgctl/pkg/lifecycle"
+	"github.com/imgctl/imgctl/pkg/regclient"
+)
+
+// Remote adapts a registry client to the Registry that Observe reads.
+type Remote struct{ C *regclient.Client }
+
+var _ Registry = Remote{}
+
+// ListTags implements Registry.
+func (r Remote) ListTags(ctx context.Context, repo string) ([]string, error) {
+	return r.C.ListTags(ctx, repo)
+}
+
+// Manifest implements Registry.
+func (r Remote) Manifest(ctx context.Context, ref string) (*Published, error) {
+	m, err := r.C.Get(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	return &Published{Digest: m.Descriptor.Digest.String(), Annotations: m.Annotations}, nil
+}
+
+// Resolve implements Registry.
+func (r Remote) Resolve(ctx context.Context, ref string) (string, error) {
+	d, err := r.C.Head(ctx, ref)
+	if err != nil {
+		return "", err
+	}
+	return d.Digest.String(), nil
+}
+
+// Marked implements Registry.
+func (r Remote) Marked(ctx context.Context, repo, digest string) (bool, error) {
+	rp, err := r.C.Repository(repo)
+	if err != nil {
+		return false, err
+	}
+	h, err := v1.NewHash(digest)
+	if err != nil {
+		return false, err
+	}
+	opts, err := r.C.ReadOptions(ctx, rp)
+	if err != nil {
+		return false, err
+	}
+	ms, err := lifecycle.Read(ctx, rp, h, opts...)
+	if err != nil {
+		return false, err
+	}
+	return len(ms) > 0, nil
+}
