@@ -39,21 +39,23 @@ func (r Remote) Resolve(ctx context.Context, ref string) (string, error) {
 
 // Marked implements Registry.
 func (r Remote) Marked(ctx context.Context, repo, digest string) (bool, error) {
+	ms, err := r.Markers(ctx, repo, digest)
+	return len(ms) > 0, err
+}
+
+// Markers returns the lifecycle markers attached to repo@digest.
+func (r Remote) Markers(ctx context.Context, repo, digest string) ([]lifecycle.Marker, error) {
 	rp, err := r.C.Repository(repo)
 	if err != nil {
-		return false, err
+		return nil, err
 	}
 	h, err := v1.NewHash(digest)
 	if err != nil {
-		return false, err
+		return nil, err
 	}
 	opts, err := r.C.ReadOptions(ctx, rp)
 	if err != nil {
-		return false, err
+		return nil, err
 	}
-	ms, err := lifecycle.Read(ctx, rp, h, opts...)
-	if err != nil {
-		return false, err
-	}
-	return len(ms) > 0, nil
+	return lifecycle.Read(ctx, rp, h, opts...)
 }

@@ -1,0 +1,66 @@
+# imgctl — the two commands a newcomer needs:
+#   make demo   build and publish the example images/ to a local registry
+#   make test   run every test (installs and starts what the tests need)
+
+GO       ?= go
+OUT      := _output
+BIN      := bin
+IMGCTL   := $(BIN)/imgctl
+REGISTRY_PORT ?= 5000
+export GOFLAGS ?= -buildvcs=false
+
+.PHONY: all build deps test test-short demo stop bench bench-validate bench-plan bench-publish fuzz fmt vet clean
+
+all: build
+
+build:
+	$(GO) build -o $(IMGCTL) ./cmd/imgctl
+
+# Debian packages (runc, docker-registry, skopeo, debootstrap, busybox-static)
+# and bin/buildkitd, bin/buildctl, bin/cue built from the Go module proxy.
+deps:
+	hack/install-deps.sh all
+
+# Every test of the project. End-to-end tests start their own registries
+# (Debian's distribution 2.8 and go-containerregistry's in-process one) and
+# one BuildKit daemon per test binary; IMGCTL_E2E=1 makes a missing
+# component a failure, never a skip.
+test: deps
+	$(GO) vet ./...
+	IMGCTL_E2E=1 $(GO) test -timeout 25m ./...
+
+# Unit tests only: no daemons.
+test-short:
+	$(GO) test -short ./...
+
+# Build and publish the example library to a registry on localhost:$(REGISTRY_PORT).
+demo: deps build
+	hack/demo.sh
+
+# Stop the demo's registry and BuildKit daemon (their data stays in _output/).
+stop:
+	-hack/buildkitd.sh stop $(OUT)/buildkitd
+	-hack/registry.sh stop $(OUT)/registry $(REGISTRY_PORT)
+
+bench: bench-validate bench-plan bench-publish
+
+bench-validate: deps build
+	bench/validate.sh
+
+bench-plan: deps build
+	bench/plan.sh
+
+bench-publish: deps build
+	bench/publish.sh
+
+fuzz:
+	$(GO) test -run=XXX -fuzz=FuzzLoad -fuzztime=60s ./pkg/spec/
+
+fmt:
+	gofmt -w cmd internal pkg schemas
+
+vet:
+	$(GO) vet ./...
+
+clean: stop
+	rm -rf $(BIN) $(OUT)

@@ -1,0 +1,331 @@
+package status
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/imgctl/imgctl/pkg/lifecycle"
+	"github.com/imgctl/imgctl/pkg/plan"
+	"github.com/imgctl/imgctl/pkg/spec"
+)
+
+// FormatVersion versions the JSON report.
+const FormatVersion = "1"
+
+// Registry is the read access status needs.
+type Registry interface {
+	ListTags(ctx context.Context, repo string) ([]string, error)
+	Manifest(ctx context.Context, ref string) (*plan.Published, error)
+	Markers(ctx context.Context, repo, digest string) ([]lifecycle.Marker, error)
+}
+
+var _ Registry = plan.Remote{}
+
+// Report is the status of a library's images.
+type Report struct {
+	FormatVersion string  `json:"format_version"`
+	Registry      string  `json:"registry"`
+	Images        []Image `json:"images"`
+}
+
+// Image is one image's published history.
+type Image struct {
+	Name       string `json:"name"`
+	Repository string `json:"repository"`
+	Team       string `json:"team,omitempty"`
+	Family     string `json:"family,omitempty"`
+	Parent     string `json:"parent,omitempty"`
+	// Latest is the version the latest tag points at ("" when none does).
+	Latest string `json:"latest,omitempty"`
+	// Retired holds the spec's retirement, when declared.
+	Retired *spec.Deprecation `json:"retired,omitempty"`
+	// Versions are the dated versions, newest first.
+	Versions []Version `json:"versions"`
+}
+
+// Version is one published dated version.
+type Version struct {
+	Version string `json:"version"`
+	Digest  string `json:"digest"`
+	// Date is the day the version was published (from its tag).
+	Date       string `json:"date"`
+	Latest     bool   `json:"latest"`
+	Deprecated bool   `json:"deprecated"`
+	// The fields below come from the lifecycle marker, when deprecated.
+	EndOfLife          string `json:"end_of_life,omitempty"`
+	DeprecatedOn       string `json:"deprecated_on,omitempty"`
+	SupersededBy       string `json:"superseded_by,omitempty"`
+	SupersededByDigest string `json:"superseded_by_digest,omitempty"`
+	Reason             string `json:"reason,omitempty"`
+	Replacement        string `json:"replacement,omitempty"`
+	// BuiltOn is the parent version this version was built FROM.
+	BuiltOn *BuiltOn `json:"built_on,omitempty"`
+}
+
+// BuiltOn names a base by image, version and digest.
+type BuiltOn struct {
+	Image   string `json:"image,omitempty"`
+	Version string `json:"version,omitempty"`
+	Ref     string `json:"ref,omitempty"`
+	Digest  string `json:"digest"`
+}
+
+// Options configure Collect.
+type Options struct {
+	// Registry overrides the library's registry.
+	Registry string
+	// Names restricts the report to these images (their parents are read
+	// too, to name the version each was built on).
+	Names []string
+	Jobs  int
+}
+
+// Collect reads every image's tags, each version's manifest and its
+// lifecycle markers.
+func Collect(ctx context.Context, lib *spec.Library, reg Registry, opts Options) (*Report, error) {
+	registry := lib.Registry
+	if opts.Registry != "" {
+		registry = opts.Registry
+	}
+	for _, n := range opts.Names {
+		if lib.Image(n) == nil {
+			return nil, fmt.Errorf("no image %q in the library", n)
+		}
+	}
+	g := lib.Graph()
+	names := g.Order()
+	if len(opts.Names) > 0 {
+		names = g.Closure(opts.Names)
+	}
+	images := make([]Image, len(names))
+	eg, ctx := errgroup.WithContext(ctx)
+	eg.SetLimit(max(1, opts.Jobs))
+	for i, n := range names {
+		eg.Go(func() error {
+			im, err := collectImage(ctx, reg, lib.Image(n), registry+"/"+n, opts.Jobs)
+			if err != nil {
+				return fmt.Errorf("image %s: %w", n, err)
+			}
+			images[i] = im
+			return nil
+		})
+	}
+	if err := eg.Wait(); err != nil {
+		return nil, err
+	}
+	linkParents(images)
+	r := &Report{FormatVersion: FormatVersion, Registry: registry, Images: []Image{}}
+	want := map[string]bool{}
+	for _, n := range opts.Names {
+		want[n] = true
+	}
+	for _, im := range images {
+		if len(want) == 0 || want[im.Name] {
+			r.Images = append(r.Images, im)
+		}
+	}
+	return r, nil
+}
+
+func collectImage(ctx context.Context, reg Registry, si *spec.Image, repo string, jobs int) (Image, error) {
+	im := Image{Name: si.Name, Repository: repo, Team: si.Team, Family: si.Family, Parent: si.Parent, Retired: si.Deprecated, Versions: []Version{}}
+	tags, err := reg.ListTags(ctx, repo)
+	if err != nil {
+		return im, err
+	}
+	dated := plan.DatedVersions(tags)
+	vs := make([]Version, len(dated))
+	var latest string
+	var mu sync.Mutex
+	eg, ctx := errgroup.WithContext(ctx)
+	eg.SetLimit(max(1, jobs))
+	hasLatest := false
+	for _, t := range tags {
+		hasLatest = hasLatest || t == "latest"
+	}
+	if hasLatest {
+		eg.Go(func() error {
+			m, err := reg.Manifest(ctx, repo+":latest")
+			if err != nil {
+				return err
+			}
+			mu.Lock()
+			latest = m.Digest
+			mu.Unlock()
+			return nil
+		})
+	}
+	for i, v := range dated {
+		eg.Go(func() error {
+			m, err := reg.Manifest(ctx, repo+":"+v)
+			if err != nil {
+				return err
+			}
+			ver := Version{Version: v, Digest: m.Digest, Date: strings.ReplaceAll(v[:10], ".", "-")}
+			if d := m.Annotations[plan.AnnotationBaseDigest]; d != "" {
+				ver.BuiltOn = &BuiltOn{Ref: m.Annotations[plan.AnnotationBaseName], Digest: d}
+			}
+			markers, err := reg.Markers(ctx, repo, m.Digest)
+			if err != nil {
+				return err
+			}
+			if len(markers) > 0 {
+				mk := markers[len(markers)-1] // the most recent decision
+				ver.Deprecated = true
+				ver.EndOfLife, ver.DeprecatedOn, ver.Reason = mk.EndOfLife, mk.Date, mk.Reason
+				ver.SupersededBy, ver.SupersededByDigest, ver.Replacement = mk.SupersededByTag, mk.SupersededByDigest, mk.Replacement
+			}
+			vs[i] = ver
+			return nil
+		})
+	}
+	if err := eg.Wait(); err != nil {
+		return im, err
+	}
+	for i := len(vs) - 1; i >= 0; i-- { // newest first
+		v := vs[i]
+		if latest != "" && v.Digest == latest && im.Latest == "" {
+			v.Latest, im.Latest = true, v.Version
+		}
+		im.Versions = append(im.Versions, v)
+	}
+	return im, nil
+}
+
+// linkParents names the parent version each version was built on.
+func linkParents(images []Image) {
+	byDigest := map[string][2]string{} // digest -> image, version
+	for _, im := range images {
+		for _, v := range im.Versions {
+			if _, ok := byDigest[v.Digest]; !ok {
+				byDigest[v.Digest] = [2]string{im.Name, v.Version}
+			}
+		}
+	}
+	for _, im := range images {
+		for _, v := range im.Versions {
+			if v.BuiltOn == nil {
+				continue
+			}
+			if iv, ok := byDigest[v.BuiltOn.Digest]; ok && iv[0] == im.Parent {
+				v.BuiltOn.Image, v.BuiltOn.Version = iv[0], iv[1]
+			}
+		}
+	}
+}
+
+// WriteJSON writes the report as indented JSON.
+func (r *Report) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
+}
+
+// WriteText renders the report for people, one block per image.
+func (r *Report) WriteText(w io.Writer) error {
+	for i, im := range r.Images {
+		if i > 0 {
+			fmt.Fprintln(w)
+		}
+		var about []string
+		if im.Family != "" {
+			about = append(about, "family "+im.Family)
+		}
+		if im.Team != "" {
+			about = append(about, "team "+im.Team)
+		}
+		if im.Parent != "" {
+			about = append(about, "on "+im.Parent)
+		}
+		head := im.Name + "  " + im.Repository
+		if len(about) > 0 {
+			head += "  (" + strings.Join(about, ", ") + ")"
+		}
+		fmt.Fprintln(w, head)
+		if im.Retired != nil {
+			msg := "  RETIRED: " + im.Retired.Reason
+			if im.Retired.Replacement != "" {
+				msg += "; use " + im.Retired.Replacement + " instead"
+			}
+			fmt.Fprintln(w, msg)
+		}
+		if len(im.Versions) == 0 {
+			fmt.Fprintln(w, "  no published versions")
+			continue
+		}
+		rows := [][]string{{"VERSION", "DIGEST", "STATUS", "BUILT ON"}}
+		for _, v := range im.Versions {
+			rows = append(rows, []string{v.Version, shortDigest(v.Digest), versionState(v), builtOn(v.BuiltOn)})
+		}
+		writeRows(w, rows)
+	}
+	return nil
+}
+
+func versionState(v Version) string {
+	var parts []string
+	if v.Latest {
+		parts = append(parts, "latest")
+	}
+	if v.Deprecated {
+		s := "deprecated, end of life " + v.EndOfLife
+		if v.SupersededBy != "" {
+			s += ", superseded by " + v.SupersededBy
+		} else if v.Reason != "" {
+			s += ", " + v.Reason
+		}
+		if v.Replacement != "" {
+			s += ", replacement " + v.Replacement
+		}
+		parts = append(parts, s)
+	}
+	if len(parts) == 0 {
+		return "current"
+	}
+	return strings.Join(parts, "; ")
+}
+
+func builtOn(b *BuiltOn) string {
+	switch {
+	case b == nil:
+		return "-"
+	case b.Version != "":
+		return b.Image + "@" + b.Version
+	default:
+		return b.Ref + "@" + shortDigest(b.Digest)
+	}
+}
+
+func shortDigest(d string) string {
+	if len(d) > len("sha256:")+12 {
+		return d[:len("sha256:")+12]
+	}
+	return d
+}
+
+func writeRows(w io.Writer, rows [][]string) {
+	widths := make([]int, len(rows[0]))
+	for _, r := range rows {
+		for i, c := range r {
+			widths[i] = max(widths[i], len(c))
+		}
+	}
+	for _, r := range rows {
+		var b strings.Builder
+		b.WriteString("  ")
+		for i, c := range r {
+			if i == len(r)-1 {
+				b.WriteString(c)
+			} else {
+				fmt.Fprintf(&b, "%-*s  ", widths[i], c)
+			}
+		}
+		fmt.Fprintln(w, strings.TrimRight(b.String(), " "))
+	}
+}
