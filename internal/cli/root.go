@@ -80,6 +80,8 @@ func newRoot(s streams) *cobra.Command {
 		newValidateCmd(s),
 		newGraphCmd(s),
 		newPlanCmd(s),
+		newPublishCmd(s),
+		newStatusCmd(s),
 	)
 	return root
 }

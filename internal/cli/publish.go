@@ -1,0 +1,229 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	"github.com/moby/buildkit/client"
+	"github.com/moby/buildkit/util/progress/progressui"
+	"github.com/spf13/cobra"
+
+	"github.com/imgctl/imgctl/pkg/build"
+	"github.com/imgctl/imgctl/pkg/lifecycle"
+	"github.com/imgctl/imgctl/pkg/plan"
+	"github.com/imgctl/imgctl/pkg/publish"
+	"github.com/imgctl/imgctl/pkg/spec"
+)
+
+// buildkitFlags select and secure the BuildKit daemon.
+type buildkitFlags struct {
+	addr, ca, cert, key, serverName string
+}
+
+func (f *buildkitFlags) add(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.addr, "buildkit", "", "BuildKit daemon: unix://, tcp://, docker-container://, kube-pod:// (default $BUILDKIT_HOST, else unix:///run/buildkit/buildkitd.sock)")
+	cmd.Flags().StringVar(&f.ca, "buildkit-tls-ca", "", "CA certificate for a tcp:// daemon")
+	cmd.Flags().StringVar(&f.cert, "buildkit-tls-cert", "", "client certificate for a tcp:// daemon")
+	cmd.Flags().StringVar(&f.key, "buildkit-tls-key", "", "client key for a tcp:// daemon")
+	cmd.Flags().StringVar(&f.serverName, "buildkit-tls-server-name", "", "server name to verify for a tcp:// daemon")
+}
+
+func (f *buildkitFlags) address() string {
+	switch {
+	case f.addr != "":
+		return f.addr
+	case os.Getenv("BUILDKIT_HOST") != "":
+		return os.Getenv("BUILDKIT_HOST")
+	}
+	return "unix:///run/buildkit/buildkitd.sock"
+}
+
+func (f *buildkitFlags) options() []build.Option {
+	if f.ca == "" && f.cert == "" && f.key == "" && f.serverName == "" {
+		return nil
+	}
+	return []build.Option{build.WithTLS(build.TLS{CACert: f.ca, Cert: f.cert, Key: f.key, ServerName: f.serverName})}
+}
+
+func newPublishCmd(s streams) *cobra.Command {
+	var (
+		f        planFlags
+		bk       buildkitFlags
+		planFile string
+		progress string
+		noCache  bool
+	)
+	cmd := &cobra.Command{
+		Use:   "publish [DIR]",
+		Short: "Build what changed with BuildKit, push by digest, then tag and deprecate",
+		Long: `publish plans (or reads a saved plan with --plan) and applies it: every image to
+build is built with BuildKit in graph order and pushed by digest; only when all
+builds succeeded are the dated tags written, then latest and the moving tags,
+then superseded versions are marked deprecated. A failed build moves no tag; a
+re-run finishes the job. Publishing right after a success does nothing.`,
+		Args: maxArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := f.validate(); err != nil {
+				return err
+			}
+			if !validProgress(progress) {
+				return usageErr("--progress %q: want auto, tty, plain, rawjson or quiet", progress)
+			}
+			if planFile != "" && (len(args) > 0 || len(f.targets) > 0 || cmd.Flags().Changed("date") || f.registry != "") {
+				return usageErr("--plan applies a saved plan as it is: no DIR, --target, --date or --registry")
+			}
+			ctx := cmd.Context()
+			c := f.client()
+			var (
+				lib *spec.Library
+				p   *plan.Plan
+				err error
+			)
+			if planFile != "" {
+				lib, p, err = readPlan(s, planFile)
+			} else {
+				lib, p, err = makePlan(ctx, s, dirArg(args), &f, c)
+			}
+			if err != nil {
+				return err
+			}
+			if progress != "rawjson" && progress != "quiet" {
+				if err := p.WriteText(s.errOut); err != nil {
+					return err
+				}
+			}
+			if !p.HasChanges() {
+				fmt.Fprintln(s.out, "Nothing to do: every image is up to date.")
+				return nil
+			}
+			var builder publish.Builder
+			if needsBuild(p) {
+				bc, err := build.New(ctx, bk.address(), bk.options()...)
+				if err != nil {
+					return err
+				}
+				defer bc.Close()
+				builder = bc
+			}
+			pub := &publish.Publisher{
+				Builder:  builder,
+				Registry: c,
+				Marker:   lifecycle.NewWriter(c.WriteOptions(ctx)...),
+				Jobs:     f.jobs,
+				Insecure: insecureRegistry(p.Registry, f.insecure),
+				Cache:    !noCache,
+				Getenv:   os.LookupEnv,
+				Log:      slog.New(slog.NewTextHandler(s.errOut, &slog.HandlerOptions{Level: slog.LevelWarn})),
+			}
+			pub.Source, pub.Revision = gitSource(lib.Dir)
+			res, err := applyWithProgress(ctx, s, pub, lib, p, progress)
+			if res != nil {
+				res.WriteTable(s.out)
+			}
+			if err != nil {
+				var be *publish.BuildError
+				if errors.As(err, &be) {
+					return fmt.Errorf("%w\nno tag was moved; fix the problem and run publish again", err)
+				}
+				return err
+			}
+			return nil
+		},
+	}
+	f.add(cmd)
+	bk.add(cmd)
+	cmd.Flags().StringVar(&planFile, "plan", "", "apply exactly this saved plan (from imgctl plan --out)")
+	cmd.Flags().StringVar(&progress, "progress", "auto", "build progress: auto, tty, plain, rawjson or quiet")
+	cmd.Flags().BoolVar(&noCache, "no-cache", false, "do not export or import the registry build cache (REPO:buildcache)")
+	return cmd
+}
+
+func validProgress(p string) bool {
+	switch p {
+	case "auto", "tty", "plain", "rawjson", "quiet":
+		return true
+	}
+	return false
+}
+
+func needsBuild(p *plan.Plan) bool {
+	return p.Summary.Build > 0
+}
+
+// applyWithProgress runs the publish with BuildKit's progress display on stderr.
+func applyWithProgress(ctx context.Context, s streams, pub *publish.Publisher, lib *spec.Library, p *plan.Plan, mode string) (*publish.Result, error) {
+	d, err := progressui.NewDisplay(s.errOut, progressui.DisplayMode(mode))
+	if err != nil {
+		return nil, fmt.Errorf("progress display: %w", err)
+	}
+	ch := make(chan *client.SolveStatus)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		// The display must drain the channel until it is closed, even
+		// after ctx is cancelled, or builds would block sending to it.
+		_, _ = d.UpdateFrom(context.WithoutCancel(ctx), ch)
+	}()
+	res, err := pub.Apply(ctx, lib, p, ch)
+	<-done
+	return res, err
+}
+
+// readPlan reads a saved plan and loads the specs it was made from.
+func readPlan(s streams, path string) (*spec.Library, *plan.Plan, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, usageErr("reading plan: %v", err)
+	}
+	var p plan.Plan
+	if err := json.Unmarshal(b, &p); err != nil {
+		return nil, nil, fmt.Errorf("reading plan %s: %w", path, err)
+	}
+	if p.FormatVersion != plan.FormatVersion {
+		return nil, nil, fmt.Errorf("reading plan %s: format version %q, this imgctl reads %q", path, p.FormatVersion, plan.FormatVersion)
+	}
+	lib, err := loadLibrary(s, p.SpecDir)
+	if err != nil {
+		return nil, nil, err
+	}
+	return lib, &p, nil
+}
+
+// insecureRegistry says whether BuildKit must push to reg over plain HTTP:
+// loopback registries and those named with --insecure-registry.
+func insecureRegistry(reg string, insecure []string) bool {
+	host, _, _ := strings.Cut(reg, "/")
+	for _, h := range insecure {
+		if h == host || h == strings.Split(host, ":")[0] {
+			return true
+		}
+	}
+	hostname := strings.Split(host, ":")[0]
+	return hostname == "localhost" || hostname == "127.0.0.1" || hostname == "::1" || strings.HasPrefix(hostname, "127.")
+}
+
+// gitSource returns the spec repository's remote URL (or path) and commit.
+func gitSource(dir string) (source, revision string) {
+	git := func(args ...string) string {
+		out, err := exec.Command("git", append([]string{"-C", dir}, args...)...).Output()
+		if err != nil {
+			return ""
+		}
+		return strings.TrimSpace(string(out))
+	}
+	revision = git("rev-parse", "HEAD")
+	source = git("config", "--get", "remote.origin.url")
+	if source == "" && revision != "" {
+		if top := git("rev-parse", "--show-toplevel"); top != "" {
+			source = "file://" + filepath.ToSlash(top)
+		}
+	}
+	return source, revision
+}

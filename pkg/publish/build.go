@@ -1,0 +1,158 @@
+package publish
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/moby/buildkit/client"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/imgctl/imgctl/pkg/build"
+	"github.com/imgctl/imgctl/pkg/plan"
+	"github.com/imgctl/imgctl/pkg/spec"
+)
+
+// BuildError says which image failed to build.
+type BuildError struct {
+	Image string
+	Err   error
+}
+
+func (e *BuildError) Error() string { return fmt.Sprintf("building %s: %v", e.Image, e.Err) }
+func (e *BuildError) Unwrap() error { return e.Err }
+
+// result is one image's build outcome, awaited by its children.
+type result struct {
+	done  chan struct{}
+	built Built
+	err   error
+}
+
+// buildAll builds every Build step; a child starts as soon as its parent is
+// pushed, FROM the digest the parent was pushed as. It returns what was built.
+func (pub *Publisher) buildAll(ctx context.Context, lib *spec.Library, p *plan.Plan, status chan *client.SolveStatus) (map[string]Built, error) {
+	results := map[string]*result{}
+	for _, st := range p.Images {
+		if st.Action == plan.Build {
+			results[st.Name] = &result{done: make(chan struct{})}
+		}
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	sem := make(chan struct{}, max(1, pub.Jobs))
+	for _, st := range p.Images {
+		if st.Action != plan.Build {
+			continue
+		}
+		r := results[st.Name]
+		g.Go(func() error {
+			defer close(r.done)
+			baseDigest := st.Base.Digest
+			if st.Base.RebuiltInPlan {
+				pr := results[st.Base.Image]
+				select { // wait for the parent, or give up with everyone else
+				case <-pr.done:
+				case <-gctx.Done():
+					r.err = gctx.Err()
+					return nil
+				}
+				if pr.err != nil {
+					r.err = pr.err
+					return nil
+				}
+				baseDigest = pr.built.Digest
+			}
+			select {
+			case sem <- struct{}{}:
+			case <-gctx.Done():
+				r.err = gctx.Err()
+				return nil
+			}
+			defer func() { <-sem }()
+			r.built, r.err = pub.buildOne(gctx, lib, st, baseDigest, status)
+			if r.err != nil {
+				r.err = &BuildError{Image: st.Name, Err: r.err}
+				return r.err
+			}
+			return nil
+		})
+	}
+	err := g.Wait()
+	out := map[string]Built{}
+	for n, r := range results {
+		if r.err == nil && r.built.Digest != "" {
+			out[n] = r.built
+		}
+	}
+	return out, err
+}
+
+func (pub *Publisher) buildOne(ctx context.Context, lib *spec.Library, st plan.ImageStep, baseDigest string, status chan *client.SolveStatus) (Built, error) {
+	im := lib.Image(st.Name)
+	baseRef, err := baseReference(st.Base, baseDigest)
+	if err != nil {
+		return Built{}, err
+	}
+	ann := plan.Annotations(im, st.Base.Ref, baseDigest)
+	if pub.Source != "" {
+		ann[plan.AnnotationSource] = pub.Source
+	}
+	if pub.Revision != "" {
+		ann[plan.AnnotationRevision] = pub.Revision
+	}
+	secrets, err := pub.secrets(im)
+	if err != nil {
+		return Built{}, err
+	}
+	req := build.Request{
+		Image:       im,
+		SpecDir:     lib.Dir,
+		Base:        baseRef,
+		Repository:  st.Repository,
+		Annotations: ann,
+		Insecure:    pub.Insecure,
+		Secrets:     secrets,
+	}
+	if pub.Cache {
+		req.CacheRef = st.Repository + ":buildcache"
+	}
+	start := time.Now()
+	res, err := pub.Builder.Build(ctx, req, status)
+	if err != nil {
+		return Built{}, err
+	}
+	return Built{Image: st.Name, Version: st.Version, Digest: res.Digest, Duration: time.Since(start)}, nil
+}
+
+// baseReference is the digest reference an image is built FROM ("" for scratch).
+func baseReference(b plan.Base, digest string) (string, error) {
+	if b.Image == "" && b.Ref == "scratch" {
+		return "", nil
+	}
+	if digest == "" {
+		return "", fmt.Errorf("base %s has no resolved digest", b.Ref)
+	}
+	ref, err := name.ParseReference(b.Ref)
+	if err != nil {
+		return "", fmt.Errorf("parsing base %q: %w", b.Ref, err)
+	}
+	return ref.Context().Name() + "@" + digest, nil
+}
+
+// secrets collects the secrets im's build needs from the environment.
+func (pub *Publisher) secrets(im *spec.Image) (map[string][]byte, error) {
+	if im.Pip == nil || im.Pip.CredentialsEnv == "" {
+		return nil, nil
+	}
+	env := im.Pip.CredentialsEnv
+	var v string
+	ok := false
+	if pub.Getenv != nil {
+		v, ok = pub.Getenv(env)
+	}
+	if !ok || v == "" {
+		return nil, fmt.Errorf("pip.credentialsEnv: environment variable %s is not set (want user:password for %s)", env, im.Pip.Index)
+	}
+	return map[string][]byte{build.PipCredentialsSecret: []byte(v)}, nil
+}

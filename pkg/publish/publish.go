@@ -1,0 +1,292 @@
+package publish
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/moby/buildkit/client"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/imgctl/imgctl/pkg/build"
+	"github.com/imgctl/imgctl/pkg/lifecycle"
+	"github.com/imgctl/imgctl/pkg/plan"
+	"github.com/imgctl/imgctl/pkg/regclient"
+	"github.com/imgctl/imgctl/pkg/spec"
+)
+
+// ErrStalePlan is returned when the registry moved since the plan was made.
+var ErrStalePlan = errors.New("plan is stale")
+
+// ErrSpecMismatch is returned when the specs on disk no longer produce the plan.
+var ErrSpecMismatch = errors.New("plan does not match the specs")
+
+// Builder builds one image and pushes it by digest.
+type Builder interface {
+	Build(ctx context.Context, req build.Request, status chan *client.SolveStatus) (build.Result, error)
+}
+
+// Marker attaches lifecycle markers.
+type Marker interface {
+	Mark(ctx context.Context, repo name.Repository, m lifecycle.Marker) (bool, error)
+}
+
+var (
+	_ Builder = (*build.Client)(nil)
+	_ Marker  = (*lifecycle.Writer)(nil)
+)
+
+// Publisher applies plans.
+type Publisher struct {
+	Builder  Builder
+	Registry *regclient.Client
+	Marker   Marker
+	// Jobs bounds concurrent builds and registry writes.
+	Jobs int
+	// Insecure says the target registry is plain HTTP (for BuildKit's push).
+	Insecure bool
+	// Source and Revision go into org.opencontainers.image.source/revision.
+	Source, Revision string
+	// Getenv looks up the environment variables specs name for secrets
+	// (pip.credentialsEnv). The default finds none.
+	Getenv func(string) (string, bool)
+	// Cache enables the registry build cache (REPO:buildcache).
+	Cache bool
+	Log   *slog.Logger
+}
+
+// Result is what a publish did.
+type Result struct {
+	Images []Built
+	// Tags and Marked count the tags written and versions marked.
+	Tags, Marked int
+}
+
+// Built is one image built and pushed.
+type Built struct {
+	Image    string
+	Version  string
+	Digest   string
+	Duration time.Duration
+}
+
+// WriteTable renders the summary table: image, tag, digest, build time.
+func (r *Result) WriteTable(w io.Writer) {
+	if len(r.Images) == 0 {
+		fmt.Fprintf(w, "Nothing built. %d tags written, %d versions marked deprecated.\n", r.Tags, r.Marked)
+		return
+	}
+	width := len("IMAGE")
+	for _, b := range r.Images {
+		width = max(width, len(b.Image))
+	}
+	fmt.Fprintf(w, "%-*s  %-13s  %-71s  %s\n", width, "IMAGE", "TAG", "DIGEST", "BUILD TIME")
+	for _, b := range r.Images {
+		fmt.Fprintf(w, "%-*s  %-13s  %-71s  %.1fs\n", width, b.Image, b.Version, b.Digest, b.Duration.Seconds())
+	}
+	fmt.Fprintf(w, "%d images built, %d tags written, %d versions marked deprecated.\n", len(r.Images), r.Tags, r.Marked)
+}
+
+// Apply executes p for lib. status receives BuildKit progress (may be nil;
+// Apply closes it when all builds are done).
+func (pub *Publisher) Apply(ctx context.Context, lib *spec.Library, p *plan.Plan, status chan *client.SolveStatus) (*Result, error) {
+	log := pub.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if err := checkSpecs(lib, p); err != nil {
+		closeStatus(status)
+		return nil, err
+	}
+	if err := pub.checkFresh(ctx, p); err != nil {
+		closeStatus(status)
+		return nil, err
+	}
+	res := &Result{}
+	digests, err := pub.buildAll(ctx, lib, p, status)
+	closeStatus(status)
+	for _, st := range p.Images {
+		if b, ok := digests[st.Name]; ok {
+			res.Images = append(res.Images, b)
+		}
+	}
+	if err != nil {
+		return res, err
+	}
+	// Phase two: every build succeeded. Re-check, then tag.
+	if err := pub.checkFresh(ctx, p); err != nil {
+		return res, err
+	}
+	target := func(image, digest string) string {
+		if digest != "" {
+			return digest
+		}
+		return digests[image].Digest
+	}
+	for _, kinds := range [][]plan.TagKind{{plan.TagDated}, {plan.TagLatest, plan.TagMoving}} {
+		var steps []plan.TagStep
+		for _, t := range p.Tags {
+			for _, k := range kinds {
+				if t.Kind == k {
+					steps = append(steps, t)
+				}
+			}
+		}
+		err := pub.each(ctx, len(steps), func(ctx context.Context, i int) error {
+			t := steps[i]
+			if err := pub.Registry.Tag(ctx, t.Repository, t.Tag, target(t.Image, t.Digest)); err != nil {
+				return fmt.Errorf("tagging %s:%s: %w", t.Image, t.Tag, err)
+			}
+			log.Info("tagged", "image", t.Image, "tag", t.Tag, "version", t.Version)
+			return nil
+		})
+		if err != nil {
+			return res, err
+		}
+		res.Tags += len(steps)
+	}
+	// Then the markers: serialised per repository by the lifecycle writer.
+	err = pub.each(ctx, len(p.Deprecations), func(ctx context.Context, i int) error {
+		d := p.Deprecations[i]
+		if err := pub.deprecate(ctx, d, versionDigest(p, d, digests)); err != nil {
+			return fmt.Errorf("marking %s:%s deprecated: %w", d.Image, d.Version, err)
+		}
+		log.Info("deprecated", "image", d.Image, "version", d.Version, "end_of_life", d.EndOfLife)
+		return nil
+	})
+	if err != nil {
+		return res, err
+	}
+	res.Marked = len(p.Deprecations)
+	return res, nil
+}
+
+func closeStatus(ch chan *client.SolveStatus) {
+	if ch != nil {
+		close(ch)
+	}
+}
+
+// versionDigest is the digest of the version superseding d.
+func versionDigest(p *plan.Plan, d plan.DeprecationStep, built map[string]Built) string {
+	if b, ok := built[d.Image]; ok && b.Version == d.SupersededBy {
+		return b.Digest
+	}
+	for _, t := range p.Tags {
+		if t.Image == d.Image && t.Version == d.SupersededBy && t.Digest != "" {
+			return t.Digest
+		}
+	}
+	return ""
+}
+
+func (pub *Publisher) deprecate(ctx context.Context, d plan.DeprecationStep, byDigest string) error {
+	repo, err := pub.Registry.Repository(d.Repository)
+	if err != nil {
+		return err
+	}
+	desc, err := pub.Registry.Head(ctx, d.Repository+"@"+d.Digest)
+	if err != nil {
+		return err
+	}
+	m := lifecycle.Marker{
+		Subject:            v1.Descriptor{MediaType: desc.MediaType, Size: desc.Size, Digest: desc.Digest},
+		EndOfLife:          d.EndOfLife,
+		Date:               d.Date,
+		Reason:             d.Reason,
+		SupersededByTag:    d.SupersededBy,
+		SupersededByDigest: byDigest,
+		Replacement:        d.Replacement,
+	}
+	if _, err := pub.Marker.Mark(ctx, repo, m); err != nil {
+		return err
+	}
+	if d.Tag != "" {
+		return pub.Registry.Tag(ctx, d.Repository, d.Tag, d.Digest)
+	}
+	return nil
+}
+
+// each runs f for 0..n-1 with at most Jobs at a time.
+func (pub *Publisher) each(ctx context.Context, n int, f func(context.Context, int) error) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(max(1, pub.Jobs))
+	for i := 0; i < n; i++ {
+		g.Go(func() error { return f(gctx, i) })
+	}
+	return g.Wait()
+}
+
+// checkSpecs verifies the specs on disk still produce the plan's spec keys.
+func checkSpecs(lib *spec.Library, p *plan.Plan) error {
+	var bad []string
+	for _, st := range p.Images {
+		if st.Action != plan.Build {
+			continue
+		}
+		im := lib.Image(st.Name)
+		if im == nil || plan.ComputeKey(im, st.Base.Digest).Spec != st.SpecKey {
+			bad = append(bad, st.Name)
+		}
+	}
+	if len(bad) > 0 {
+		return fmt.Errorf("%w: %s changed since the plan was made; make a new plan", ErrSpecMismatch, strings.Join(bad, ", "))
+	}
+	return nil
+}
+
+// checkFresh re-reads every tag the plan observed (and the versions it
+// deprecates) and fails with ErrStalePlan when any moved.
+func (pub *Publisher) checkFresh(ctx context.Context, p *plan.Plan) error {
+	type check struct{ ref, want, what string }
+	var checks []check
+	for _, t := range p.Tags {
+		checks = append(checks, check{t.Repository + ":" + t.Tag, t.Observed, fmt.Sprintf("%s:%s", t.Image, t.Tag)})
+	}
+	for _, d := range p.Deprecations {
+		checks = append(checks, check{d.Repository + ":" + d.Version, d.Digest, fmt.Sprintf("%s:%s", d.Image, d.Version)})
+	}
+	var mu sync.Mutex
+	var stale []string
+	err := pub.each(ctx, len(checks), func(ctx context.Context, i int) error {
+		c := checks[i]
+		got := ""
+		d, err := pub.Registry.Head(ctx, c.ref)
+		switch {
+		case errors.Is(err, regclient.ErrNotFound):
+		case err != nil:
+			return err
+		default:
+			got = d.Digest.String()
+		}
+		if got != c.want {
+			mu.Lock()
+			stale = append(stale, fmt.Sprintf("%s is %s, the plan saw %s", c.what, orAbsent(got), orAbsent(c.want)))
+			mu.Unlock()
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if len(stale) > 0 {
+		sort.Strings(stale)
+		return fmt.Errorf("%w: the registry moved since it was made (%s); make a new plan", ErrStalePlan, strings.Join(stale, "; "))
+	}
+	return nil
+}
+
+func orAbsent(d string) string {
+	if d == "" {
+		return "absent"
+	}
+	return d
+}

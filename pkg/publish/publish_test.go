@@ -1,0 +1,298 @@
+package publish_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/moby/buildkit/client"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/imgctl/imgctl/internal/e2etest"
+	"github.com/imgctl/imgctl/pkg/build"
+	"github.com/imgctl/imgctl/pkg/lifecycle"
+	"github.com/imgctl/imgctl/pkg/plan"
+	"github.com/imgctl/imgctl/pkg/publish"
+	"github.com/imgctl/imgctl/pkg/regclient"
+	"github.com/imgctl/imgctl/pkg/spec"
+)
+
+func TestMain(m *testing.M) { e2etest.Main(m) }
+
+// fakeBuilder pushes a small deterministic image per request, carrying the
+// request's annotations, and records what it was asked to build FROM.
+type fakeBuilder struct {
+	mu    sync.Mutex
+	fail  string // image name whose build fails
+	bases map[string]string
+	calls int
+}
+
+func (b *fakeBuilder) Build(ctx context.Context, req build.Request, _ chan *client.SolveStatus) (build.Result, error) {
+	b.mu.Lock()
+	b.calls++
+	if b.bases == nil {
+		b.bases = map[string]string{}
+	}
+	b.bases[req.Image.Name] = req.Base
+	fail := b.fail == req.Image.Name
+	b.mu.Unlock()
+	if fail {
+		return build.Result{}, errors.New(`step "run: false" failed: exit code 1`)
+	}
+	img, err := random.Image(64, 1)
+	if err != nil {
+		return build.Result{}, err
+	}
+	img = mutate.Annotations(img, req.Annotations).(v1.Image)
+	repo, err := name.NewRepository(req.Repository)
+	if err != nil {
+		return build.Result{}, err
+	}
+	d, err := img.Digest()
+	if err != nil {
+		return build.Result{}, err
+	}
+	if err := remote.Write(repo.Digest(d.String()), img, remote.WithContext(ctx)); err != nil {
+		return build.Result{}, err
+	}
+	return build.Result{Digest: d.String()}, nil
+}
+
+const lib1 = `package lib
+
+registry: "REGISTRY/ds"
+images: base: {from: "scratch", env: A: "1"}
+images: py: {parent: "base", apt: ["python3"], tags: ["3.11"]}
+images: team: {parent: "py", run: ["echo team"]}
+images: other: {parent: "base", run: ["echo other"]}
+`
+
+type env struct {
+	t   *testing.T
+	reg string
+	dir string
+	c   *regclient.Client
+	b   *fakeBuilder
+	pub *publish.Publisher
+}
+
+func newEnv(t *testing.T, reg string) *env {
+	e := &env{t: t, reg: reg, dir: t.TempDir(), c: regclient.New(), b: &fakeBuilder{}}
+	e.pub = &publish.Publisher{Builder: e.b, Registry: e.c, Marker: lifecycle.NewWriter(), Jobs: 4}
+	e.write(lib1)
+	return e
+}
+
+func (e *env) write(src string) {
+	require.NoError(e.t, os.WriteFile(filepath.Join(e.dir, "lib.cue"), []byte(strings.ReplaceAll(src, "REGISTRY", e.reg)), 0o644))
+}
+
+func (e *env) plan(date string) (*spec.Library, *plan.Plan) {
+	e.t.Helper()
+	lib, err := spec.Load(e.dir)
+	require.NoError(e.t, err)
+	snap, err := plan.Observe(context.Background(), lib, plan.Remote{C: e.c}, plan.ObserveOptions{})
+	require.NoError(e.t, err)
+	p, err := plan.Compute(lib, snap, plan.Options{Date: date})
+	require.NoError(e.t, err)
+	return lib, p
+}
+
+func (e *env) publish(date string) (*plan.Plan, *publish.Result, error) {
+	e.t.Helper()
+	lib, p := e.plan(date)
+	res, err := e.pub.Apply(context.Background(), lib, p, nil)
+	return p, res, err
+}
+
+func (e *env) tags(image string) []string {
+	tags, err := e.c.ListTags(context.Background(), e.reg+"/ds/"+image)
+	require.NoError(e.t, err)
+	var out []string
+	for _, t := range tags {
+		if !strings.HasPrefix(t, "sha256-") {
+			out = append(out, t)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (e *env) digest(image, tag string) string {
+	d, err := e.c.Head(context.Background(), e.reg+"/ds/"+image+":"+tag)
+	require.NoError(e.t, err)
+	return d.Digest.String()
+}
+
+func (e *env) markers(image, digest string) []lifecycle.Marker {
+	ms, err := plan.Remote{C: e.c}.Markers(context.Background(), e.reg+"/ds/"+image, digest)
+	require.NoError(e.t, err)
+	return ms
+}
+
+// registries are the three registry modes every publish test runs against.
+func registries(t *testing.T) map[string]func(*testing.T) string {
+	return map[string]func(*testing.T) string{
+		"ggcr-referrers":    func(t *testing.T) string { return e2etest.InProcessRegistry(t, true) },
+		"ggcr-no-referrers": func(t *testing.T) string { return e2etest.InProcessRegistry(t, false) },
+		"distribution-2.8":  func(t *testing.T) string { return e2etest.Registry(t) },
+	}
+}
+
+func TestThreePublishesInARow(t *testing.T) {
+	for mode, start := range registries(t) {
+		t.Run(mode, func(t *testing.T) {
+			e := newEnv(t, start(t))
+			var versions []string
+			for i, date := range []string{"2026-11-01", "2026-11-24", "2026-11-24"} {
+				if i > 0 {
+					e.write(strings.Replace(lib1, "echo team", fmt.Sprintf("echo team v%d", i+1), 1))
+				}
+				p, res, err := e.publish(date)
+				require.NoError(t, err)
+				require.NotEmpty(t, res.Images)
+				versions = append(versions, p.Step("team").Version)
+			}
+			assert.Equal(t, []string{"2026.11.01", "2026.11.24", "2026.11.24.1"}, versions)
+			assert.Equal(t, []string{"2026.11.01", "2026.11.01-deprecated", "2026.11.24", "2026.11.24-deprecated", "2026.11.24.1", "latest"}, e.tags("team"))
+			latest := e.digest("team", "latest")
+			assert.Equal(t, e.digest("team", "2026.11.24.1"), latest)
+			for i, v := range versions[:2] {
+				d := e.digest("team", v) // every version still resolves
+				ms := e.markers("team", d)
+				require.Len(t, ms, 1, "version %s marked once", v)
+				assert.Equal(t, versions[i+1], ms[0].SupersededByTag)
+				assert.Equal(t, e.digest("team", versions[i+1]), ms[0].SupersededByDigest)
+				assert.Equal(t, "2026-12-24", ms[0].EndOfLife)
+				assert.Equal(t, e.digest("team", v+"-deprecated"), d)
+			}
+			assert.Empty(t, e.markers("team", latest))
+			// Unchanged images were built once and never deprecated.
+			assert.Equal(t, []string{"2026.11.01", "latest"}, e.tags("other"))
+
+			// A re-run adds nothing and makes no build call.
+			calls := e.b.calls
+			p, res, err := e.publish("2026-11-24")
+			require.NoError(t, err)
+			assert.False(t, p.HasChanges())
+			assert.Empty(t, res.Images)
+			assert.Equal(t, calls, e.b.calls)
+			assert.Len(t, e.markers("team", e.digest("team", "2026.11.01")), 1)
+		})
+	}
+}
+
+func TestChildBuiltFromParentJustPushed(t *testing.T) {
+	e := newEnv(t, e2etest.InProcessRegistry(t, true))
+	_, _, err := e.publish("2026-11-01")
+	require.NoError(t, err)
+	e.write(strings.Replace(lib1, `A: "1"`, `A: "2"`, 1))
+	_, res, err := e.publish("2026-11-02")
+	require.NoError(t, err)
+	require.Len(t, res.Images, 4)
+	py := e.digest("py", "2026.11.02")
+	assert.Equal(t, e.reg+"/ds/py@"+py, e.b.bases["team"])
+	assert.Equal(t, e.reg+"/ds/base@"+e.digest("base", "2026.11.02"), e.b.bases["py"])
+	assert.Equal(t, "", e.b.bases["base"], "scratch")
+}
+
+func TestFailedBuildMovesNoTagAndRerunFinishes(t *testing.T) {
+	e := newEnv(t, e2etest.Registry(t))
+	_, _, err := e.publish("2026-11-01")
+	require.NoError(t, err)
+	before := map[string][]string{}
+	for _, n := range []string{"base", "py", "team", "other"} {
+		before[n] = e.tags(n)
+	}
+	e.write(strings.Replace(strings.Replace(lib1, "echo team", "echo team 2", 1), `"python3"`, `"python3", "python3-numpy"`, 1))
+	e.b.fail = "team"
+	_, _, err = e.publish("2026-11-02")
+	var be *publish.BuildError
+	require.ErrorAs(t, err, &be)
+	assert.Equal(t, "team", be.Image)
+	assert.Contains(t, err.Error(), `building team: step "run: false" failed`)
+	for n, tags := range before {
+		assert.Equal(t, tags, e.tags(n), "no tag of %s moved", n)
+	}
+	e.b.fail = ""
+	p, _, err := e.publish("2026-11-02")
+	require.NoError(t, err)
+	assert.Equal(t, "2026.11.02", p.Step("team").Version)
+	assert.Equal(t, e.digest("team", "2026.11.02"), e.digest("team", "latest"))
+	assert.Equal(t, e.digest("py", "2026.11.02"), e.digest("py", "3.11"))
+}
+
+func TestStalePlanIsRefused(t *testing.T) {
+	e := newEnv(t, e2etest.InProcessRegistry(t, false))
+	_, _, err := e.publish("2026-11-01")
+	require.NoError(t, err)
+	e.write(strings.Replace(lib1, "echo other", "echo other 2", 1))
+	lib, p := e.plan("2026-11-02")
+	// Someone moves latest after the plan was made.
+	img, err := random.Image(64, 1)
+	require.NoError(t, err)
+	moved, err := name.ParseReference(e.reg + "/ds/other:latest")
+	require.NoError(t, err)
+	require.NoError(t, remote.Write(moved, img))
+	movedDigest, _ := img.Digest()
+	_, err = e.pub.Apply(context.Background(), lib, p, nil)
+	require.ErrorIs(t, err, publish.ErrStalePlan)
+	assert.Contains(t, err.Error(), "other:latest is "+movedDigest.String())
+	assert.Equal(t, []string{"2026.11.01", "latest"}, e.tags("other"), "nothing written")
+	assert.Zero(t, e.b.calls-4, "no build ran for the stale plan")
+
+	// The specs changed after the plan was made.
+	lib, p = e.plan("2026-11-02")
+	e.write(strings.Replace(lib1, "echo other", "echo other 3", 1))
+	lib, err = spec.Load(e.dir)
+	require.NoError(t, err)
+	_, err = e.pub.Apply(context.Background(), lib, p, nil)
+	require.ErrorIs(t, err, publish.ErrSpecMismatch)
+}
+
+func TestConcurrentPublishesLoseNoMarker(t *testing.T) {
+	reg := e2etest.Registry(t)
+	a, b := newEnv(t, reg), newEnv(t, reg)
+	b.write(strings.ReplaceAll(lib1, "REGISTRY/ds", "REGISTRY/ds2"))
+	// Both libraries publish into one registry, then supersede, concurrently.
+	for _, date := range []string{"2026-11-01", "2026-11-02"} {
+		if date != "2026-11-01" {
+			a.write(strings.Replace(lib1, `A: "1"`, `A: "x"`, 1))
+			b.write(strings.ReplaceAll(strings.Replace(lib1, `A: "1"`, `A: "y"`, 1), "REGISTRY/ds", "REGISTRY/ds2"))
+		}
+		var wg sync.WaitGroup
+		errs := make([]error, 2)
+		for i, e := range []*env{a, b} {
+			wg.Add(1)
+			go func() { defer wg.Done(); _, _, errs[i] = e.publish(date) }()
+		}
+		wg.Wait()
+		require.NoError(t, errors.Join(errs...))
+	}
+	for _, n := range []string{"base", "py", "team", "other"} {
+		d := a.digest(n, "2026.11.01")
+		assert.Len(t, a.markers(n, d), 1, "ds/%s", n)
+		ms, err := plan.Remote{C: b.c}.Markers(context.Background(), reg+"/ds2/"+n, mustHead(t, b.c, reg+"/ds2/"+n+":2026.11.01"))
+		require.NoError(t, err)
+		assert.Len(t, ms, 1, "ds2/%s", n)
+	}
+}
+
+func mustHead(t *testing.T, c *regclient.Client, ref string) string {
+	d, err := c.Head(context.Background(), ref)
+	require.NoError(t, err)
+	return d.Digest.String()
+}
