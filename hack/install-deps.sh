@@ -2,8 +2,9 @@
 # install-deps.sh [apt|tools|all]
 #
 # Installs everything the end-to-end tests and the demo need, idempotently:
-#   apt:   runc docker-registry skopeo debootstrap busybox-static (only the
-#          missing ones; apt-get update only when something is missing).
+#   apt:   runc docker-registry skopeo debootstrap busybox-static
+#          ca-certificates (only the missing ones; apt-get update only when
+#          something is missing).
 #   tools: <repo>/bin/buildkitd, bin/buildctl and bin/cue, built with `go
 #          build` from the pinned module in hack/tools (only when missing or
 #          built from another version than hack/tools/go.mod pins).
@@ -12,7 +13,8 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-APT_PACKAGES=(runc docker-registry skopeo debootstrap busybox-static)
+# ca-certificates: go needs it to download modules on a minimal host.
+APT_PACKAGES=(runc docker-registry skopeo debootstrap busybox-static ca-certificates)
 
 # TOOLS maps each binary to "module package".
 declare -A TOOLS=(

@@ -2,6 +2,7 @@
 # Shared helpers for the hack/ scripts. Source it; do not run it.
 
 # REPO_ROOT is the repository root (the directory holding go.mod).
+# shellcheck disable=SC2034 # used by the scripts that source this file
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 # log prints its arguments to stderr, prefixed with the script name.

@@ -32,14 +32,19 @@ work=$(mktemp -d "$(dirname "$out")/.rootfs.XXXXXX")
 root=$work/root
 mkdir -p "$root"
 
-# cleanup unmounts anything debootstrap left mounted inside the work dir
-# before removing it, so rm can never reach the host's /proc or /sys.
-cleanup() {
+# unmount_below unmounts anything debootstrap left mounted inside the work
+# dir, so rm can never reach the host's /proc, /sys or /dev.
+unmount_below() {
 	local m
-	if [[ -r /proc/mounts ]]; then
-		awk -v d="$work/" 'index($2, d) == 1 {print $2}' /proc/mounts | sort -r |
-			while read -r m; do umount -l "$m" 2>/dev/null || true; done
+	awk -v d="$work/" 'index($2, d) == 1 {print $2}' /proc/mounts | sort -r |
+		while read -r m; do umount -l "$m" 2>/dev/null || true; done
+	if awk -v d="$work/" 'index($2, d) == 1 {found = 1} END {exit !found}' /proc/mounts; then
+		die "cannot unmount everything below $work; leaving it in place"
 	fi
+}
+
+cleanup() {
+	unmount_below
 	rm -rf --one-file-system "$work"
 }
 trap cleanup EXIT
@@ -115,9 +120,10 @@ APT::Update::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/a
 Dir::Cache::pkgcache "";
 Dir::Cache::srcpkgcache "";
 CONF
-	rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/*.bin \
-		"$root"/var/cache/apt/archives/*.deb "$root"/var/log/bootstrap.log \
-		"$root"/dev/* "$root"/proc/* "$root"/sys/* "$root"/tmp/* "$root"/run/*
+	unmount_below
+	rm -rf --one-file-system "${root:?}"/var/lib/apt/lists/* "${root:?}"/var/cache/apt/*.bin \
+		"${root:?}"/var/cache/apt/archives/*.deb "${root:?}"/var/log/bootstrap.log \
+		"${root:?}"/dev/* "${root:?}"/proc/* "${root:?}"/sys/* "${root:?}"/tmp/* "${root:?}"/run/*
 	mkdir -p "$root/var/lib/apt/lists/partial"
 	: >"$root/etc/resolv.conf"
 	echo localhost >"$root/etc/hostname"

@@ -206,7 +206,7 @@ func TestPublishEndToEnd(t *testing.T) {
 			Versions []struct {
 				Version      string
 				Deprecated   bool
-				SupersededBy string `json:"superseded_by"`
+				SupersededBy string                           `json:"superseded_by"`
 				BuiltOn      *struct{ Image, Version string } `json:"built_on"`
 			}
 		}
