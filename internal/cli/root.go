@@ -82,6 +82,7 @@ func newRoot(s streams) *cobra.Command {
 		newPlanCmd(s),
 		newPublishCmd(s),
 		newStatusCmd(s),
+		newRenderCmd(s),
 	)
 	return root
 }
