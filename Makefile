@@ -9,7 +9,7 @@ IMGCTL   := $(BIN)/imgctl
 REGISTRY_PORT ?= 5000
 export GOFLAGS ?= -buildvcs=false
 
-.PHONY: all build deps test test-short demo stop bench bench-validate bench-plan bench-publish fuzz fmt vet clean
+.PHONY: schema-sync all build deps test test-short demo stop bench bench-validate bench-plan bench-publish fuzz fmt vet clean
 
 all: build
 
@@ -64,3 +64,7 @@ vet:
 
 clean: stop
 	rm -rf $(BIN) $(OUT)
+
+# Keep the schema copy that lets plain `cue vet` work in images/ in sync.
+schema-sync:
+	cp schemas/imgctl.cue images/cue.mod/pkg/imgctl.dev/schema/imgctl.cue

@@ -120,3 +120,13 @@ func write(t testing.TB, dir, name, content string) {
 }
 
 func parse(s string) cue.Path { return cue.ParsePath(s) }
+
+// TestVendoredSchemaInSync keeps images/cue.mod's copy of the schema (for
+// plain cue vet) identical to the embedded one: run make schema-sync.
+func TestVendoredSchemaInSync(t *testing.T) {
+	want, err := schemas.FS.ReadFile("imgctl.cue")
+	require.NoError(t, err)
+	got, err := os.ReadFile("../../images/cue.mod/pkg/imgctl.dev/schema/imgctl.cue")
+	require.NoError(t, err)
+	assert.Equal(t, string(want), string(got), "run make schema-sync")
+}
