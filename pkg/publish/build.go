@@ -14,13 +14,14 @@ import (
 	"github.com/imgctl/imgctl/pkg/spec"
 )
 
-// BuildError says which image failed to build.
+// BuildError says which image failed to build. Its message is the
+// builder's, which names the image and the failing step.
 type BuildError struct {
 	Image string
 	Err   error
 }
 
-func (e *BuildError) Error() string { return fmt.Sprintf("building %s: %v", e.Image, e.Err) }
+func (e *BuildError) Error() string { return e.Err.Error() }
 func (e *BuildError) Unwrap() error { return e.Err }
 
 // result is one image's build outcome, awaited by its children.

@@ -29,7 +29,8 @@ var ErrStalePlan = errors.New("plan is stale")
 // ErrSpecMismatch is returned when the specs on disk no longer produce the plan.
 var ErrSpecMismatch = errors.New("plan does not match the specs")
 
-// Builder builds one image and pushes it by digest.
+// Builder builds one image and pushes it by digest. Its errors name the
+// image and the failing step.
 type Builder interface {
 	Build(ctx context.Context, req build.Request, status chan *client.SolveStatus) (build.Result, error)
 }

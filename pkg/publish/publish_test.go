@@ -27,6 +27,7 @@ import (
 	"github.com/imgctl/imgctl/pkg/publish"
 	"github.com/imgctl/imgctl/pkg/regclient"
 	"github.com/imgctl/imgctl/pkg/spec"
+	"github.com/imgctl/imgctl/pkg/status"
 )
 
 func TestMain(m *testing.M) { e2etest.Main(m) }
@@ -50,7 +51,7 @@ func (b *fakeBuilder) Build(ctx context.Context, req build.Request, _ chan *clie
 	fail := b.fail == req.Image.Name
 	b.mu.Unlock()
 	if fail {
-		return build.Result{}, errors.New(`step "run: false" failed: exit code 1`)
+		return build.Result{}, fmt.Errorf(`building %s: step "run: false" failed: exit code 1`, req.Image.Name)
 	}
 	img, err := random.Image(64, 1)
 	if err != nil {
@@ -295,4 +296,52 @@ func mustHead(t *testing.T, c *regclient.Client, ref string) string {
 	d, err := c.Head(context.Background(), ref)
 	require.NoError(t, err)
 	return d.Digest.String()
+}
+
+func TestRetirement(t *testing.T) {
+	for mode, start := range registries(t) {
+		t.Run(mode, func(t *testing.T) {
+			e := newEnv(t, start(t))
+			_, _, err := e.publish("2026-11-01")
+			require.NoError(t, err)
+			e.write(strings.Replace(lib1, `tags: ["3.11"]}`, `tags: ["3.11"], deprecated: {reason: "Python 3.11 is end of life", replacement: "other"}}`, 1))
+			p, res, err := e.publish("2026-11-10")
+			require.NoError(t, err)
+			assert.Empty(t, res.Images, "nothing is built for a retired image")
+			assert.Equal(t, plan.Retire, p.Step("py").Action)
+			var warned []string
+			for _, w := range p.Warnings {
+				warned = append(warned, w.Image+": "+w.Message)
+			}
+			assert.Equal(t, []string{"team: parent py is retired: Python 3.11 is end of life; move to other"}, warned)
+
+			d := e.digest("py", "2026.11.01")
+			assert.Equal(t, d, e.digest("py", "latest"), "latest stays where it is")
+			ms := e.markers("py", d)
+			require.Len(t, ms, 1)
+			assert.Equal(t, "other", ms[0].Replacement)
+			assert.Equal(t, "2026-12-10", ms[0].EndOfLife)
+			assert.Empty(t, ms[0].SupersededByTag)
+
+			// Marked once: a re-run plans nothing and adds nothing.
+			p, _, err = e.publish("2026-11-11")
+			require.NoError(t, err)
+			assert.False(t, p.HasChanges())
+			assert.Len(t, e.markers("py", d), 1)
+
+			lib, err := spec.Load(e.dir)
+			require.NoError(t, err)
+			r, err := status.Collect(context.Background(), lib, plan.Remote{C: e.c}, status.Options{Names: []string{"py"}, Jobs: 2})
+			require.NoError(t, err)
+			require.Len(t, r.Images, 1)
+			py := r.Images[0]
+			require.NotNil(t, py.Retired)
+			assert.Equal(t, "other", py.Retired.Replacement)
+			require.Len(t, py.Versions, 1)
+			assert.True(t, py.Versions[0].Latest)
+			assert.True(t, py.Versions[0].Deprecated)
+			assert.Equal(t, "other", py.Versions[0].Replacement)
+			assert.Equal(t, &status.BuiltOn{Image: "base", Version: "2026.11.01", Ref: e.reg + "/ds/base", Digest: e.digest("base", "2026.11.01")}, py.Versions[0].BuiltOn)
+		})
+	}
 }

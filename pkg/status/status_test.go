@@ -1,0 +1,115 @@
+package status_test
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/imgctl/imgctl/pkg/lifecycle"
+	"github.com/imgctl/imgctl/pkg/plan"
+	"github.com/imgctl/imgctl/pkg/regclient"
+	"github.com/imgctl/imgctl/pkg/spec"
+	"github.com/imgctl/imgctl/pkg/status"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// fake serves tags, manifests (by digest) and markers from maps.
+type fake struct {
+	tags      map[string]map[string]string // repo -> tag -> digest
+	ann       map[string]map[string]string // digest -> annotations
+	markers   map[string][]lifecycle.Marker
+	listCalls int
+}
+
+func (f *fake) ListTags(_ context.Context, repo string) ([]string, error) {
+	f.listCalls++
+	var out []string
+	for t := range f.tags[repo] {
+		out = append(out, t)
+	}
+	return out, nil
+}
+
+func (f *fake) Manifest(_ context.Context, ref string) (*plan.Published, error) {
+	i := strings.LastIndex(ref, ":")
+	d, ok := f.tags[ref[:i]][ref[i+1:]]
+	if !ok {
+		return nil, regclient.ErrNotFound
+	}
+	return &plan.Published{Digest: d, Annotations: f.ann[d]}, nil
+}
+
+func (f *fake) Markers(_ context.Context, repo, digest string) ([]lifecycle.Marker, error) {
+	return f.markers[repo+"@"+digest], nil
+}
+
+func dg(c string) string { return "sha256:" + strings.Repeat(c, 64) }
+
+func TestReportGolden(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "lib.cue"), []byte(`package lib
+registry: "r.test/ds"
+images: py: {from: "debian:12", family: "python3"}
+images: team: {parent: "py", team: "marketing", family: "python3"}
+images: old: {parent: "py", deprecated: {reason: "merged into team", replacement: "team"}}
+images: never: {parent: "py"}
+`), 0o644))
+	lib, err := spec.Load(dir)
+	require.NoError(t, err)
+	const r = "r.test/ds/"
+	f := &fake{
+		tags: map[string]map[string]string{
+			r + "py":   {"2026.11.01": dg("1"), "2026.11.24": dg("2"), "latest": dg("2"), "2026.11.01-deprecated": dg("1"), "sha256-" + strings.Repeat("1", 64): dg("9")},
+			r + "team": {"2026.11.01": dg("3"), "2026.11.24": dg("4"), "2026.11.24.1": dg("5"), "latest": dg("5")},
+			r + "old":  {"2026.11.01": dg("6"), "latest": dg("6")},
+		},
+		ann: map[string]map[string]string{
+			dg("3"): {plan.AnnotationBaseDigest: dg("1"), plan.AnnotationBaseName: r + "py"},
+			dg("4"): {plan.AnnotationBaseDigest: dg("2"), plan.AnnotationBaseName: r + "py"},
+			dg("5"): {plan.AnnotationBaseDigest: dg("2"), plan.AnnotationBaseName: r + "py"},
+			dg("6"): {plan.AnnotationBaseDigest: dg("1"), plan.AnnotationBaseName: r + "py"},
+			dg("1"): {plan.AnnotationBaseDigest: dg("a"), plan.AnnotationBaseName: "index.docker.io/library/debian"},
+		},
+		markers: map[string][]lifecycle.Marker{
+			r + "py@" + dg("1"):   {{EndOfLife: "2026-12-24", Date: "2026-11-24", Reason: "superseded by 2026.11.24", SupersededByTag: "2026.11.24", SupersededByDigest: dg("2")}},
+			r + "team@" + dg("3"): {{EndOfLife: "2026-12-24", Date: "2026-11-24", Reason: "superseded by 2026.11.24", SupersededByTag: "2026.11.24", SupersededByDigest: dg("4")}},
+			r + "team@" + dg("4"): {{EndOfLife: "2026-12-24", Date: "2026-11-24", Reason: "superseded by 2026.11.24.1", SupersededByTag: "2026.11.24.1", SupersededByDigest: dg("5")}},
+			r + "old@" + dg("6"):  {{EndOfLife: "2026-12-10", Date: "2026-11-10", Reason: "retired: merged into team", Replacement: "team"}},
+		},
+	}
+	rep, err := status.Collect(context.Background(), lib, f, status.Options{Jobs: 3})
+	require.NoError(t, err)
+	var text, js bytes.Buffer
+	require.NoError(t, rep.WriteText(&text))
+	require.NoError(t, rep.WriteJSON(&js))
+	golden(t, "status.txt", text.Bytes())
+	golden(t, "status.json", js.Bytes())
+
+	one, err := status.Collect(context.Background(), lib, f, status.Options{Names: []string{"team"}, Jobs: 1})
+	require.NoError(t, err)
+	require.Len(t, one.Images, 1)
+	assert.Equal(t, "py", one.Images[0].Versions[0].BuiltOn.Image, "parents are read to name the version built on")
+
+	_, err = status.Collect(context.Background(), lib, f, status.Options{Names: []string{"nope"}})
+	assert.ErrorContains(t, err, `no image "nope"`)
+}
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		require.NoError(t, os.MkdirAll("testdata", 0o755))
+		require.NoError(t, os.WriteFile(path, got, 0o644))
+	}
+	want, err := os.ReadFile(path)
+	require.NoError(t, err, "run go test -update")
+	assert.Equal(t, string(want), string(got))
+}
