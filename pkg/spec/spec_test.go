@@ -4,7 +4,6 @@ import (
 	"errors"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -73,23 +72,6 @@ func TestLoadErrors(t *testing.T) {
 	assert.Equal(t, 3, errs[0].Pos.Line)
 	assert.Equal(t, 4, errs[1].Pos.Line)
 	assert.Contains(t, errs[1].Msg, `image "zz" not found`)
-}
-
-// TestOnlySpecImportsCUE keeps CUE inside this package: no other package of
-// the module may import cuelang.org/go.
-func TestOnlySpecImportsCUE(t *testing.T) {
-	out, err := exec.Command("go", "list", "-deps", "-f", "{{.ImportPath}}", "github.com/imgctl/imgctl/pkg/...", "github.com/imgctl/imgctl/internal/...", "github.com/imgctl/imgctl/cmd/...").Output()
-	require.NoError(t, err)
-	for _, pkg := range strings.Fields(string(out)) {
-		if !strings.HasPrefix(pkg, "github.com/imgctl/imgctl/") || pkg == "github.com/imgctl/imgctl/pkg/spec" {
-			continue
-		}
-		imports, err := exec.Command("go", "list", "-f", `{{join .Imports "\n"}}`, pkg).Output()
-		require.NoError(t, err)
-		for _, imp := range strings.Fields(string(imports)) {
-			assert.False(t, strings.HasPrefix(imp, "cuelang.org/"), "%s imports %s: CUE must stay in pkg/spec", pkg, imp)
-		}
-	}
 }
 
 // FuzzLoad feeds arbitrary CUE to the loader: it may reject it, never panic.

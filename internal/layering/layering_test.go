@@ -1,0 +1,97 @@
+package layering
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+const mod = "github.com/imgctl/imgctl/"
+
+// forbidden lists, per package, import path prefixes it must not depend on,
+// directly or through other packages.
+var forbidden = map[string][]string{
+	"pkg/graph":     {"cuelang.org/", mod + "pkg/spec", mod + "pkg/plan", "github.com/moby/buildkit", "github.com/google/go-containerregistry"},
+	"pkg/spec":      {mod + "pkg/plan", mod + "pkg/regclient", mod + "pkg/build", mod + "pkg/publish", "github.com/moby/buildkit"},
+	"pkg/plan":      {mod + "pkg/build", mod + "pkg/publish", "github.com/moby/buildkit"},
+	"pkg/regclient": {"cuelang.org/", mod + "pkg/spec", mod + "pkg/plan", mod + "pkg/build", "github.com/moby/buildkit"},
+	"pkg/lifecycle": {"cuelang.org/", mod + "pkg/spec", mod + "pkg/plan", mod + "pkg/build", "github.com/moby/buildkit"},
+	"pkg/build":     {mod + "pkg/plan", mod + "pkg/publish", mod + "pkg/regclient"},
+	"pkg/status":    {mod + "pkg/build", mod + "pkg/publish", "github.com/moby/buildkit"},
+}
+
+// packages returns every package in the build of the module with its
+// direct imports.
+func packages(t *testing.T) map[string][]string {
+	out, err := exec.Command("go", "list", "-deps", "-f", `{{.ImportPath}} {{join .Imports " "}}`, mod+"...").Output()
+	require.NoError(t, err)
+	g := map[string][]string{}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		f := strings.Fields(line)
+		g[f[0]] = f[1:]
+	}
+	return g
+}
+
+func TestLayering(t *testing.T) {
+	g := packages(t)
+	for pkg, bad := range forbidden {
+		seen := map[string]bool{}
+		var walk func(string)
+		walk = func(p string) {
+			for _, d := range g[p] {
+				if !seen[d] {
+					seen[d] = true
+					walk(d)
+				}
+			}
+		}
+		walk(mod + pkg)
+		for d := range seen {
+			for _, b := range bad {
+				if strings.HasPrefix(d, b) {
+					t.Errorf("%s depends on %s (forbidden: %s)", pkg, d, b)
+				}
+			}
+		}
+	}
+}
+
+// TestOnlySpecImportsCUE keeps CUE inside pkg/spec: no other package of the
+// module imports cuelang.org/go itself (they get plain Go values from spec).
+func TestOnlySpecImportsCUE(t *testing.T) {
+	for p, imports := range packages(t) {
+		if !product(p) || p == mod+"pkg/spec" {
+			continue
+		}
+		for _, imp := range imports {
+			assert.False(t, strings.HasPrefix(imp, "cuelang.org/"), "%s imports %s: CUE must stay in pkg/spec", p, imp)
+		}
+	}
+}
+
+// product reports whether p is part of imgctl itself (not bench tooling).
+func product(p string) bool {
+	for _, dir := range []string{"cmd/", "internal/", "pkg/", "schemas"} {
+		if strings.HasPrefix(p, mod+dir) {
+			return true
+		}
+	}
+	return false
+}
+
+// TestEveryPackageHasDocGo: every package says what it does and must not do.
+func TestEveryPackageHasDocGo(t *testing.T) {
+	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}} {{.Name}} {{join .GoFiles " "}}`, mod+"...").Output()
+	require.NoError(t, err)
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 || f[1] == "main" || !product(f[0]) {
+			continue
+		}
+		assert.Contains(t, f[2:], "doc.go", "%s has no doc.go", f[0])
+	}
+}
