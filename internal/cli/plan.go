@@ -49,11 +49,7 @@ func makePlan(ctx context.Context, s streams, dir string, f *planFlags, c *regcl
 	if err != nil {
 		return nil, nil, err
 	}
-	snap, err := plan.Observe(ctx, lib, plan.Remote{C: c}, plan.ObserveOptions{Registry: f.registry, Targets: f.targets, Jobs: f.jobs})
-	if err != nil {
-		return nil, nil, err
-	}
-	p, err := plan.Compute(lib, snap, plan.Options{Date: f.date, Targets: f.targets})
+	p, _, err := plan.Make(ctx, lib, plan.Remote{C: c}, plan.ObserveOptions{Registry: f.registry, Targets: f.targets, Jobs: f.jobs}, plan.Options{Date: f.date, Targets: f.targets})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -260,9 +260,12 @@ func (c *computer) derive(step *ImageStep) {
 			Version: step.Version, Digest: step.Digest, Observed: observed, Reason: why,
 		})
 	}
-	current := func(t string) string { // what a tag holds now, as far as observed
+	current := func(t string) string { // what a tag holds now
+		if d, ok := st.TagDigests[t]; ok {
+			return d
+		}
 		if prev != nil && has(st.Tags, t) {
-			return prev.Digest
+			return prev.Digest // not read yet: Make reads it and computes again
 		}
 		return ""
 	}

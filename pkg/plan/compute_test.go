@@ -354,3 +354,36 @@ func TestNextVersion(t *testing.T) {
 	assert.Equal(t, "2026.11.24.1", plan.NextVersion([]string{"2026.11.24-deprecated", "2026.11.24"}, day))
 	assert.Equal(t, []string{"2026.11.24", "2026.11.24.2", "2026.11.24.10"}, plan.DatedVersions([]string{"2026.11.24.10", "latest", "2026.11.24", "sha256-abc", "2026.11.24.2", "2026.11.24-deprecated"}))
 }
+
+// TestMovingTagReadWhenBuilding: a moving tag left on an older version (the
+// spec dropped it, then added it back) is read, not assumed, so publish
+// does not stop on a stale plan forever.
+func TestMovingTagReadWhenBuilding(t *testing.T) {
+	f := published(t)
+	old := f.reg.TagDigest("r.test/ds/py", "2026.11.01")
+	f.edit("py.cue", `"python3-numpy"`, `"python3-numpy", "python3-scipy"`)
+	plantest.Apply(f.reg, f.load(), mustPlan(t, f, "2026-11-24"))
+	f.reg.Put("r.test/ds/py", "3.11", old, nil) // left behind on the old version
+	f.edit("py.cue", `"python3-scipy"`, `"python3-scipy", "python3-sympy"`)
+	before := f.reg.Requests
+	p := mustPlan(t, f, "2026-11-25")
+	for _, ts := range p.Tags {
+		switch {
+		case ts.Image == "py" && ts.Tag == "3.11":
+			assert.Equal(t, old, ts.Observed)
+		case ts.Image == "py" && ts.Tag == "latest":
+			assert.Equal(t, f.reg.TagDigest("r.test/ds/py", "2026.11.24"), ts.Observed)
+		}
+	}
+	// 2 reads per image, the pinned version, 1 resolve of the external base,
+	// and the moving tags of each built image (py: latest, 3.11; team,
+	// team2: latest).
+	assert.Equal(t, 2*6+1+1+4, f.reg.Requests-before)
+}
+
+func mustPlan(t *testing.T, f *fixture, date string) *plan.Plan {
+	t.Helper()
+	p, _, err := plan.Make(context.Background(), f.load(), f.reg, plan.ObserveOptions{}, plan.Options{Date: date})
+	require.NoError(t, err)
+	return p
+}

@@ -37,6 +37,9 @@ type ImageState struct {
 	// NewestMarked says Newest already carries a lifecycle marker (only
 	// observed for retired images).
 	NewestMarked bool `json:"newest_marked,omitempty"`
+	// TagDigests holds what moving tags point at, read only for images a
+	// plan builds (ObserveTags).
+	TagDigests map[string]string `json:"tag_digests,omitempty"`
 }
 
 // Published is a published manifest.
@@ -266,4 +269,73 @@ func scope(lib *spec.Library, targets []string) ([]string, error) {
 		}
 	}
 	return g.Closure(targets), nil
+}
+
+// ObserveTags reads what the moving tags (latest and the spec's tags) of
+// every image p builds point at, when they exist and were not read yet, so
+// that the tag steps record what the registry really holds. It reports
+// whether it read anything.
+func ObserveTags(ctx context.Context, lib *spec.Library, snap *Snapshot, p *Plan, reg Registry, jobs int) (bool, error) {
+	type want struct {
+		st  *ImageState
+		tag string
+	}
+	var wants []want
+	for _, step := range p.Images {
+		st := snap.Images[step.Name]
+		if step.Action != Build || st == nil {
+			continue
+		}
+		for _, t := range append([]string{"latest"}, lib.Image(step.Name).Tags...) {
+			if _, done := st.TagDigests[t]; !done && has(st.Tags, t) {
+				wants = append(wants, want{st, t})
+			}
+		}
+	}
+	if len(wants) == 0 {
+		return false, nil
+	}
+	digests := make([]string, len(wants))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(max(1, jobs))
+	for i, w := range wants {
+		g.Go(func() error {
+			d, err := reg.Resolve(gctx, w.st.Repository+":"+w.tag)
+			if err != nil {
+				return fmt.Errorf("resolving %s:%s: %w", w.st.Repository, w.tag, err)
+			}
+			digests[i] = d
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return false, err
+	}
+	for i, w := range wants {
+		if w.st.TagDigests == nil {
+			w.st.TagDigests = map[string]string{}
+		}
+		w.st.TagDigests[w.tag] = digests[i]
+	}
+	return true, nil
+}
+
+// Make observes the registry and computes the plan: Observe, Compute, and
+// for the images the plan builds, ObserveTags and Compute again, so every
+// tag step records the digest it really saw.
+func Make(ctx context.Context, lib *spec.Library, reg Registry, obs ObserveOptions, opts Options) (*Plan, *Snapshot, error) {
+	snap, err := Observe(ctx, lib, reg, obs)
+	if err != nil {
+		return nil, nil, err
+	}
+	p, err := Compute(lib, snap, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	read, err := ObserveTags(ctx, lib, snap, p, reg, obs.Jobs)
+	if err != nil || !read {
+		return p, snap, err
+	}
+	p, err = Compute(lib, snap, opts)
+	return p, snap, err
 }
