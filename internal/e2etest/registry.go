@@ -58,12 +58,7 @@ func Registry(t testing.TB) string {
 		}
 		d, err := startRegistry(bin, dir, addr)
 		if err == nil {
-			t.Cleanup(func() {
-				d.stop(10 * time.Second)
-				if t.Failed() {
-					t.Logf("last lines of the registry log %s:\n%s", d.logPath, tail(d.logPath, 20))
-				}
-			})
+			t.Cleanup(func() { d.stop(10 * time.Second) })
 			return addr
 		}
 		lastErr = err
