@@ -24,9 +24,5 @@ func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir:           "../../testdata/script",
 		UpdateScripts: os.Getenv("UPDATE") != "",
-		Setup: func(env *testscript.Env) error {
-			env.Setenv("IMGCTL_REGISTRY_INSECURE", "")
-			return nil
-		},
 	})
 }

@@ -104,7 +104,7 @@ re-run finishes the job. Publishing right after a success does nothing.`,
 				return nil
 			}
 			var builder publish.Builder
-			if needsBuild(p) {
+			if p.Summary.Build > 0 {
 				bc, err := build.New(ctx, bk.address(), bk.options()...)
 				if err != nil {
 					return err
@@ -151,10 +151,6 @@ func validProgress(p string) bool {
 		return true
 	}
 	return false
-}
-
-func needsBuild(p *plan.Plan) bool {
-	return p.Summary.Build > 0
 }
 
 // applyWithProgress runs the publish with BuildKit's progress display on stderr.

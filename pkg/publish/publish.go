@@ -103,17 +103,23 @@ func (pub *Publisher) Apply(ctx context.Context, lib *spec.Library, p *plan.Plan
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	// The progress display ends when status is closed: right after the
+	// builds, or on any early return.
+	closeStatus := sync.OnceFunc(func() {
+		if status != nil {
+			close(status)
+		}
+	})
+	defer closeStatus()
 	if err := checkSpecs(lib, p); err != nil {
-		closeStatus(status)
 		return nil, err
 	}
 	if err := pub.checkFresh(ctx, p); err != nil {
-		closeStatus(status)
 		return nil, err
 	}
 	res := &Result{}
 	digests, err := pub.buildAll(ctx, lib, p, status)
-	closeStatus(status)
+	closeStatus()
 	for _, st := range p.Images {
 		if b, ok := digests[st.Name]; ok {
 			res.Images = append(res.Images, b)
@@ -168,12 +174,6 @@ func (pub *Publisher) Apply(ctx context.Context, lib *spec.Library, p *plan.Plan
 	}
 	res.Marked = len(p.Deprecations)
 	return res, nil
-}
-
-func closeStatus(ch chan *client.SolveStatus) {
-	if ch != nil {
-		close(ch)
-	}
 }
 
 // versionDigest is the digest of the version superseding d.
