@@ -35,9 +35,10 @@ type Builder interface {
 	Build(ctx context.Context, req build.Request, status chan *client.SolveStatus) (build.Result, error)
 }
 
-// Marker attaches lifecycle markers.
+// Marker attaches lifecycle markers to a manifest, or to an index and
+// every manifest in it.
 type Marker interface {
-	Mark(ctx context.Context, repo name.Repository, m lifecycle.Marker) (bool, error)
+	MarkAll(ctx context.Context, repo name.Repository, subject v1.Descriptor, m lifecycle.Marker) (int, error)
 }
 
 var (
@@ -198,8 +199,9 @@ func (pub *Publisher) deprecate(ctx context.Context, d plan.DeprecationStep, byD
 	if err != nil {
 		return err
 	}
+	subject := v1.Descriptor{MediaType: desc.MediaType, Size: desc.Size, Digest: desc.Digest}
 	m := lifecycle.Marker{
-		Subject:            v1.Descriptor{MediaType: desc.MediaType, Size: desc.Size, Digest: desc.Digest},
+		Subject:            subject,
 		EndOfLife:          d.EndOfLife,
 		Date:               d.Date,
 		Reason:             d.Reason,
@@ -207,7 +209,7 @@ func (pub *Publisher) deprecate(ctx context.Context, d plan.DeprecationStep, byD
 		SupersededByDigest: byDigest,
 		Replacement:        d.Replacement,
 	}
-	if _, err := pub.Marker.Mark(ctx, repo, m); err != nil {
+	if _, err := pub.Marker.MarkAll(ctx, repo, subject, m); err != nil {
 		return err
 	}
 	if d.Tag != "" {
