@@ -1,0 +1,169 @@
+package build
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"path"
+	"strconv"
+	"strings"
+
+	"github.com/moby/buildkit/client/llb"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// localName is the name of the one local source: the spec directory,
+// filtered to the files the image copies.
+const localName = "spec"
+
+// Definition returns the LLB of req and its full OCI image config JSON.
+// base is the base image's config (nil for scratch); fetch it with
+// [BaseConfig]. It is pure: no daemon, no registry, no file is read.
+func Definition(ctx context.Context, req Request, base *ocispec.Image) (*llb.Definition, []byte, error) {
+	p, err := prepare(req, base)
+	if err != nil {
+		return nil, nil, err
+	}
+	def, err := p.state.Marshal(ctx, llb.Platform(p.platform))
+	if err != nil {
+		return nil, nil, fmt.Errorf("marshalling LLB of %s: %w", req.Image.Name, err)
+	}
+	return def, p.config, nil
+}
+
+// prepared is everything a solve needs that does not touch a daemon.
+type prepared struct {
+	platform ocispec.Platform
+	steps    []step
+	state    llb.State
+	config   []byte
+	// names maps a vertex name to the index of its step.
+	names map[string]int
+	// local is true when the definition reads the spec directory.
+	local bool
+}
+
+func prepare(req Request, base *ocispec.Image) (*prepared, error) {
+	if err := req.check(); err != nil {
+		return nil, err
+	}
+	if req.Image.From != "scratch" && base == nil {
+		return nil, fmt.Errorf("image %s: base config of %s is missing", req.Image.Name, req.Base)
+	}
+	im := req.Image
+	plat, err := platform(im)
+	if err != nil {
+		return nil, err
+	}
+	pathDefault := false
+	if _, ok := im.Env["PATH"]; !ok {
+		pathDefault = base == nil
+		if base != nil {
+			_, inherited := envValue(base.Config.Env, "PATH")
+			pathDefault = !inherited
+		}
+	}
+	stps, err := steps(im, pathDefault)
+	if err != nil {
+		return nil, fmt.Errorf("image %s: %w", im.Name, err)
+	}
+	img, err := imageConfig(im, base, plat, stps)
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(img); err != nil {
+		return nil, fmt.Errorf("encoding image config of %s: %w", im.Name, err)
+	}
+	config := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+
+	p := &prepared{platform: plat, steps: stps, config: config, names: map[string]int{}}
+	var st llb.State
+	if req.Base == "" {
+		st = llb.Scratch().Platform(plat)
+	} else {
+		st = llb.Image(req.Base, llb.Platform(plat), llb.WithCustomNamef("[%s] FROM %s", im.Name, req.Base))
+	}
+
+	var srcs []string
+	for _, s := range stps {
+		if s.kind == kindCopy || s.kind == kindUnpack {
+			srcs = append(srcs, path.Clean(s.src))
+		}
+	}
+	var local llb.State
+	if len(srcs) > 0 {
+		p.local = true
+		patterns := make([]string, len(srcs))
+		for i, s := range srcs {
+			patterns[i] = escapePattern(s)
+		}
+		local = llb.Local(localName,
+			llb.IncludePatterns(patterns),
+			llb.FollowPaths(srcs),
+			llb.SharedKeyHint(localName),
+			llb.WithCustomNamef("[%s] spec files", im.Name))
+	}
+
+	workdir := img.Config.WorkingDir
+	if workdir == "" {
+		workdir = "/"
+	}
+	total := 0
+	for _, s := range stps {
+		if s.layer() {
+			total++
+		}
+	}
+	n := 0
+	for i, s := range stps {
+		if !s.layer() {
+			continue
+		}
+		n++
+		name := fmt.Sprintf("[%s %d/%d] %s", im.Name, n, total, s.createdBy)
+		p.names[name] = i
+		switch s.kind {
+		case kindUnpack:
+			st = st.File(llb.Copy(local, "/"+path.Clean(s.src), "/", &llb.CopyInfo{
+				AttemptUnpack:  true,
+				CreateDestPath: true,
+				FollowSymlinks: true,
+			}), llb.WithCustomName(name))
+		case kindCopy:
+			st = st.File(llb.Copy(local, "/"+path.Clean(s.src), s.dest, &llb.CopyInfo{
+				Mode:           &llb.ChmodOpt{Mode: s.mode},
+				CreateDestPath: true,
+				FollowSymlinks: true,
+				ChownOpt:       &llb.ChownOpt{User: &llb.UserOpt{UID: 0}, Group: &llb.UserOpt{UID: 0}},
+			}), llb.WithCustomName(name))
+		case kindShell:
+			opts := []llb.RunOption{
+				llb.Args([]string{"/bin/sh", "-c", s.script}),
+				llb.User(buildUser),
+				llb.Dir(workdir),
+				llb.WithCustomName(name),
+			}
+			for _, e := range img.Config.Env {
+				k, v, _ := strings.Cut(e, "=")
+				opts = append(opts, llb.AddEnv(k, v))
+			}
+			opts = append(opts, llb.AddEnv("SOURCE_DATE_EPOCH", strconv.Itoa(SourceDateEpoch)))
+			if s.secret != "" {
+				opts = append(opts, llb.AddSecretWithDest(s.secret, nil, llb.SecretAsEnvName(s.secretEnv)))
+			}
+			st = st.Run(opts...).Root()
+		}
+	}
+	p.state = st
+	return p, nil
+}
+
+// escapePattern makes a path a literal include pattern.
+func escapePattern(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, `*`, `\*`, `?`, `\?`, `[`, `\[`)
+	return r.Replace(s)
+}

@@ -1,0 +1,93 @@
+package build
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/containerd/platforms"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/imgctl/imgctl/pkg/spec"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// Request is one image to build and push.
+type Request struct {
+	// Image is the spec to build. It is not modified.
+	Image *spec.Image
+	// SpecDir is the absolute directory Image.Rootfs and Image.Files[].Src
+	// are relative to.
+	SpecDir string
+	// Base is "" when Image.From is "scratch"; otherwise a digest reference
+	// "host/repo@sha256:…": the external base resolved by the planner, or
+	// the parent just pushed.
+	Base string
+	// Repository is where the image is pushed, by digest only (no tag),
+	// e.g. "127.0.0.1:5000/datasci/python3".
+	Repository string
+	// Annotations are set on the manifest as they are (content key,
+	// source, revision, base name and digest, description). Build adds
+	// none.
+	Annotations map[string]string
+	// CacheRef is the registry build cache, e.g.
+	// "127.0.0.1:5000/datasci/python3:buildcache"; "" means no cache.
+	CacheRef string
+	// Insecure talks plain HTTP to the registries of Base, Repository and
+	// CacheRef.
+	Insecure bool
+	// Secrets maps a BuildKit secret id to its value, e.g.
+	// PipCredentialsSecret to "user:password". Values never reach the
+	// definition, a layer, the config or a log line of this package.
+	Secrets map[string][]byte
+}
+
+// Result is a pushed image.
+type Result struct {
+	// Digest is the manifest digest, "sha256:…".
+	Digest string
+	// Duration is how long Build took: checks, base config, solve and push.
+	Duration time.Duration
+}
+
+// ErrMultiPlatform is returned for an image with more than one platform.
+var ErrMultiPlatform = errors.New("multi-platform builds are not supported yet")
+
+// platform returns the one platform im is built for.
+func platform(im *spec.Image) (ocispec.Platform, error) {
+	switch len(im.Platforms) {
+	case 0:
+		return platforms.Normalize(ocispec.Platform{OS: "linux", Architecture: "amd64"}), nil
+	case 1:
+		p, err := platforms.Parse(im.Platforms[0])
+		if err != nil {
+			return ocispec.Platform{}, fmt.Errorf("parsing platform %q: %w", im.Platforms[0], err)
+		}
+		return platforms.Normalize(p), nil
+	default:
+		return ocispec.Platform{}, fmt.Errorf("image %s: platforms %v: %w", im.Name, im.Platforms, ErrMultiPlatform)
+	}
+}
+
+// check validates the parts of req that Definition needs.
+func (req Request) check() error {
+	im := req.Image
+	if im == nil {
+		return errors.New("request has no image")
+	}
+	scratch := im.From == "scratch"
+	switch {
+	case scratch && req.Base != "":
+		return fmt.Errorf("image %s is from scratch but base %q is set", im.Name, req.Base)
+	case !scratch && req.Base == "":
+		return fmt.Errorf("image %s: base is not resolved (want host/repo@sha256:…)", im.Name)
+	case !scratch:
+		if _, err := name.NewDigest(req.Base, name.Insecure); err != nil {
+			return fmt.Errorf("image %s: base %q is not a digest reference: %w", im.Name, req.Base, err)
+		}
+	}
+	if (im.Rootfs != "" || len(im.Files) > 0) && !filepath.IsAbs(req.SpecDir) {
+		return fmt.Errorf("image %s: spec directory %q is not absolute", im.Name, req.SpecDir)
+	}
+	return nil
+}
