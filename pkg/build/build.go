@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -23,6 +22,8 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/imgctl/imgctl/pkg/spec"
 )
 
 // Build builds req and pushes it to req.Repository by digest.
@@ -198,7 +199,7 @@ func verifyFiles(req Request) error {
 		if want == "" {
 			return fmt.Errorf("image %s: %s %q has no digest from loading the spec", im.Name, what, src)
 		}
-		got, err := fileDigest(filepath.Join(req.SpecDir, filepath.FromSlash(src)))
+		got, err := spec.FileDigest(filepath.Join(req.SpecDir, filepath.FromSlash(src)))
 		if err != nil {
 			return fmt.Errorf("image %s: hashing %s: %w", im.Name, what, err)
 		}
@@ -218,17 +219,4 @@ func verifyFiles(req Request) error {
 		}
 	}
 	return nil
-}
-
-func fileDigest(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
 }

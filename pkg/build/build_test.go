@@ -372,7 +372,7 @@ func TestVerifyFiles(t *testing.T) {
 	if err := os.WriteFile(path, []byte("one\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	d, err := fileDigest(path)
+	d, err := spec.FileDigest(path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -82,7 +82,7 @@ func prune(t *testing.T, c *Client) {
 
 func digestOf(t *testing.T, path string) string {
 	t.Helper()
-	d, err := fileDigest(path)
+	d, err := spec.FileDigest(path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,33 +2,23 @@ package lifecycle
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"log"
-	"net"
 	"net/http"
-	"net/http/httptest"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/stretchr/testify/require"
-)
 
-// distributionBin is Debian's distribution 2.8 (package docker-registry).
-const distributionBin = "/usr/bin/docker-registry"
+	"github.com/imgctl/imgctl/internal/e2etest"
+)
 
 // registryEnv is one registry implementation the contract suite runs
 // against.
@@ -57,84 +47,13 @@ func environments() []envCase {
 
 func startGGCR(t *testing.T, referrers bool) registryEnv {
 	t.Helper()
-	srv := httptest.NewServer(registry.New(
-		registry.Logger(log.New(io.Discard, "", 0)),
-		registry.WithReferrersSupport(referrers),
-	))
-	t.Cleanup(srv.Close)
-	return registryEnv{host: strings.TrimPrefix(srv.URL, "http://"), referrersAPI: referrers}
+	return registryEnv{host: e2etest.InProcessRegistry(t, referrers), referrersAPI: referrers}
 }
 
-// startDistribution runs distribution 2.8 on a free loopback port with its
-// storage in a temporary directory, and stops it when the test ends.
+// startDistribution runs Debian's distribution 2.8 for the test.
 func startDistribution(t *testing.T) registryEnv {
 	t.Helper()
-	if _, err := os.Stat(distributionBin); err != nil {
-		t.Skipf("%s not installed", distributionBin)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := l.Addr().String()
-	require.NoError(t, l.Close())
-
-	dir := t.TempDir()
-	cfg := filepath.Join(dir, "config.yml")
-	require.NoError(t, os.WriteFile(cfg, fmt.Appendf(nil, `version: 0.1
-log:
-  level: warn
-  accesslog:
-    disabled: true
-storage:
-  filesystem:
-    rootdirectory: %s
-http:
-  addr: %s
-`, filepath.Join(dir, "data"), addr), 0o644))
-
-	var out lockedBuffer
-	cmd := exec.Command(distributionBin, "serve", cfg)
-	cmd.Stdout, cmd.Stderr = &out, &out
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		if t.Failed() {
-			t.Logf("distribution output:\n%s", out.String())
-		}
-	})
-
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		resp, err := http.Get("http://" + addr + "/v2/")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("distribution did not answer on %s: %v\n%s", addr, err, out.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return registryEnv{host: addr, skopeo: true}
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
+	return registryEnv{host: e2etest.Registry(t), skopeo: true}
 }
 
 func (e registryEnv) repo(t *testing.T, path string) name.Repository {
@@ -222,10 +141,7 @@ func putRaw(t *testing.T, repo name.Repository, ref string, mt types.MediaType, 
 // skopeoTags lists repo's tags with skopeo, an independent client.
 func skopeoTags(t *testing.T, repo name.Repository) []string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, "skopeo", "list-tags", "--tls-verify=false", "docker://"+repo.String()).Output()
-	require.NoError(t, err, "skopeo list-tags: %s", out)
+	out := e2etest.Skopeo(t, "list-tags", "--tls-verify=false", "docker://"+repo.String())
 	var res struct{ Tags []string }
 	require.NoError(t, json.Unmarshal(out, &res))
 	return res.Tags

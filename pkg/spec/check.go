@@ -159,19 +159,20 @@ func checkFile(dir, src, want string, pos Pos, what string, c *collector) string
 		c.add(pos, "%s: %q is not a regular file", what, src)
 		return ""
 	}
-	sum, err := fileSHA256(real)
+	digest, err := FileDigest(real)
 	if err != nil {
 		c.add(pos, "%s: reading %q: %v", what, src, err)
 		return ""
 	}
-	if want != "" && want != sum {
+	if sum := strings.TrimPrefix(digest, "sha256:"); want != "" && want != sum {
 		c.add(pos, "%s: sha256 mismatch for %q: spec says %s, file has %s", what, src, want, sum)
 		return ""
 	}
-	return "sha256:" + sum
+	return digest
 }
 
-func fileSHA256(path string) (string, error) {
+// FileDigest returns "sha256:<hex>" of the file at path.
+func FileDigest(path string) (string, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return "", err
@@ -181,7 +182,7 @@ func fileSHA256(path string) (string, error) {
 	if _, err := io.Copy(h, f); err != nil {
 		return "", err
 	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // closest returns the name within edit distance 2 of s, if any.
