@@ -93,7 +93,7 @@ func New(opts ...Option) *Client {
 	tr.MaxIdleConns = 256
 	tr.MaxIdleConnsPerHost = 64
 	tr.ResponseHeaderTimeout = 60 * time.Second
-	var rt http.RoundTripper = tr
+	var rt http.RoundTripper = &plainHTTPGuard{inner: tr, insecure: c.isInsecure}
 	if c.counter != nil {
 		rt = &counting{inner: rt, c: c.counter}
 	}
@@ -127,6 +127,8 @@ func (c *Client) Reference(ref string) (name.Reference, error) {
 	return r, nil
 }
 
+// isInsecure reports whether the host of ref (host[:port][/…]) was marked
+// insecure, by host:port or by host alone.
 func (c *Client) isInsecure(ref string) bool {
 	host, _, _ := strings.Cut(ref, "/")
 	return c.insecure[host] || c.insecure[strings.Split(host, ":")[0]]

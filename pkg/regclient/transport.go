@@ -3,6 +3,7 @@ package regclient
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"sync/atomic"
@@ -69,4 +70,28 @@ type counting struct {
 func (t *counting) RoundTrip(req *http.Request) (*http.Response, error) {
 	t.c.n.Add(1)
 	return t.inner.RoundTrip(req)
+}
+
+// plainHTTPGuard refuses plain-HTTP requests except to loopback hosts and
+// hosts marked insecure. go-containerregistry also falls back to HTTP for
+// private (RFC 1918) addresses; imgctl does not without being told.
+type plainHTTPGuard struct {
+	inner    http.RoundTripper
+	insecure func(host string) bool
+}
+
+func (g *plainHTTPGuard) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.URL.Scheme == "http" && !isLoopback(req.URL.Hostname()) && !g.insecure(req.URL.Host) {
+		return nil, fmt.Errorf("refusing plain HTTP to %s: pass --insecure-registry %s if that registry has no TLS", req.URL.Host, req.URL.Host)
+	}
+	return g.inner.RoundTrip(req)
+}
+
+// isLoopback reports whether host names this machine.
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
