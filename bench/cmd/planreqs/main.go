@@ -1,0 +1,39 @@
+// Command planreqs runs what `imgctl plan DIR` runs (spec.Load, plan.Observe,
+// plan.Compute) with a client that counts every registry HTTP request, and
+// prints one line of key=value pairs: requests, requests per image, reads by
+// kind, plan summary and phase times.
+//
+//	planreqs -date 2026-11-24 DIR
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+
+	"github.com/imgctl/imgctl/bench/internal/planbench"
+)
+
+func main() {
+	var o planbench.Options
+	flag.StringVar(&o.Date, "date", "2026-11-24", "plan date YYYY-MM-DD")
+	flag.IntVar(&o.Jobs, "jobs", 8, "concurrent registry reads (imgctl's --jobs default is 8)")
+	flag.Parse()
+	if flag.NArg() != 1 {
+		fmt.Fprintln(os.Stderr, "usage: planreqs [-date YYYY-MM-DD] [-jobs N] DIR")
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	r, err := planbench.Plan(ctx, flag.Arg(0), o)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "planreqs:", err)
+		os.Exit(1)
+	}
+	s := r.Summary
+	fmt.Printf("images=%d requests=%d per_image=%.4f list_tags=%d manifest=%d resolve=%d marked=%d pins=%d distinct_pins=%d build=%d unchanged=%d tags=%d deprecate=%d load_s=%.3f observe_s=%.3f compute_s=%.3f\n",
+		r.Images, r.Requests, r.PerImage(), r.ListTags, r.Manifest, r.Resolve, r.Marked, r.Pins, r.DistinctPins,
+		s.Build, s.Unchanged, s.Tags, s.Deprecate, r.Load.Seconds(), r.Observe.Seconds(), r.Compute.Seconds())
+}
