@@ -3,6 +3,7 @@ package plan
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -97,8 +98,8 @@ func Observe(ctx context.Context, lib *spec.Library, reg Registry, opts ObserveO
 	for _, n := range names {
 		im := lib.Image(n)
 		snap.Images[n] = &ImageState{Repository: registry + "/" + n}
-		if im.ParentVersion != "" {
-			pins[im.Parent] = append(pins[im.Parent], im.ParentVersion)
+		if v := im.ParentVersion; v != "" && !slices.Contains(pins[im.Parent], v) {
+			pins[im.Parent] = append(pins[im.Parent], v)
 		}
 		if im.IsExternal() && im.From != "scratch" {
 			bases[im.From] = true
@@ -180,6 +181,10 @@ func observeImage(ctx context.Context, reg Registry, st *ImageState, im *spec.Im
 		}
 		if !has(tags, v) {
 			st.Pinned[v] = nil
+			continue
+		}
+		if st.Newest != nil && st.Newest.Version == v {
+			st.Pinned[v] = st.Newest // already read
 			continue
 		}
 		p, err := reg.Manifest(ctx, st.Repository+":"+v)

@@ -1,27 +1,38 @@
 package spec
 
 import (
+	"reflect"
 	"strings"
 
 	"cuelang.org/go/cue"
+	"cuelang.org/go/cue/ast"
 )
 
-// decode turns the validated #Library value into a Library. Any decoding
+// decode turns the validated library value into a Library. Any decoding
 // failure (which validation should have prevented) is collected with its
-// position, never dropped.
+// position, never dropped. When lenient, the value is known to have
+// problems that are already reported: parts that fail to decode are skipped
+// silently.
 //
-// When lenient, the value is known to have problems that are already
-// reported: parts that fail to decode are skipped silently.
-func decode(v cue.Value, dir, schemaDir string, lenient bool, c *collector) *Library {
+// Each image is walked once: every field is decoded into the Image field of
+// the same JSON name and its position recorded in the same pass. Positions
+// come from the syntax (see syntaxIndex), which is cheap and points at the
+// image's own declaration rather than at a shared constraint.
+func decode(ev evaluated, dir string, lenient bool, c *collector) *Library {
 	lib := &Library{Dir: dir, Policy: DefaultPolicy, declared: map[string]bool{}}
 	report := func(err error) {
 		if !lenient {
-			addCUE(c, err, schemaDir)
+			addCUE(c, err, ev.internal)
 		}
 	}
+	v := ev.value
+	idx := indexSyntax(ev.files)
 
 	reg := v.LookupPath(cue.ParsePath("registry"))
-	lib.RegistryPos = valuePos(reg, schemaDir)
+	lib.RegistryPos = idx.top["registry"]
+	if !lib.RegistryPos.IsValid() {
+		lib.RegistryPos = valuePos(reg, ev.internal)
+	}
 	if s, err := reg.String(); err != nil {
 		report(err) // Registry stays "": check skips it
 	} else {
@@ -44,57 +55,179 @@ func decode(v cue.Value, dir, schemaDir string, lenient bool, c *collector) *Lib
 		}
 	}
 
-	images := v.LookupPath(cue.ParsePath("images"))
-	it, err := images.Fields()
+	it, err := v.LookupPath(cue.ParsePath("images")).Fields()
 	if err != nil {
 		report(err)
 		lib.index()
 		return lib
 	}
 	for it.Next() {
-		iv := it.Value()
-		im := &Image{Name: it.Selector().Unquoted(), Pos: valuePos(iv, schemaDir), FieldPos: map[string]Pos{}}
-		lib.declared[im.Name] = true
-		if err := iv.Decode(im); err != nil {
-			report(err)
-			continue
+		name := it.Selector().Unquoted()
+		lib.declared[name] = true
+		if im, ok := decodeImage(name, it.Value(), idx, ev.internal, report); ok {
+			lib.Images = append(lib.Images, im)
 		}
-		fields, err := iv.Fields()
-		if err != nil {
-			report(err)
-			continue
-		}
-		for fields.Next() {
-			name := fields.Selector().Unquoted()
-			fv := fields.Value()
-			im.FieldPos[name] = valuePos(fv, schemaDir)
-			if name == "files" {
-				decodeFilePositions(im, fv, schemaDir)
-			}
-		}
-		lib.Images = append(lib.Images, im)
 	}
 	lib.index()
 	return lib
 }
 
-func decodeFilePositions(im *Image, fv cue.Value, schemaDir string) {
-	list, err := fv.List()
+// imageFields maps a spec field name to the index of the Image field
+// decoded from it.
+var imageFields = func() map[string]int {
+	m := map[string]int{}
+	t := reflect.TypeFor[Image]()
+	for i := range t.NumField() {
+		if name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ","); name != "" && name != "-" {
+			m[name] = i
+		}
+	}
+	return m
+}()
+
+func decodeImage(name string, iv cue.Value, idx *syntaxIndex, internal func(string) bool, report func(error)) (*Image, bool) {
+	im := &Image{Name: name, FieldPos: map[string]Pos{}}
+	im.Pos = idx.images[name]
+	if !im.Pos.IsValid() {
+		im.Pos = valuePos(iv, internal) // e.g. made by a comprehension
+	}
+	fields, err := iv.Fields()
 	if err != nil {
+		report(err)
+		return nil, false
+	}
+	rv := reflect.ValueOf(im).Elem()
+	for fields.Next() {
+		field, fv := fields.Selector().Unquoted(), fields.Value()
+		i, ok := imageFields[field]
+		if !ok {
+			continue // the schema rejects unknown fields; nothing to decode
+		}
+		if err := fv.Decode(rv.Field(i).Addr().Interface()); err != nil {
+			report(err)
+			return nil, false
+		}
+		pos, ok := idx.fields[name][field]
+		if !ok {
+			pos = valuePos(fv, internal)
+		}
+		im.FieldPos[field] = pos
+	}
+	for i := range im.Files {
+		if ps := idx.files[name]; i < len(ps) {
+			im.Files[i].Pos = ps[i]
+		}
+		if im.Files[i].Mode == 0 { // unset (a mode of 0 would be useless)
+			im.Files[i].Mode = DefaultFileMode
+		}
+	}
+	return im, true
+}
+
+// syntaxIndex holds positions read from the user's files: where each image
+// is declared and where each of its fields is set. The first declaration
+// wins when an image is spread over several places.
+type syntaxIndex struct {
+	top    map[string]Pos
+	images map[string]Pos
+	fields map[string]map[string]Pos
+	files  map[string][]Pos
+}
+
+// indexSyntax walks the literal `images: NAME: {…}` declarations (also
+// `X & {…}` and nested shorthands). A scalar field's position is its
+// value's; a struct or list field's is its label's. Images built by
+// comprehensions are not indexed; their positions come from the values.
+func indexSyntax(files []*ast.File) *syntaxIndex {
+	idx := &syntaxIndex{top: map[string]Pos{}, images: map[string]Pos{}, fields: map[string]map[string]Pos{}, files: map[string][]Pos{}}
+	for _, f := range files {
+		for _, d := range f.Decls {
+			fd, ok := d.(*ast.Field)
+			if !ok {
+				continue
+			}
+			label := labelName(fd.Label)
+			if _, seen := idx.top[label]; !seen && label != "" {
+				idx.top[label] = toPos(fd.Value.Pos())
+			}
+			if label != "images" {
+				continue
+			}
+			for _, st := range structs(fd.Value) {
+				for _, e := range st.Elts {
+					if img, ok := e.(*ast.Field); ok {
+						idx.addImage(img)
+					}
+				}
+			}
+		}
+	}
+	return idx
+}
+
+func (idx *syntaxIndex) addImage(f *ast.Field) {
+	name := labelName(f.Label)
+	if name == "" {
 		return
 	}
-	for i := 0; list.Next() && i < len(im.Files); i++ {
-		im.Files[i].Pos = valuePos(list.Value(), schemaDir)
-		if im.Files[i].Mode == 0 && !list.Value().LookupPath(cue.ParsePath("mode")).Exists() {
-			im.Files[i].Mode = DefaultFileMode
+	if _, ok := idx.images[name]; !ok {
+		idx.images[name] = toPos(f.Label.Pos())
+	}
+	if idx.fields[name] == nil {
+		idx.fields[name] = map[string]Pos{}
+	}
+	for _, st := range structs(f.Value) {
+		for _, e := range st.Elts {
+			fd, ok := e.(*ast.Field)
+			if !ok {
+				continue
+			}
+			field := labelName(fd.Label)
+			if _, ok := idx.fields[name][field]; ok || field == "" {
+				continue
+			}
+			switch fd.Value.(type) {
+			case *ast.StructLit, *ast.ListLit:
+				idx.fields[name][field] = toPos(fd.Label.Pos())
+			default:
+				idx.fields[name][field] = toPos(fd.Value.Pos())
+			}
+			if list, ok := fd.Value.(*ast.ListLit); ok && field == "files" && idx.files[name] == nil {
+				for _, el := range list.Elts {
+					idx.files[name] = append(idx.files[name], toPos(el.Pos()))
+				}
+			}
 		}
 	}
 }
 
+// structs returns the struct literals an expression is made of: the literal
+// itself, the operands of `&`, a parenthesised expression.
+func structs(x ast.Expr) []*ast.StructLit {
+	switch x := x.(type) {
+	case *ast.StructLit:
+		return []*ast.StructLit{x}
+	case *ast.BinaryExpr:
+		return append(structs(x.X), structs(x.Y)...)
+	case *ast.ParenExpr:
+		return structs(x.X)
+	}
+	return nil
+}
+
+func labelName(l ast.Label) string {
+	name, _, err := ast.LabelName(l)
+	if err != nil {
+		return ""
+	}
+	return name
+}
+
 // valuePos is the position of a value in a user file, preferring it over
-// positions inside the schema.
-func valuePos(v cue.Value, schemaDir string) Pos {
-	inUser := func(p Pos) bool { return p.IsValid() && !strings.HasPrefix(p.Filename, schemaDir) }
+// positions in imgctl's own files. It is the fallback for values the syntax
+// index does not cover.
+func valuePos(v cue.Value, internal func(string) bool) Pos {
+	inUser := func(p Pos) bool { return p.IsValid() && !internal(p.Filename) }
 	if p := toPos(v.Pos()); inUser(p) {
 		return p
 	}

@@ -11,7 +11,9 @@ import (
 	"cuelang.org/go/cue"
 	"cuelang.org/go/cue/cuecontext"
 	cueerrors "cuelang.org/go/cue/errors"
+	"cuelang.org/go/cue/ast"
 	"cuelang.org/go/cue/load"
+	"cuelang.org/go/cue/parser"
 	"cuelang.org/go/cue/token"
 
 	"github.com/imgctl/imgctl/schemas"
@@ -29,17 +31,17 @@ func Load(dir string) (*Library, error) {
 		return nil, fmt.Errorf("%w: %s", ErrNoDir, dir)
 	}
 	var c collector
-	v, schemaDir, err := evaluate(abs, &c)
+	ev, err := evaluate(abs, &c)
 	if err != nil {
 		return nil, err
 	}
-	if !v.Exists() {
+	if !ev.value.Exists() {
 		return nil, c.err() // the package did not load: nothing to decode
 	}
 	// Decode and check even when CUE reported problems, so that one run
 	// reports every mistake; images that fail to decode are left out of the
 	// checks (their problems are already reported).
-	lib := decode(v, abs, schemaDir, len(c.errs) > 0, &c)
+	lib := decode(ev, abs, len(c.errs) > 0, &c)
 	check(lib, &c)
 	if err := c.err(); err != nil {
 		return nil, err
@@ -47,11 +49,27 @@ func Load(dir string) (*Library, error) {
 	return lib, nil
 }
 
-// evaluate loads and validates the package; it returns the #Library-unified
-// value (missing when the package cannot be built) and the directory the
-// schema overlay lives in. Problems in the specs go to c; the error is only
+// schemaFile is the overlay file added to the spec package: it applies the
+// schema inside the package's own evaluation (a separate Unify with
+// #Library would evaluate the whole library a second time).
+const schemaFile = "zz_imgctl_schema.cue"
+
+// topLevel are the regular fields a library may have at the top level.
+var topLevel = map[string]bool{"registry": true, "policy": true, "images": true}
+
+// evaluated is the result of evaluate.
+type evaluated struct {
+	value cue.Value
+	files []*ast.File // the user's files, for positions
+	// internal reports whether a file is imgctl's (schema or overlay), so
+	// positions prefer the user's files.
+	internal func(filename string) bool
+}
+
+// evaluate loads and validates the package. The value is missing when the
+// package cannot be built. Problems in the specs go to c; the error is only
 // for failures of imgctl itself.
-func evaluate(dir string, c *collector) (cue.Value, string, error) {
+func evaluate(dir string, c *collector) (evaluated, error) {
 	root := findModuleRoot(dir)
 	overlay := map[string]load.Source{}
 	if root == "" {
@@ -60,6 +78,8 @@ func evaluate(dir string, c *collector) (cue.Value, string, error) {
 			"module: \"imgctl.local/specs\"\nlanguage: version: \"v0.9.0\"\n")
 	}
 	schemaDir := filepath.Join(root, "cue.mod", "pkg", filepath.FromSlash(schemas.ImportPath))
+	overlayFile := filepath.Join(dir, schemaFile)
+	ev := evaluated{internal: func(f string) bool { return f == overlayFile || strings.HasPrefix(f, schemaDir) }}
 	err := fs.WalkDir(schemas.FS, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || path.Ext(p) != ".cue" {
 			return err
@@ -69,33 +89,68 @@ func evaluate(dir string, c *collector) (cue.Value, string, error) {
 		return err
 	})
 	if err != nil {
-		return cue.Value{}, "", fmt.Errorf("reading embedded schema: %w", err)
+		return ev, fmt.Errorf("reading embedded schema: %w", err)
+	}
+	if pkg := packageName(dir); pkg != "" {
+		overlay[overlayFile] = load.FromString(fmt.Sprintf(`package %s
+
+import imgctlschema %q
+
+registry: imgctlschema.#Registry
+policy?:  imgctlschema.#Policy
+images: [string]: imgctlschema.#Image
+`, pkg, schemas.ImportPath))
 	}
 	cfg := &load.Config{Dir: dir, ModuleRoot: root, Overlay: overlay}
-	insts := load.Instances([]string{".", schemas.ImportPath}, cfg)
-	for _, inst := range insts {
-		if inst.Err != nil {
-			addCUE(c, inst.Err, schemaDir)
+	insts := load.Instances([]string{"."}, cfg)
+	if err := insts[0].Err; err != nil {
+		addCUE(c, err, ev.internal)
+		return ev, nil
+	}
+	for _, f := range insts[0].Files {
+		if !ev.internal(f.Filename) {
+			ev.files = append(ev.files, f)
 		}
 	}
-	if len(c.errs) > 0 {
-		return cue.Value{}, schemaDir, nil
-	}
-	ctx := cuecontext.New()
-	vals, err := ctx.BuildInstances(insts)
-	if err != nil {
-		addCUE(c, err, schemaDir)
-		return cue.Value{}, schemaDir, nil
-	}
-	lib := vals[1].LookupPath(cue.ParsePath("#Library"))
-	if err := lib.Err(); err != nil {
-		return cue.Value{}, "", fmt.Errorf("embedded schema has no #Library: %w", err)
-	}
-	v := lib.Unify(vals[0])
+	v := cuecontext.New().BuildInstance(insts[0])
+	// Validate rather than Err: it reports every problem, not the first.
 	if err := v.Validate(cue.Concrete(true), cue.All()); err != nil {
-		addCUE(c, err, schemaDir)
+		addCUE(c, err, ev.internal)
+	} else if err := v.Err(); err != nil {
+		addCUE(c, err, ev.internal)
 	}
-	return v, schemaDir, nil
+	if !v.Exists() {
+		return ev, nil
+	}
+	ev.value = v
+	// The top level is closed like #Library: unknown regular fields are
+	// mistakes (hidden fields and definitions are for composition).
+	if it, err := v.Fields(); err == nil {
+		for it.Next() {
+			if n := it.Selector().Unquoted(); !topLevel[n] {
+				c.add(valuePos(it.Value(), ev.internal), "%s: field not allowed (the top level holds registry, policy and images)", n)
+			}
+		}
+	}
+	return ev, nil
+}
+
+// packageName returns the package name of the first CUE file in dir, or "".
+func packageName(dir string) string {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return ""
+	}
+	for _, e := range entries {
+		if e.IsDir() || filepath.Ext(e.Name()) != ".cue" || e.Name() == schemaFile {
+			continue
+		}
+		f, err := parser.ParseFile(filepath.Join(dir, e.Name()), nil, parser.PackageClauseOnly)
+		if err == nil && f.PackageName() != "" {
+			return f.PackageName()
+		}
+	}
+	return ""
 }
 
 func findModuleRoot(dir string) string {
@@ -112,11 +167,11 @@ func findModuleRoot(dir string) string {
 }
 
 // addCUE converts a CUE error (possibly a list) into positioned Errors. The
-// position shown is the first one in a user file; schema positions are used
-// only when there is nothing else.
-func addCUE(c *collector, err error, schemaDir string) {
+// position shown is the first one in a user file; positions in imgctl's own
+// files are used only when there is nothing else.
+func addCUE(c *collector, err error, internal func(string) bool) {
 	for _, e := range cueerrors.Errors(err) {
-		pos := pickPos(cueerrors.Positions(e), schemaDir)
+		pos := pickPos(cueerrors.Positions(e), internal)
 		format, args := e.Msg()
 		msg := fmt.Sprintf(format, args...)
 		if p := cuePath(e.Path()); p != "" {
@@ -133,14 +188,14 @@ func cuePath(p []string) string {
 	return strings.Join(p, ".")
 }
 
-func pickPos(ps []token.Pos, schemaDir string) Pos {
+func pickPos(ps []token.Pos, internal func(string) bool) Pos {
 	var fallback Pos
 	for _, p := range ps {
 		if !p.IsValid() {
 			continue
 		}
 		pos := toPos(p)
-		if strings.HasPrefix(pos.Filename, schemaDir) {
+		if internal(pos.Filename) {
 			if !fallback.IsValid() {
 				fallback = pos
 			}
