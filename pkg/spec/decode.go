@@ -2,7 +2,6 @@ package spec
 
 import (
 	"reflect"
-	"strings"
 
 	"cuelang.org/go/cue"
 	"cuelang.org/go/cue/ast"
@@ -72,46 +71,22 @@ func decode(ev evaluated, dir string, lenient bool, c *collector) *Library {
 	return lib
 }
 
-// imageFields maps a spec field name to the index of the Image field
-// decoded from it.
-var imageFields = func() map[string]int {
-	m := map[string]int{}
-	t := reflect.TypeFor[Image]()
-	for i := range t.NumField() {
-		if name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ","); name != "" && name != "-" {
-			m[name] = i
-		}
-	}
-	return m
-}()
-
 func decodeImage(name string, iv cue.Value, idx *syntaxIndex, internal func(string) bool, report func(error)) (*Image, bool) {
-	im := &Image{Name: name, FieldPos: map[string]Pos{}}
-	im.Pos = idx.images[name]
-	if !im.Pos.IsValid() {
-		im.Pos = valuePos(iv, internal) // e.g. made by a comprehension
-	}
-	fields, err := iv.Fields()
+	im := &Image{Name: name, FieldPos: make(map[string]Pos, 8)}
+	err := decodeStruct(iv, reflect.ValueOf(im).Elem(), func(field string, fv cue.Value) {
+		pos, ok := idx.fields[name][field]
+		if !ok {
+			pos = valuePos(fv, internal) // set by composition, not literally
+		}
+		im.FieldPos[field] = pos
+	})
 	if err != nil {
 		report(err)
 		return nil, false
 	}
-	rv := reflect.ValueOf(im).Elem()
-	for fields.Next() {
-		field, fv := fields.Selector().Unquoted(), fields.Value()
-		i, ok := imageFields[field]
-		if !ok {
-			continue // the schema rejects unknown fields; nothing to decode
-		}
-		if err := fv.Decode(rv.Field(i).Addr().Interface()); err != nil {
-			report(err)
-			return nil, false
-		}
-		pos, ok := idx.fields[name][field]
-		if !ok {
-			pos = valuePos(fv, internal)
-		}
-		im.FieldPos[field] = pos
+	im.Pos = idx.images[name]
+	if !im.Pos.IsValid() {
+		im.Pos = valuePos(iv, internal) // e.g. made by a comprehension
 	}
 	for i := range im.Files {
 		if ps := idx.files[name]; i < len(ps) {
