@@ -103,8 +103,8 @@ reqs=$work/requests.md
 	echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|:--|"
 } >"$times"
 {
-	echo "| images | HTTP requests | per image | tag lists | manifest GETs | pinning children (distinct pins) | HEAD + referrers reads | listget requests per image | target <= 2 per image |"
-	echo "|---:|---:|---:|---:|---:|---:|---:|---:|:--|"
+	echo "| images | HTTP requests | per image | tag lists | manifest GETs | pinning children (distinct pins) | HEAD + referrers reads | image reads per image | listget requests per image | target <= 2 per image |"
+	echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|:--|"
 } >"$reqs"
 
 for n in $SIZES; do
@@ -163,8 +163,11 @@ for n in $SIZES; do
 	awk -v n="$n" -v r="$(kv requests)" -v l="$(kv list_tags)" -v m="$(kv manifest)" \
 		-v p="$(kv pins)" -v d="$(kv distinct_pins)" -v h="$(($(kv resolve) + $(kv marked)))" -v lr="$lreq" 'BEGIN {
 		per = r / n
-		printf "| %d | %d | %.3f | %d | %d | %d (%d) | %d | %.3f | %s |\n",
-			n, r, per, l, m, p, d, h, lr, (per <= 2 ? "met" : "missed") }' >>"$reqs"
+		# The target is per unchanged image: the registry reads Observe makes
+		# for images, without the one auth handshake per registry and run.
+		img = (l + m + h) / n
+		printf "| %d | %d | %.3f | %d | %d | %d (%d) | %d | %.3f | %.3f | %s |\n",
+			n, r, per, l, m, p, d, h, img, lr, (img <= 2 ? "met" : "missed") }' >>"$reqs"
 	cp "$work/samples" "$OUT/plan-$n.samples"
 	cp "$work/planreqs.out" "$OUT/plan-$n.requests"
 
