@@ -29,6 +29,8 @@
 #   BENCH_PUBLISH_DIR   work directory (default: a new /tmp/imgctl-bench-publish.*);
 #                       results.tsv, the logs and the generated graph stay there
 #   BENCH_DATE          imgctl --date (default today, UTC)
+#   BENCH_OUT           where the report (publish.md) and the samples
+#                       (publish.samples) are copied (default _output/bench)
 #   BENCH_SETTLE        1 (default): start every run with buildkitd idle; 0: run
 #                       back to back, so BuildKit's deferred work for one run
 #                       lands in the next (for comparison only)
@@ -43,6 +45,7 @@ ROUNDS=${ROUNDS:-7}
 PORT=${BENCH_PUBLISH_PORT:-5055}
 DATE=${BENCH_DATE:-$(date -u +%F)}
 SETTLE=${BENCH_SETTLE:-1}
+OUT=${BENCH_OUT:-$REPO_ROOT/_output/bench}
 [[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || die "ROUNDS must be a positive number, got $ROUNDS"
 
 BIN=$REPO_ROOT/bin
@@ -88,7 +91,7 @@ BK_ADDR=unix://$BK_DIR/buildkitd.sock
 NO_BK_ADDR=unix://$WORK/no-buildkitd-here.sock
 LOG=$WORK/log
 RESULTS=$WORK/results.tsv
-mkdir -p "$LOG"
+mkdir -p "$LOG" "$OUT"
 printf 'round\ttool\tscenario\twall_s\tcpu_s\tload1\n' >"$RESULTS"
 # buildx keeps its builder list and state under DOCKER_CONFIG; a private one
 # leaves the user's alone. No docker CLI or engine is involved.
@@ -297,5 +300,6 @@ END {
 	}
 }
 function ratio(a, b) { return (b > 0) ? sprintf("%.1f×", a / b) : "∞ (0 ticks)" }
-' "$RESULTS"
-log "results in $RESULTS, logs in $LOG"
+' "$RESULTS" | tee "$OUT/publish.md"
+cp "$RESULTS" "$OUT/publish.samples"
+log "report in $OUT/publish.md, samples in $OUT/publish.samples, logs in $LOG"
