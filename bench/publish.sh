@@ -103,8 +103,10 @@ unset BUILDKIT_HOST
 cleanup() {
 	"$REPO_ROOT/hack/buildkitd.sh" stop "$BK_DIR" 2>/dev/null || true
 	"$REPO_ROOT/hack/registry.sh" stop "$REG_DIR" "$PORT" 2>/dev/null || true
-	# The image data is large and useless afterwards; the logs stay.
+	# The image data and the rootfs copies are large and useless
+	# afterwards; the logs, samples and specs stay.
 	rm -rf "$REG_DIR/storage" "$BK_DIR/root"
+	find "$WORK" -name busybox.tar -delete 2>/dev/null || true
 }
 trap cleanup EXIT
 
