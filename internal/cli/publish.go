@@ -112,10 +112,18 @@ re-run finishes the job. Publishing right after a success does nothing.`,
 				defer bc.Close()
 				builder = bc
 			}
+			target, err := c.Repository(p.Registry)
+			if err != nil {
+				return err
+			}
+			wopts, err := c.WriteOptions(ctx, target)
+			if err != nil {
+				return err
+			}
 			pub := &publish.Publisher{
 				Builder:  builder,
 				Registry: c,
-				Marker:   lifecycle.NewWriter(c.WriteOptions(ctx)...),
+				Marker:   lifecycle.NewWriter(wopts...),
 				Jobs:     f.jobs,
 				Insecure: insecureRegistry(p.Registry, f.insecure),
 				Cache:    !noCache,

@@ -57,7 +57,8 @@ type Client struct {
 	keychain  authn.Keychain
 	counter   *Counter
 	mu        sync.Mutex
-	wrappers  map[string]http.RoundTripper // registry -> authenticated pull transport
+	wrappers  map[string]http.RoundTripper // registry (+ " push") -> authenticated transport
+	manifests sync.Map                     // repo@digest -> *remote.Descriptor, for tagging
 	userAgent string
 }
 
@@ -134,12 +135,20 @@ func (c *Client) isInsecure(ref string) bool {
 	return c.insecure[host] || c.insecure[strings.Split(host, ":")[0]]
 }
 
-// pullTransport returns the registry's authenticated transport, doing the
-// auth handshake once per registry rather than once per repository.
-func (c *Client) pullTransport(ctx context.Context, repo name.Repository) (http.RoundTripper, error) {
+// transport returns the registry's authenticated transport for the given
+// access (pull, or pull and push), doing the auth handshake once per
+// registry rather than once per repository or operation. Token scopes for
+// further repositories are added by go-containerregistry from the
+// registry's challenges.
+func (c *Client) transport(ctx context.Context, repo name.Repository, push bool) (http.RoundTripper, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	key := repo.RegistryStr()
+	scope := repo.Scope(transport.PullScope)
+	if push {
+		key += " push"
+		scope = repo.Scope(transport.PushScope)
+	}
 	if t, ok := c.wrappers[key]; ok {
 		return t, nil
 	}
@@ -147,7 +156,7 @@ func (c *Client) pullTransport(ctx context.Context, repo name.Repository) (http.
 	if err != nil {
 		return nil, err
 	}
-	t, err := transport.NewWithContext(ctx, repo.Registry, auth, c.base, []string{repo.Scope(transport.PullScope)})
+	t, err := transport.NewWithContext(ctx, repo.Registry, auth, c.base, []string{scope})
 	if err != nil {
 		return nil, err
 	}
@@ -158,17 +167,21 @@ func (c *Client) pullTransport(ctx context.Context, repo name.Repository) (http.
 // ReadOptions are the remote options for reads in repo, sharing the
 // registry's authenticated transport.
 func (c *Client) ReadOptions(ctx context.Context, repo name.Repository) ([]remote.Option, error) {
-	t, err := c.pullTransport(ctx, repo)
+	t, err := c.transport(ctx, repo, false)
 	if err != nil {
 		return nil, err
 	}
 	return []remote.Option{remote.WithContext(ctx), remote.WithTransport(t), remote.WithUserAgent(c.userAgent)}, nil
 }
 
-// WriteOptions are the remote options for writes (credentials from the
-// keychain, the retrying pooled transport).
-func (c *Client) WriteOptions(ctx context.Context) []remote.Option {
-	return []remote.Option{remote.WithContext(ctx), remote.WithTransport(c.base), remote.WithAuthFromKeychain(c.keychain), remote.WithUserAgent(c.userAgent)}
+// WriteOptions are the remote options for writes to repo's registry,
+// sharing one authenticated push transport per registry.
+func (c *Client) WriteOptions(ctx context.Context, repo name.Repository) ([]remote.Option, error) {
+	t, err := c.transport(ctx, repo, true)
+	if err != nil {
+		return nil, c.fail("authenticating for push", repo, err)
+	}
+	return []remote.Option{remote.WithContext(ctx), remote.WithTransport(t), remote.WithUserAgent(c.userAgent)}, nil
 }
 
 func (c *Client) fail(op string, repo name.Repository, err error) error {
@@ -272,11 +285,21 @@ func (c *Client) Tag(ctx context.Context, repo, tag string, digest string) error
 	if err != nil {
 		return c.fail("tagging", r, err)
 	}
-	d, err := remote.Get(r.Digest(digest), opts...)
-	if err != nil {
-		return c.fail("reading manifest "+digest, r, err)
+	key := r.Name() + "@" + digest
+	cached, ok := c.manifests.Load(key)
+	if !ok {
+		d, err := remote.Get(r.Digest(digest), opts...)
+		if err != nil {
+			return c.fail("reading manifest "+digest, r, err)
+		}
+		cached, _ = c.manifests.LoadOrStore(key, d) // immutable: safe to keep
 	}
-	if err := remote.Tag(r.Tag(tag), d, c.WriteOptions(ctx)...); err != nil {
+	d := cached.(*remote.Descriptor)
+	wopts, err := c.WriteOptions(ctx, r)
+	if err != nil {
+		return err
+	}
+	if err := remote.Tag(r.Tag(tag), d, wopts...); err != nil {
 		return c.fail("writing tag "+tag, r, err)
 	}
 	return nil

@@ -93,7 +93,15 @@ func Seed(ctx context.Context, lib *spec.Library, c *regclient.Client, o Options
 	}
 
 	// One pusher: one handshake per repository, blobs checked once per repository.
-	pusher, err := remote.NewPusher(c.WriteOptions(ctx)...)
+	target, err := c.Repository(lib.Registry)
+	if err != nil {
+		return Result{}, fmt.Errorf("seeding: %w", err)
+	}
+	wopts, err := c.WriteOptions(ctx, target)
+	if err != nil {
+		return Result{}, fmt.Errorf("seeding: %w", err)
+	}
+	pusher, err := remote.NewPusher(wopts...)
 	if err != nil {
 		return Result{}, fmt.Errorf("seeding: %w", err)
 	}
