@@ -125,7 +125,7 @@ re-run finishes the job. Publishing right after a success does nothing.`,
 				Registry: c,
 				Marker:   lifecycle.NewWriter(wopts...),
 				Jobs:     f.jobs,
-				Insecure: insecureRegistry(p.Registry, f.insecure),
+				Insecure: c.PlainHTTP(p.Registry),
 				Cache:    !noCache,
 				Getenv:   os.LookupEnv,
 				Log:      slog.New(slog.NewTextHandler(s.errOut, &slog.HandlerOptions{Level: slog.LevelWarn})),
@@ -198,19 +198,6 @@ func readPlan(s streams, path string) (*spec.Library, *plan.Plan, error) {
 		return nil, nil, err
 	}
 	return lib, &p, nil
-}
-
-// insecureRegistry says whether BuildKit must push to reg over plain HTTP:
-// loopback registries and those named with --insecure-registry.
-func insecureRegistry(reg string, insecure []string) bool {
-	host, _, _ := strings.Cut(reg, "/")
-	for _, h := range insecure {
-		if h == host || h == strings.Split(host, ":")[0] {
-			return true
-		}
-	}
-	hostname := strings.Split(host, ":")[0]
-	return hostname == "localhost" || hostname == "127.0.0.1" || hostname == "::1" || strings.HasPrefix(hostname, "127.")
 }
 
 // gitSource returns the spec repository's remote URL (or path) and commit.

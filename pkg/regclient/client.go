@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -126,6 +127,17 @@ func (c *Client) Reference(ref string) (name.Reference, error) {
 		return nil, fmt.Errorf("parsing reference %q: %w", ref, err)
 	}
 	return r, nil
+}
+
+// PlainHTTP reports whether the registry of ref (host[:port][/…]) is
+// spoken to over plain HTTP: loopback hosts, and hosts marked insecure.
+func (c *Client) PlainHTTP(ref string) bool {
+	host, _, _ := strings.Cut(ref, "/")
+	hostname := host
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		hostname = h
+	}
+	return isLoopback(hostname) || c.isInsecure(ref)
 }
 
 // isInsecure reports whether the host of ref (host[:port][/…]) was marked

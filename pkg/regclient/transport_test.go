@@ -35,3 +35,12 @@ func TestPlainHTTPGuard(t *testing.T) {
 		}
 	}
 }
+
+func TestPlainHTTP(t *testing.T) {
+	c := New(WithInsecure("registry.corp:5000"))
+	assert.True(t, c.PlainHTTP("localhost:5000/datasci"))
+	assert.True(t, c.PlainHTTP("127.0.0.1:5000/datasci"))
+	assert.True(t, c.PlainHTTP("registry.corp:5000/datasci"))
+	assert.False(t, c.PlainHTTP("registry.corp/datasci"))
+	assert.False(t, c.PlainHTTP("10.0.0.8:5000/datasci"))
+}
