@@ -345,3 +345,27 @@ func TestRetirement(t *testing.T) {
 		})
 	}
 }
+
+func TestDeprecatedTagPolicyOff(t *testing.T) {
+	for mode, start := range registries(t) {
+		t.Run(mode, func(t *testing.T) {
+			e := newEnv(t, start(t))
+			noTag := strings.Replace(lib1, `registry: "REGISTRY/ds"`, `registry: "REGISTRY/ds"
+policy: {deprecatedTag: false, graceDays: 7}`, 1)
+			e.write(noTag)
+			_, _, err := e.publish("2026-11-01")
+			require.NoError(t, err)
+			e.write(strings.Replace(noTag, "echo other", "echo other 2", 1))
+			_, _, err = e.publish("2026-11-02")
+			require.NoError(t, err)
+			assert.Equal(t, []string{"2026.11.01", "2026.11.02", "latest"}, e.tags("other"), "no -deprecated tag")
+			ms := e.markers("other", e.digest("other", "2026.11.01"))
+			require.Len(t, ms, 1, "the marker is written all the same")
+			assert.Equal(t, "2026-11-09", ms[0].EndOfLife)
+			// The next plan reads the marker back instead of re-marking.
+			p, _, err := e.publish("2026-11-03")
+			require.NoError(t, err)
+			assert.False(t, p.HasChanges())
+		})
+	}
+}
