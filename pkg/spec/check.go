@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -73,6 +74,12 @@ func checkImage(lib *Library, im *Image, c *collector) {
 	case im.Parent != "":
 		checkParent(lib, im, c)
 	}
+	if im.Pip != nil {
+		checkURL(im.Pip.Index, at("pip"), p+".pip.index", c)
+	}
+	if im.R != nil {
+		checkURL(im.R.Repo, at("r"), p+".r.repo", c)
+	}
 	for k := range im.Env {
 		if !envKeyRE.MatchString(k) {
 			c.add(at("env"), "%s.env: invalid variable name %q", p, k)
@@ -99,6 +106,23 @@ func checkImage(lib *Library, im *Image, c *collector) {
 			pos = at("files")
 		}
 		f.Digest = checkFile(lib.Dir, f.Src, f.SHA256, pos, fmt.Sprintf("%s.files[%d].src", p, i), c)
+	}
+}
+
+// checkURL refuses credentials in a package index URL: they would land in
+// the build definition, the image history and logs.
+func checkURL(raw string, pos Pos, what string, c *collector) {
+	if raw == "" {
+		return
+	}
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil:
+		c.add(pos, "%s: %q is not a URL: %v", what, raw, err)
+	case u.User != nil:
+		c.add(pos, "%s: credentials in the URL would be recorded in the image; put them in an environment variable named by pip.credentialsEnv", what)
+	case u.Scheme == "file":
+		c.add(pos, "%s: file:// URLs are read inside the build container, not from the spec repository; serve the index over HTTP", what)
 	}
 }
 
