@@ -2,28 +2,12 @@ package plan_test
 
 import (
 	"bytes"
-	"flag"
-	"os"
-	"path/filepath"
 	"testing"
 
-	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/imgctl/imgctl/internal/goldentest"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
-
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		require.NoError(t, os.MkdirAll("testdata", 0o755))
-		require.NoError(t, os.WriteFile(path, got, 0o644))
-	}
-	want, err := os.ReadFile(path)
-	require.NoError(t, err, "run go test -update to create %s", path)
-	assert.Equal(t, string(want), string(got))
-}
 
 // TestRenderGolden renders one plan with every kind of step: builds with
 // several reasons, skips, a retirement, a blocked image, tag moves,
@@ -41,12 +25,12 @@ func TestRenderGolden(t *testing.T) {
 	var text, js bytes.Buffer
 	require.NoError(t, p.WriteText(&text))
 	require.NoError(t, p.WriteJSON(&js))
-	golden(t, "plan.txt", text.Bytes())
-	golden(t, "plan.json", js.Bytes())
+	goldentest.Check(t, "plan.txt", text.Bytes())
+	goldentest.Check(t, "plan.json", js.Bytes())
 
 	_, p = f.plan("2026-11-24", "team2")
 	p = p.Relative(f.dir)
 	text.Reset()
 	require.NoError(t, p.WriteText(&text))
-	golden(t, "plan-target.txt", text.Bytes())
+	goldentest.Check(t, "plan-target.txt", text.Bytes())
 }

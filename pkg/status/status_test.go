@@ -3,7 +3,6 @@ package status_test
 import (
 	"bytes"
 	"context"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,14 +11,14 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/imgctl/imgctl/internal/goldentest"
+
 	"github.com/imgctl/imgctl/pkg/lifecycle"
 	"github.com/imgctl/imgctl/pkg/plan"
 	"github.com/imgctl/imgctl/pkg/regclient"
 	"github.com/imgctl/imgctl/pkg/spec"
 	"github.com/imgctl/imgctl/pkg/status"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 // fake serves tags, manifests (by digest) and markers from maps.
 type fake struct {
@@ -90,8 +89,8 @@ images: never: {parent: "py"}
 	var text, js bytes.Buffer
 	require.NoError(t, rep.WriteText(&text))
 	require.NoError(t, rep.WriteJSON(&js))
-	golden(t, "status.txt", text.Bytes())
-	golden(t, "status.json", js.Bytes())
+	goldentest.Check(t, "status.txt", text.Bytes())
+	goldentest.Check(t, "status.json", js.Bytes())
 
 	one, err := status.Collect(context.Background(), lib, f, status.Options{Names: []string{"team"}, Jobs: 1})
 	require.NoError(t, err)
@@ -100,16 +99,4 @@ images: never: {parent: "py"}
 
 	_, err = status.Collect(context.Background(), lib, f, status.Options{Names: []string{"nope"}})
 	assert.ErrorContains(t, err, `no image "nope"`)
-}
-
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		require.NoError(t, os.MkdirAll("testdata", 0o755))
-		require.NoError(t, os.WriteFile(path, got, 0o644))
-	}
-	want, err := os.ReadFile(path)
-	require.NoError(t, err, "run go test -update")
-	assert.Equal(t, string(want), string(got))
 }
