@@ -80,3 +80,16 @@ wait_for() {
 	rm -f "$pidfile"
 	return 1
 }
+
+# report_status PIDFILE NAME ADDR: prints "running pid=… addr=…" and exits 0
+# when the daemon is alive and the caller's answers function succeeds,
+# otherwise prints "stopped" and exits 1.
+report_status() {
+	local pid
+	if pid=$(pid_alive "$1" "$2") && answers; then
+		echo "running pid=$pid addr=$3"
+		exit 0
+	fi
+	echo "stopped"
+	exit 1
+}

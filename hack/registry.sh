@@ -73,12 +73,7 @@ stop)
 	log "registry on $addr stopped"
 	;;
 status)
-	if pid=$(pid_alive "$pidfile" "$name") && answers; then
-		echo "running pid=$pid addr=$addr"
-		exit 0
-	fi
-	echo "stopped"
-	exit 1
+	report_status "$pidfile" "$name" "$addr"
 	;;
 *) usage ;;
 esac
