@@ -130,20 +130,6 @@ func (g *Graph) Roots() []string {
 	return out
 }
 
-// Depth returns the number of in-graph ancestors of n (0 for a root).
-func (g *Graph) Depth(n string) int {
-	d := 0
-	for seen := map[string]bool{}; !seen[n]; d++ {
-		seen[n] = true
-		p, ok := g.parent[n]
-		if !ok {
-			return d
-		}
-		n = p
-	}
-	return d
-}
-
 // Closure returns the given nodes and all their in-graph ancestors, in Order.
 func (g *Graph) Closure(names []string) []string {
 	want := map[string]bool{}

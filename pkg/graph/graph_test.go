@@ -44,9 +44,8 @@ func TestGraph(t *testing.T) {
 	}
 }
 
-func TestClosureAndDepth(t *testing.T) {
+func TestClosure(t *testing.T) {
 	g := New(map[string]string{"a": "", "b": "a", "c": "b", "d": "a"})
 	assert.Equal(t, []string{"a", "b", "c"}, g.Closure([]string{"c"}))
-	assert.Equal(t, 2, g.Depth("c"))
 	assert.Equal(t, []string{"b", "d"}, g.Children("a"))
 }

@@ -81,49 +81,65 @@ func (g *Graph) ids() map[string]string {
 	return ids
 }
 
-func (g *Graph) renderDot(w io.Writer, label func(string) string) {
+// drawing is the graph laid out for the node-and-edge formats: stable ids,
+// base nodes, image nodes in Order, and edges base→root then parent→child.
+type drawing struct {
+	bases  [][2]string // id, label
+	images [][2]string // id, label
+	edges  [][2]string // from id, to id
+}
+
+func (g *Graph) draw(label func(string) string) drawing {
 	ids := g.ids()
 	keys, by := g.bases()
-	fmt.Fprintln(w, "digraph imgctl {")
-	fmt.Fprintln(w, "  rankdir=LR;")
+	var d drawing
 	for _, k := range keys {
-		fmt.Fprintf(w, "  %s [label=%q, shape=box, style=dashed];\n", ids["\x00"+k], baseName(k))
+		d.bases = append(d.bases, [2]string{ids["\x00"+k], baseName(k)})
 	}
-	for _, n := range g.Order() {
-		fmt.Fprintf(w, "  %s [label=%q];\n", ids[n], label(n))
+	order := g.Order()
+	for _, n := range order {
+		d.images = append(d.images, [2]string{ids[n], label(n)})
 	}
 	for _, k := range keys {
 		for _, r := range by[k] {
-			fmt.Fprintf(w, "  %s -> %s;\n", ids["\x00"+k], ids[r])
+			d.edges = append(d.edges, [2]string{ids["\x00"+k], ids[r]})
 		}
 	}
-	for _, n := range g.Order() {
+	for _, n := range order {
 		for _, c := range g.children[n] {
-			fmt.Fprintf(w, "  %s -> %s;\n", ids[n], ids[c])
+			d.edges = append(d.edges, [2]string{ids[n], ids[c]})
 		}
+	}
+	return d
+}
+
+func (g *Graph) renderDot(w io.Writer, label func(string) string) {
+	d := g.draw(label)
+	fmt.Fprintln(w, "digraph imgctl {")
+	fmt.Fprintln(w, "  rankdir=LR;")
+	for _, b := range d.bases {
+		fmt.Fprintf(w, "  %s [label=%q, shape=box, style=dashed];\n", b[0], b[1])
+	}
+	for _, n := range d.images {
+		fmt.Fprintf(w, "  %s [label=%q];\n", n[0], n[1])
+	}
+	for _, e := range d.edges {
+		fmt.Fprintf(w, "  %s -> %s;\n", e[0], e[1])
 	}
 	fmt.Fprintln(w, "}")
 }
 
 func (g *Graph) renderMermaid(w io.Writer, label func(string) string) {
-	ids := g.ids()
-	keys, by := g.bases()
+	d := g.draw(label)
 	fmt.Fprintln(w, "graph TD")
-	for _, k := range keys {
-		fmt.Fprintf(w, "  %s[/\"%s\"/]\n", ids["\x00"+k], mermaidText(baseName(k)))
+	for _, b := range d.bases {
+		fmt.Fprintf(w, "  %s[/\"%s\"/]\n", b[0], mermaidText(b[1]))
 	}
-	for _, n := range g.Order() {
-		fmt.Fprintf(w, "  %s[\"%s\"]\n", ids[n], mermaidText(label(n)))
+	for _, n := range d.images {
+		fmt.Fprintf(w, "  %s[\"%s\"]\n", n[0], mermaidText(n[1]))
 	}
-	for _, k := range keys {
-		for _, r := range by[k] {
-			fmt.Fprintf(w, "  %s --> %s\n", ids["\x00"+k], ids[r])
-		}
-	}
-	for _, n := range g.Order() {
-		for _, c := range g.children[n] {
-			fmt.Fprintf(w, "  %s --> %s\n", ids[n], ids[c])
-		}
+	for _, e := range d.edges {
+		fmt.Fprintf(w, "  %s --> %s\n", e[0], e[1])
 	}
 }
 

@@ -105,11 +105,7 @@ func New(opts ...Option) *Client {
 
 // Repository parses a repository name, applying the insecure setting.
 func (c *Client) Repository(repo string) (name.Repository, error) {
-	var opts []name.Option
-	if c.isInsecure(repo) {
-		opts = append(opts, name.Insecure)
-	}
-	r, err := name.NewRepository(repo, opts...)
+	r, err := name.NewRepository(repo, c.nameOptions(repo)...)
 	if err != nil {
 		return name.Repository{}, fmt.Errorf("parsing repository %q: %w", repo, err)
 	}
@@ -118,15 +114,19 @@ func (c *Client) Repository(repo string) (name.Repository, error) {
 
 // Reference parses a tag or digest reference, applying the insecure setting.
 func (c *Client) Reference(ref string) (name.Reference, error) {
-	var opts []name.Option
-	if c.isInsecure(ref) {
-		opts = append(opts, name.Insecure)
-	}
-	r, err := name.ParseReference(ref, opts...)
+	r, err := name.ParseReference(ref, c.nameOptions(ref)...)
 	if err != nil {
 		return nil, fmt.Errorf("parsing reference %q: %w", ref, err)
 	}
 	return r, nil
+}
+
+// nameOptions marks names of insecure registries for go-containerregistry.
+func (c *Client) nameOptions(ref string) []name.Option {
+	if c.isInsecure(ref) {
+		return []name.Option{name.Insecure}
+	}
+	return nil
 }
 
 // PlainHTTP reports whether the registry of ref (host[:port][/…]) is
