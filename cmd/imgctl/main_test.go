@@ -2,8 +2,14 @@ package main
 
 import (
 	"context"
+	"io"
+	"log"
+	"net/http/httptest"
 	"os"
+	"strings"
 	"testing"
+
+	"github.com/google/go-containerregistry/pkg/registry"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
@@ -24,5 +30,12 @@ func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir:           "../../testdata/script",
 		UpdateScripts: os.Getenv("UPDATE") != "",
+		// Every script gets its own in-process registry as $REGISTRY.
+		Setup: func(env *testscript.Env) error {
+			srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+			env.Defer(srv.Close)
+			env.Setenv("REGISTRY", strings.TrimPrefix(srv.URL, "http://"))
+			return nil
+		},
 	})
 }

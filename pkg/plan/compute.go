@@ -278,11 +278,15 @@ func (c *computer) derive(step *ImageStep) {
 			if t == "latest" {
 				kind = TagLatest
 			}
-			why := "new tag"
-			if cur := current(t); cur != "" {
+			cur, why := current(t), "new tag"
+			switch {
+			case cur == "":
+			case cur == prev.Digest:
 				why = "moves from " + prev.Version
+			default:
+				why = "moves from " + shortDigest(cur)
 			}
-			tag(t, kind, current(t), why)
+			tag(t, kind, cur, why)
 		}
 		if prev != nil {
 			c.deprecate(step, Superseded, prev.Version, prev.Digest, step.Version, c.date, "superseded by "+step.Version)

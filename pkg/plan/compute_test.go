@@ -371,6 +371,7 @@ func TestMovingTagReadWhenBuilding(t *testing.T) {
 		switch {
 		case ts.Image == "py" && ts.Tag == "3.11":
 			assert.Equal(t, old, ts.Observed)
+			assert.Equal(t, "moves from "+shortOf(old), ts.Reason)
 		case ts.Image == "py" && ts.Tag == "latest":
 			assert.Equal(t, f.reg.TagDigest("r.test/ds/py", "2026.11.24"), ts.Observed)
 		}
