@@ -123,6 +123,7 @@ func TestDefinitionLLB(t *testing.T) {
 		scripts        []string
 		execs          []*pb.ExecOp
 		copies         []*pb.FileActionCopy
+		mkdirs         []*pb.FileActionMkDir
 	)
 	for _, op := range ops(t, def.Def) {
 		if p := op.GetPlatform(); p != nil && (p.OS != "linux" || p.Architecture != "amd64") {
@@ -161,6 +162,9 @@ func TestDefinitionLLB(t *testing.T) {
 			for _, a := range op.GetFile().Actions {
 				if c := a.GetCopy(); c != nil {
 					copies = append(copies, c)
+				}
+				if m := a.GetMkdir(); m != nil {
+					mkdirs = append(mkdirs, m)
 				}
 			}
 		}
@@ -207,6 +211,21 @@ func TestDefinitionLLB(t *testing.T) {
 		c := copies[i]
 		if c.Src != want.src || c.Dest != want.dest || c.Mode != want.mode || !c.CreateDestPath || !c.FollowSymlink {
 			t.Errorf("copy %d = %s -> %s mode %o, want %s -> %s mode %o", i, c.Src, c.Dest, c.Mode, want.src, want.dest, want.mode)
+		}
+	}
+	// The directories a copy needs are made 0755 and root-owned before it,
+	// whatever the file's mode (a 0444 file in a new directory must stay
+	// reachable for the image's user).
+	if len(mkdirs) != 2 {
+		t.Fatalf("%d mkdirs, want one before each copy", len(mkdirs))
+	}
+	for i, want := range []string{"/opt/data", "/etc/app"} {
+		m := mkdirs[i]
+		owner := m.GetOwner()
+		if m.Path != want || m.Mode != 0o755 || !m.MakeParents || owner == nil ||
+			owner.User.GetByID() != 0 || owner.Group.GetByID() != 0 || m.Timestamp != 0 {
+			t.Errorf("mkdir %d = %s mode %o parents %v owner %v time %d, want %s mode 755 parents, root, epoch 0",
+				i, m.Path, m.Mode, m.MakeParents, owner, m.Timestamp, want)
 		}
 	}
 }

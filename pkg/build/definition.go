@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"path"
 	"strconv"
 	"strings"
@@ -134,7 +135,15 @@ func prepare(req Request, base *ocispec.Image) (*prepared, error) {
 				FollowSymlinks: true,
 			}), llb.WithCustomName(name))
 		case kindCopy:
-			st = st.File(llb.Copy(local, "/"+path.Clean(s.src), s.dest, &llb.CopyInfo{
+			// The file's mode applies to the file alone: directories the
+			// copy needs are made first, root-owned 0755, as a Dockerfile
+			// COPY makes them (BuildKit's CreateDestPath would give them
+			// the file's mode, and a 0444 file would sit in a directory
+			// nobody but root can enter). Existing directories are left
+			// as they are.
+			fa := llb.Mkdir(parentDir(s.dest), DirMode,
+				llb.WithParents(true), llb.WithUIDGID(0, 0), llb.WithCreatedTime(epoch))
+			st = st.File(fa.Copy(local, "/"+path.Clean(s.src), s.dest, &llb.CopyInfo{
 				Mode:           &llb.ChmodOpt{Mode: s.mode},
 				CreateDestPath: true,
 				FollowSymlinks: true,
@@ -160,6 +169,19 @@ func prepare(req Request, base *ocispec.Image) (*prepared, error) {
 	}
 	p.state = st
 	return p, nil
+}
+
+// DirMode is the mode of directories a files entry needs and the image
+// lacks, whatever the file's own mode.
+const DirMode os.FileMode = 0o755
+
+// parentDir is the directory a copy to dest needs: dest itself when it
+// names a directory ("/etc/app/"), else its parent.
+func parentDir(dest string) string {
+	if strings.HasSuffix(dest, "/") {
+		return path.Clean(dest)
+	}
+	return path.Dir(path.Clean(dest))
 }
 
 // escapePattern makes a path a literal include pattern.

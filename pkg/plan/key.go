@@ -10,8 +10,9 @@ import (
 )
 
 // KeyFormat versions the content key: bump it when the way images are built
-// from specs changes, so every image is rebuilt once.
-const KeyFormat = "imgctl-key/v1"
+// from specs changes, so every image is rebuilt once. v2: a files entry's
+// missing directories are made 0755 instead of getting the file's mode.
+const KeyFormat = "imgctl-key/v2"
 
 // Manifest annotations imgctl writes on every image and reads back.
 const (
