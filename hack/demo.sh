@@ -3,8 +3,8 @@
 #
 # Starts (or reuses) Debian's distribution registry on 127.0.0.1:$REGISTRY_PORT
 # with its data in _output/registry (kept between runs) and a BuildKit daemon
-# in _output/buildkitd, makes the Debian rootfs the base image is built from,
-# and publishes. Running it again is a no-op: nothing changed, nothing built.
+# in _output/buildkitd, publishes the Debian base the library is built FROM
+# (once), and publishes the library. Running it again is a no-op: nothing changed, nothing built.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 port=${REGISTRY_PORT:-5000}
@@ -17,12 +17,18 @@ hack/registry.sh start "$out/registry" "$port"
 hack/buildkitd.sh start "$out/buildkitd"
 export BUILDKIT_HOST=unix://$out/buildkitd/buildkitd.sock
 
-say "Making the Debian bookworm rootfs the base image is built from (debootstrap)"
-hack/rootfs.sh debian images/build/debian-bookworm.tar
-
 say "Validating the specs"
 "$imgctl" validate images
 "$imgctl" graph images
+
+# The library is built FROM localhost:$port/mirror/debian:bookworm, the
+# demo's stand-in for Docker Hub's debian:bookworm: a debootstrap rootfs
+# published once with imgctl itself (hack/base/).
+if ! skopeo inspect --tls-verify=false "docker://localhost:$port/mirror/debian:bookworm" >/dev/null 2>&1; then
+	say "Publishing the Debian bookworm base the library is built FROM (debootstrap, hack/base/)"
+	hack/rootfs.sh debian hack/base/build/debian-bookworm.tar
+	"$imgctl" publish hack/base --progress plain
+fi
 
 # credit-risk pins r@2026.11.01: on a fresh registry, backfill that version
 # (publish r as it would have been published that day) so the pin resolves.

@@ -6,9 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 
 	"github.com/moby/buildkit/client"
@@ -59,6 +59,7 @@ func newPublishCmd(s streams) *cobra.Command {
 		planFile string
 		progress string
 		noCache  bool
+		source   string
 	)
 	cmd := &cobra.Command{
 		Use:   "publish [DIR]",
@@ -75,6 +76,9 @@ re-run finishes the job. Publishing right after a success does nothing.`,
 			}
 			if !validProgress(progress) {
 				return usageErr("--progress %q: want auto, tty, plain, rawjson or quiet", progress)
+			}
+			if source != "" && publicSource(source) != source {
+				return usageErr("--source %q: want a network URL of the spec repository without credentials (https://, ssh://, git@host:path), never a local path", source)
 			}
 			if planFile != "" && (len(args) > 0 || len(f.targets) > 0 || cmd.Flags().Changed("date") || f.registry != "") {
 				return usageErr("--plan applies a saved plan as it is: no DIR, --target, --date or --registry")
@@ -131,6 +135,9 @@ re-run finishes the job. Publishing right after a success does nothing.`,
 				Log:      slog.New(slog.NewTextHandler(s.errOut, &slog.HandlerOptions{Level: slog.LevelWarn})),
 			}
 			pub.Source, pub.Revision = gitSource(lib.Dir)
+			if source != "" {
+				pub.Source = source
+			}
 			res, err := applyWithProgress(ctx, s, pub, lib, p, progress)
 			if res != nil {
 				res.WriteTable(s.out)
@@ -149,6 +156,7 @@ re-run finishes the job. Publishing right after a success does nothing.`,
 	bk.add(cmd)
 	cmd.Flags().StringVar(&planFile, "plan", "", "apply exactly this saved plan (from imgctl plan --out)")
 	cmd.Flags().StringVar(&progress, "progress", "auto", "build progress: auto, tty, plain, rawjson or quiet")
+	cmd.Flags().StringVar(&source, "source", "", "spec repository URL recorded as org.opencontainers.image.source (default: the git origin remote when it is a network URL; a local path is never recorded)")
 	cmd.Flags().BoolVar(&noCache, "no-cache", false, "do not export or import the registry build cache (REPO:buildcache)")
 	return cmd
 }
@@ -200,7 +208,10 @@ func readPlan(s streams, path string) (*spec.Library, *plan.Plan, error) {
 	return lib, &p, nil
 }
 
-// gitSource returns the spec repository's remote URL (or path) and commit.
+// gitSource returns the spec repository's commit and its origin remote
+// URL, when that is a network URL: a local path or file:// remote is
+// never published (it names a directory of the machine that ran publish),
+// and credentials in an https remote are dropped.
 func gitSource(dir string) (source, revision string) {
 	git := func(args ...string) string {
 		out, err := exec.Command("git", append([]string{"-C", dir}, args...)...).Output()
@@ -209,12 +220,30 @@ func gitSource(dir string) (source, revision string) {
 		}
 		return strings.TrimSpace(string(out))
 	}
-	revision = git("rev-parse", "HEAD")
-	source = git("config", "--get", "remote.origin.url")
-	if source == "" && revision != "" {
-		if top := git("rev-parse", "--show-toplevel"); top != "" {
-			source = "file://" + filepath.ToSlash(top)
-		}
+	return publicSource(git("config", "--get", "remote.origin.url")), git("rev-parse", "HEAD")
+}
+
+// publicSource is remote as a URL that can be published, or "": network
+// URLs (https, http, ssh, git, scp-like "git@host:path") without
+// credentials; never a local path.
+func publicSource(remote string) string {
+	if remote == "" {
+		return ""
 	}
-	return source, revision
+	if u, err := url.Parse(remote); err == nil && u.Scheme != "" && u.Host != "" {
+		switch u.Scheme {
+		case "https", "http", "ssh", "git":
+			if u.Scheme != "ssh" {
+				u.User = nil // a token in the URL stays in the CI job
+			}
+			return u.String()
+		}
+		return ""
+	}
+	// scp-like syntax: [user@]host:path, where host has no slash.
+	if i := strings.IndexByte(remote, ':'); i > 0 && i < len(remote)-1 &&
+		!strings.Contains(remote[:i], "/") && !strings.Contains(remote, "://") {
+		return remote
+	}
+	return ""
 }

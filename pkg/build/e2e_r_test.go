@@ -3,138 +3,14 @@ package build
 import (
 	"archive/tar"
 	"bytes"
-	"compress/gzip"
-	"crypto/md5"
-	"encoding/hex"
 	"errors"
-	"fmt"
 	"io"
-	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/imgctl/imgctl/internal/e2etest"
 	"github.com/imgctl/imgctl/pkg/spec"
 )
-
-// rSourcePackage returns a minimal pure-R source package tarball (the
-// content of "<pkg>_<version>.tar.gz"): "<pkg>/DESCRIPTION",
-// "<pkg>/NAMESPACE" and "<pkg>/R/hello.R", whose exported hello() returns
-// greeting.
-func rSourcePackage(t *testing.T, pkg, version, greeting string) []byte {
-	t.Helper()
-	files := []struct{ name, body string }{
-		{"DESCRIPTION", "Package: " + pkg + "\n" +
-			"Version: " + version + "\n" +
-			"Title: Says Hello in imgctl's End-to-End Tests\n" +
-			"Description: A single function that returns a fixed greeting, installed\n" +
-			"    from a CRAN-like repository served by the test.\n" +
-			"Author: imgctl tests [aut, cre]\n" +
-			"Maintainer: imgctl tests <tests@example.org>\n" +
-			"License: GPL-3\n" +
-			"NeedsCompilation: no\n"},
-		{"NAMESPACE", "export(hello)\n"},
-		{"R/hello.R", "hello <- function() " + fmt.Sprintf("%q", greeting) + "\n"},
-	}
-	var buf bytes.Buffer
-	gz := gzip.NewWriter(&buf)
-	tw := tar.NewWriter(gz)
-	mtime := time.Unix(1700000000, 0)
-	for _, dir := range []string{pkg + "/", pkg + "/R/"} {
-		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: dir, Mode: 0o755, ModTime: mtime, Format: tar.FormatUSTAR}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, f := range files {
-		h := &tar.Header{Typeflag: tar.TypeReg, Name: pkg + "/" + f.name, Mode: 0o644, Size: int64(len(f.body)), ModTime: mtime, Format: tar.FormatUSTAR}
-		if err := tw.WriteHeader(h); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := io.WriteString(tw, f.body); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := tw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := gz.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
-
-// cranRepo is a CRAN-like repository with source packages only, as
-// install.packages reads it: /src/contrib/PACKAGES (and PACKAGES.gz) and
-// the tarballs next to it. It records the paths it was asked for.
-type cranRepo struct {
-	URL string
-
-	mu  sync.Mutex
-	got []string
-}
-
-func (r *cranRepo) requested(path string) bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for _, p := range r.got {
-		if p == path {
-			return true
-		}
-	}
-	return false
-}
-
-func (r *cranRepo) requests() []string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]string(nil), r.got...)
-}
-
-// serveCRANRepo serves tarballs (file name "<pkg>_<version>.tar.gz" to
-// bytes) on 127.0.0.1 as a CRAN-like repository. BuildKit's RUN steps
-// share the host's network, so a build reaches it at the same address.
-func serveCRANRepo(t *testing.T, tarballs map[string][]byte) *cranRepo {
-	t.Helper()
-	var index bytes.Buffer
-	for file, b := range tarballs {
-		pkg, version, ok := strings.Cut(strings.TrimSuffix(file, ".tar.gz"), "_")
-		if !ok {
-			t.Fatalf("tarball name %q is not <pkg>_<version>.tar.gz", file)
-		}
-		sum := md5.Sum(b)
-		fmt.Fprintf(&index, "Package: %s\nVersion: %s\nLicense: GPL-3\nNeedsCompilation: no\nMD5sum: %s\n\n", pkg, version, hex.EncodeToString(sum[:]))
-	}
-	var indexGz bytes.Buffer
-	gz := gzip.NewWriter(&indexGz)
-	gz.Write(index.Bytes())
-	if err := gz.Close(); err != nil {
-		t.Fatal(err)
-	}
-	repo := &cranRepo{}
-	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		repo.mu.Lock()
-		repo.got = append(repo.got, r.URL.Path)
-		repo.mu.Unlock()
-		switch file := strings.TrimPrefix(r.URL.Path, "/src/contrib/"); {
-		case r.URL.Path == "/src/contrib/PACKAGES":
-			w.Write(index.Bytes())
-		case r.URL.Path == "/src/contrib/PACKAGES.gz":
-			w.Header().Set("Content-Type", "application/x-gzip")
-			w.Write(indexGz.Bytes())
-		case tarballs[file] != nil && strings.HasPrefix(r.URL.Path, "/src/contrib/"):
-			w.Header().Set("Content-Type", "application/x-gzip")
-			w.Write(tarballs[file])
-		default: // PACKAGES.rds among others: R falls back to PACKAGES.gz
-			http.NotFound(w, r)
-		}
-	}))
-	t.Cleanup(s.Close)
-	repo.URL = s.URL
-	return repo
-}
 
 // tarFiles lists the regular files of an uncompressed layer tar, by path
 // without a leading "./" or "/".
@@ -177,7 +53,7 @@ func TestE2ERRepo(t *testing.T) {
 	reg := e2etest.Registry(t)
 	const pkg, version, greeting = "imgctlhello", "0.1.0", "hello from imgctl"
 	tarball := pkg + "_" + version + ".tar.gz"
-	cran := serveCRANRepo(t, map[string][]byte{tarball: rSourcePackage(t, pkg, version, greeting)})
+	cran := e2etest.ServeCRAN(t, map[string][]byte{tarball: e2etest.RSourcePackage(t, pkg, version, greeting)})
 
 	// The Debian rootfs as an external base, the way Debian's images are
 	// made, and R from the Debian mirror on top of it.
@@ -209,8 +85,8 @@ func TestE2ERRepo(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"/src/contrib/PACKAGES.gz", "/src/contrib/" + tarball} {
-		if !cran.requested(want) {
-			t.Errorf("the repository was not asked for %s (requests: %q)", want, cran.requests())
+		if !cran.Requested(want) {
+			t.Errorf("the repository was not asked for %s (requests: %q)", want, cran.Requests())
 		}
 	}
 

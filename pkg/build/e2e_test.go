@@ -2,21 +2,13 @@ package build
 
 import (
 	"archive/tar"
-	"archive/zip"
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/hex"
 	"errors"
-	"fmt"
 	"io"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -375,76 +367,6 @@ func TestE2EMultiPlatform(t *testing.T) {
 	}
 }
 
-// wheel returns a minimal pure-Python wheel of pkg 1.0 and its file name.
-func wheel(t *testing.T, pkg string) ([]byte, string) {
-	t.Helper()
-	info := pkg + "-1.0.dist-info"
-	files := []struct{ name, body string }{
-		{pkg + "/__init__.py", "VALUE = \"from the private index\"\n"},
-		{info + "/METADATA", "Metadata-Version: 2.1\nName: " + pkg + "\nVersion: 1.0\n"},
-		{info + "/WHEEL", "Wheel-Version: 1.0\nGenerator: imgctl-test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"},
-	}
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	var record strings.Builder
-	for _, f := range files {
-		w, err := zw.Create(f.name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		io.WriteString(w, f.body)
-		sum := sha256.Sum256([]byte(f.body))
-		fmt.Fprintf(&record, "%s,sha256=%s,%d\n", f.name, base64.RawURLEncoding.EncodeToString(sum[:]), len(f.body))
-	}
-	fmt.Fprintf(&record, "%s/RECORD,,\n", info)
-	w, _ := zw.Create(info + "/RECORD")
-	io.WriteString(w, record.String())
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes(), pkg + "-1.0-py3-none-any.whl"
-}
-
-// privateIndex serves a PEP 503 simple index with one wheel behind basic
-// auth and counts authorised and refused requests.
-type privateIndex struct {
-	URL             string
-	mu              sync.Mutex
-	authed, refused int
-}
-
-func servePrivateIndex(t *testing.T, user, password, pkg string) *privateIndex {
-	whl, file := wheel(t, pkg)
-	sum := sha256.Sum256(whl)
-	idx := &privateIndex{}
-	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		u, pw, ok := r.BasicAuth()
-		idx.mu.Lock()
-		if !ok || u != user || pw != password {
-			idx.refused++
-			idx.mu.Unlock()
-			w.Header().Set("WWW-Authenticate", `Basic realm="test"`)
-			http.Error(w, "unauthorised", http.StatusUnauthorized)
-			return
-		}
-		idx.authed++
-		idx.mu.Unlock()
-		switch r.URL.Path {
-		case "/simple/":
-			fmt.Fprintf(w, "<html><body><a href=\"/simple/%s/\">%s</a></body></html>\n", pkg, pkg)
-		case "/simple/" + pkg + "/":
-			fmt.Fprintf(w, "<html><body><a href=\"/files/%s#sha256=%s\">%s</a></body></html>\n", file, hex.EncodeToString(sum[:]), file)
-		case "/files/" + file:
-			w.Write(whl)
-		default:
-			http.NotFound(w, r)
-		}
-	}))
-	t.Cleanup(s.Close)
-	idx.URL = s.URL
-	return idx
-}
-
 func TestE2EPipPrivateIndex(t *testing.T) {
 	if testing.Short() {
 		t.Skip("slow: needs a Debian base with python3-pip (debootstrap on first run, apt-get from the Debian mirror); run without -short")
@@ -452,7 +374,7 @@ func TestE2EPipPrivateIndex(t *testing.T) {
 	c := newClient(t)
 	reg := e2etest.Registry(t)
 	const user, password, pkg = "alice", "p@ss:W0rd-9f3kq", "imgctltestpkg"
-	idx := servePrivateIndex(t, user, password, pkg)
+	idx := e2etest.ServePyPI(t, user, password, pkg)
 
 	tarPath := e2etest.DebianRootfs(t)
 	debian := Request{
@@ -503,8 +425,8 @@ func TestE2EPipPrivateIndex(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if idx.authed == 0 {
-		t.Errorf("the index saw no authorised request (%d refused)", idx.refused)
+	if served, refused := idx.Served(); served == 0 {
+		t.Errorf("the index saw no authorised request (%d refused)", refused)
 	}
 	p := pull(t, repo+"@"+res.Digest)
 	if got := string(p.files["private-value"].content); got != "from the private index\n" {
