@@ -38,13 +38,15 @@ func ValidVersion(v string) bool {
 }
 
 // check runs the static checks that CUE does not: names, references,
-// the graph and files. It fills in ParentVersion, defaults and file digests.
-func check(lib *Library, c *collector) {
+// package names, platforms, the graph and files. It fills in ParentVersion,
+// defaults and file digests. idx gives list elements their positions.
+func check(lib *Library, idx *syntaxIndex, c *collector) {
 	if lib.Registry != "" && !ValidRegistry(lib.Registry) {
 		c.add(lib.RegistryPos, "registry: %q is not host[:port]/path-prefix (no scheme; lowercase path components)", lib.Registry)
 	}
+	checkPolicy(lib.Policy, c)
 	for _, im := range lib.Images {
-		checkImage(lib, im, c)
+		checkImage(lib, idx, im, c)
 	}
 	for _, cyc := range lib.Graph().Cycles() {
 		first := lib.Image(cyc[0])
@@ -56,9 +58,29 @@ func check(lib *Library, c *collector) {
 	}
 }
 
-func checkImage(lib *Library, im *Image, c *collector) {
+func checkPolicy(pol Policy, c *collector) {
+	if pol.Source != "" { // "" is refused by the schema
+		if err := checkSource(pol.Source); err != nil {
+			c.add(pol.SourcePos, "policy.source: %v", err)
+		}
+	}
+	if pol.CacheRepo != "" && !ValidRegistry(pol.CacheRepo) {
+		c.add(pol.CacheRepoPos, "policy.cacheRepo: %q is not host[:port]/path (no scheme; lowercase path components)", pol.CacheRepo)
+	}
+}
+
+func checkImage(lib *Library, idx *syntaxIndex, im *Image, c *collector) {
 	at := func(field string) Pos { return im.PosOf(field) }
 	p := "images." + im.Name
+	// elem is the position of element i of a list ("apt", "pip.packages"),
+	// or of the field holding the list when the syntax does not show it.
+	elem := func(path string, i int) Pos {
+		if pos := idx.elemPos(im.Name, path, i); pos.IsValid() {
+			return pos
+		}
+		field, _, _ := strings.Cut(path, ".")
+		return at(field)
+	}
 	if !nameRE.MatchString(im.Name) || len(lib.Registry)+1+len(im.Name) > 255 {
 		c.add(im.Pos, "%s: invalid image name %q: use lowercase letters, digits and single '.', '_' or '-' separators, '/' between path components", p, im.Name)
 	}
@@ -74,10 +96,25 @@ func checkImage(lib *Library, im *Image, c *collector) {
 	case im.Parent != "":
 		checkParent(lib, im, c)
 	}
+	for i, pkg := range im.Apt {
+		if err := checkAptPackage(pkg); err != nil {
+			c.add(elem("apt", i), "%s.apt[%d]: %v", p, i, err)
+		}
+	}
 	if im.Pip != nil {
+		for i, req := range im.Pip.Packages {
+			if err := checkRequirement(req); err != nil {
+				c.add(elem("pip.packages", i), "%s.pip.packages[%d]: %v", p, i, err)
+			}
+		}
 		checkURL(im.Pip.Index, at("pip"), p+".pip.index", c)
 	}
 	if im.R != nil {
+		for i, pkg := range im.R.Packages {
+			if err := checkRPackage(pkg); err != nil {
+				c.add(elem("r.packages", i), "%s.r.packages[%d]: %v", p, i, err)
+			}
+		}
 		checkURL(im.R.Repo, at("r"), p+".r.repo", c)
 	}
 	for k := range im.Env {
@@ -92,6 +129,17 @@ func checkImage(lib *Library, im *Image, c *collector) {
 	}
 	if d := im.Deprecated; d != nil && d.Replacement != "" && !strings.ContainsAny(d.Replacement, "/:@") && !lib.declared[d.Replacement] {
 		c.add(at("deprecated"), "%s.deprecated.replacement: image %q not found in the library", p, d.Replacement)
+	}
+	first := make(map[string]int, len(im.Platforms))
+	for i, pl := range im.Platforms {
+		if j, dup := first[pl]; dup {
+			c.add(elem("platforms", i), "%s.platforms[%d]: %q is listed twice (also platforms[%d])", p, i, pl, j)
+			continue
+		}
+		first[pl] = i
+		if err := checkPlatform(pl); err != nil {
+			c.add(elem("platforms", i), "%s.platforms[%d]: %v", p, i, err)
+		}
 	}
 	if len(im.Platforms) == 0 {
 		im.Platforms = append([]string{}, DefaultPlatforms...)

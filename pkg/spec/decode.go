@@ -16,8 +16,9 @@ import (
 // Each image is walked once: every field is decoded into the Image field of
 // the same JSON name and its position recorded in the same pass. Positions
 // come from the syntax (see syntaxIndex), which is cheap and points at the
-// image's own declaration rather than at a shared constraint.
-func decode(ev evaluated, dir string, lenient bool, c *collector) *Library {
+// image's own declaration rather than at a shared constraint. The syntax
+// index is returned for the checks, which look up list elements in it.
+func decode(ev evaluated, dir string, lenient bool, c *collector) (*Library, *syntaxIndex) {
 	lib := &Library{Dir: dir, Policy: DefaultPolicy, declared: map[string]bool{}}
 	report := func(err error) {
 		if !lenient {
@@ -40,8 +41,10 @@ func decode(ev evaluated, dir string, lenient bool, c *collector) *Library {
 
 	if pv := v.LookupPath(cue.ParsePath("policy")); pv.Exists() {
 		var p struct {
-			GraceDays     *int  `json:"graceDays"`
-			DeprecatedTag *bool `json:"deprecatedTag"`
+			GraceDays     *int    `json:"graceDays"`
+			DeprecatedTag *bool   `json:"deprecatedTag"`
+			Source        *string `json:"source"`
+			CacheRepo     *string `json:"cacheRepo"`
 		}
 		if err := pv.Decode(&p); err != nil {
 			report(err)
@@ -52,13 +55,25 @@ func decode(ev evaluated, dir string, lenient bool, c *collector) *Library {
 		if p.DeprecatedTag != nil {
 			lib.Policy.DeprecatedTag = *p.DeprecatedTag
 		}
+		at := func(field string) Pos {
+			if pos, ok := idx.policy[field]; ok {
+				return pos
+			}
+			return valuePos(pv.LookupPath(cue.MakePath(cue.Str(field))), ev.internal)
+		}
+		if p.Source != nil {
+			lib.Policy.Source, lib.Policy.SourcePos = *p.Source, at("source")
+		}
+		if p.CacheRepo != nil {
+			lib.Policy.CacheRepo, lib.Policy.CacheRepoPos = *p.CacheRepo, at("cacheRepo")
+		}
 	}
 
 	it, err := v.LookupPath(cue.ParsePath("images")).Fields()
 	if err != nil {
 		report(err)
 		lib.index()
-		return lib
+		return lib, idx
 	}
 	for it.Next() {
 		name := it.Selector().Unquoted()
@@ -68,7 +83,7 @@ func decode(ev evaluated, dir string, lenient bool, c *collector) *Library {
 		}
 	}
 	lib.index()
-	return lib
+	return lib, idx
 }
 
 func decodeImage(name string, iv cue.Value, idx *syntaxIndex, internal func(string) bool, report func(error)) (*Image, bool) {
@@ -104,17 +119,26 @@ func decodeImage(name string, iv cue.Value, idx *syntaxIndex, internal func(stri
 // wins when an image is spread over several places.
 type syntaxIndex struct {
 	top    map[string]Pos
+	policy map[string]Pos // policy field -> position of its value
 	images map[string]Pos
 	fields map[string]map[string]Pos
 	files  map[string][]Pos
+	// lists are the list literals of the checked string lists, whose
+	// elements' positions are looked up only for elements in error.
+	lists map[listKey]*ast.ListLit
 }
 
-// indexSyntax walks the literal `images: NAME: {…}` declarations (also
-// `X & {…}` and nested shorthands). A scalar field's position is its
-// value's; a struct or list field's is its label's. Images built by
-// comprehensions are not indexed; their positions come from the values.
+// listKey names a list field of an image: "apt", "platforms",
+// "pip.packages", "r.packages".
+type listKey struct{ image, path string }
+
+// indexSyntax walks the literal `images: NAME: {…}` and `policy: {…}`
+// declarations (also `X & {…}` and nested shorthands). A scalar field's
+// position is its value's; a struct or list field's is its label's. Images
+// built by comprehensions are not indexed; their positions come from the
+// values.
 func indexSyntax(files []*ast.File) *syntaxIndex {
-	idx := &syntaxIndex{top: map[string]Pos{}, images: map[string]Pos{}, fields: map[string]map[string]Pos{}, files: map[string][]Pos{}}
+	idx := &syntaxIndex{top: map[string]Pos{}, policy: map[string]Pos{}, images: map[string]Pos{}, fields: map[string]map[string]Pos{}, files: map[string][]Pos{}, lists: map[listKey]*ast.ListLit{}}
 	for _, f := range files {
 		for _, d := range f.Decls {
 			fd, ok := d.(*ast.Field)
@@ -124,6 +148,9 @@ func indexSyntax(files []*ast.File) *syntaxIndex {
 			label := labelName(fd.Label)
 			if _, seen := idx.top[label]; !seen && label != "" {
 				idx.top[label] = toPos(fd.Value.Pos())
+			}
+			if label == "policy" {
+				idx.addPolicy(fd.Value)
 			}
 			if label != "images" {
 				continue
@@ -158,7 +185,11 @@ func (idx *syntaxIndex) addImage(f *ast.Field) {
 				continue
 			}
 			field := labelName(fd.Label)
-			if _, ok := idx.fields[name][field]; ok || field == "" {
+			if field == "" {
+				continue
+			}
+			idx.addLists(name, field, fd.Value)
+			if _, ok := idx.fields[name][field]; ok {
 				continue
 			}
 			switch fd.Value.(type) {
@@ -174,6 +205,62 @@ func (idx *syntaxIndex) addImage(f *ast.Field) {
 			}
 		}
 	}
+}
+
+// addPolicy records where each field of a `policy: {…}` literal is set.
+func (idx *syntaxIndex) addPolicy(x ast.Expr) {
+	for _, st := range structs(x) {
+		for _, e := range st.Elts {
+			fd, ok := e.(*ast.Field)
+			if !ok {
+				continue
+			}
+			if field := labelName(fd.Label); field != "" {
+				if _, seen := idx.policy[field]; !seen {
+					idx.policy[field] = toPos(fd.Value.Pos())
+				}
+			}
+		}
+	}
+}
+
+// addLists records the list literals of an image's checked string lists.
+func (idx *syntaxIndex) addLists(image, field string, x ast.Expr) {
+	switch field {
+	case "apt", "platforms":
+		idx.addList(listKey{image, field}, x)
+	case "pip", "r":
+		for _, st := range structs(x) {
+			for _, e := range st.Elts {
+				if fd, ok := e.(*ast.Field); ok && labelName(fd.Label) == "packages" {
+					idx.addList(listKey{image, field + ".packages"}, fd.Value)
+				}
+			}
+		}
+	}
+}
+
+func (idx *syntaxIndex) addList(k listKey, x ast.Expr) {
+	if list, ok := x.(*ast.ListLit); ok && idx.lists[k] == nil {
+		idx.lists[k] = list
+	}
+}
+
+// elemPos returns the position of element i of an image's list field
+// ("apt", "pip.packages"), or an invalid Pos when the syntax does not
+// show it: no literal list, or a comprehension before the element.
+func (idx *syntaxIndex) elemPos(image, path string, i int) Pos {
+	list := idx.lists[listKey{image, path}]
+	if list == nil || i >= len(list.Elts) {
+		return Pos{}
+	}
+	for _, el := range list.Elts[:i+1] {
+		switch el.(type) {
+		case *ast.Comprehension, *ast.Ellipsis:
+			return Pos{}
+		}
+	}
+	return toPos(list.Elts[i].Pos())
 }
 
 // structs returns the struct literals an expression is made of: the literal

@@ -41,8 +41,8 @@ func Load(dir string) (*Library, error) {
 	// Decode and check even when CUE reported problems, so that one run
 	// reports every mistake; images that fail to decode are left out of the
 	// checks (their problems are already reported).
-	lib := decode(ev, abs, len(c.errs) > 0, &c)
-	check(lib, &c)
+	lib, idx := decode(ev, abs, len(c.errs) > 0, &c)
+	check(lib, idx, &c)
 	if err := c.err(); err != nil {
 		return nil, err
 	}

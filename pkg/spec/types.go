@@ -75,12 +75,24 @@ func (l *Library) index() {
 	}
 }
 
-// Policy says how superseded versions are retired.
+// Policy says how superseded versions are retired, and where images say
+// they come from and their build cache lives.
 type Policy struct {
 	// GraceDays is the time from supersession to end of life.
 	GraceDays int `json:"graceDays"`
 	// DeprecatedTag adds "<version>-deprecated" tags to superseded versions.
 	DeprecatedTag bool `json:"deprecatedTag"`
+	// Source is the URL of the spec repository (https://…, ssh://… or
+	// git@host:path), recorded on every image as
+	// org.opencontainers.image.source; "" when unset.
+	Source string `json:"source,omitempty"`
+	// SourcePos is where Source is set; invalid when it is unset.
+	SourcePos Pos `json:"-"`
+	// CacheRepo is the repository prefix host[:port]/path where the registry
+	// build cache lives; "" when unset.
+	CacheRepo string `json:"cacheRepo,omitempty"`
+	// CacheRepoPos is where CacheRepo is set; invalid when it is unset.
+	CacheRepoPos Pos `json:"-"`
 }
 
 // DefaultPolicy is the policy of a library that does not set one.
