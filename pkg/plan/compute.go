@@ -260,16 +260,8 @@ func (c *computer) derive(step *ImageStep) {
 			Version: step.Version, Digest: step.Digest, Observed: observed, Reason: why,
 		})
 	}
-	current := func(t string) string { // what a tag holds now
-		if d, ok := st.TagDigests[t]; ok {
-			return d
-		}
-		if prev != nil && has(st.Tags, t) {
-			return prev.Digest // not read yet: Make reads it and computes again
-		}
-		return ""
-	}
-	moving := append([]string{"latest"}, sortedCopy(im.Tags)...)
+	current := func(t string) string { return st.TagDigests[t] } // "" when absent
+	moving := MovingTags(im)
 	switch step.Action {
 	case Build:
 		tag(step.Version, TagDated, "", "new version")
@@ -292,16 +284,28 @@ func (c *computer) derive(step *ImageStep) {
 			c.deprecate(step, Superseded, prev.Version, prev.Digest, step.Version, c.date, "superseded by "+step.Version)
 		}
 	case Skip:
-		// Repair or extend: moving tags missing from the registry.
+		// Repair or extend: moving tags missing from the registry or left
+		// on an older version by an interrupted publish.
 		for _, t := range moving {
-			if has(st.Tags, t) {
-				continue
-			}
-			kind, why := TagMoving, "tag added in the spec"
+			kind := TagMoving
 			if t == "latest" {
-				kind, why = TagLatest, "latest is missing (interrupted publish?)"
+				kind = TagLatest
 			}
-			tag(t, kind, "", why)
+			cur := current(t)
+			switch {
+			case cur == step.Digest:
+				continue
+			case !has(st.Tags, t) && t == "latest":
+				tag(t, kind, "", "latest is missing (interrupted publish?)")
+			case !has(st.Tags, t):
+				tag(t, kind, "", "tag added in the spec")
+			default:
+				on := shortDigest(cur)
+				if v := st.TagVersions[t]; v != "" {
+					on = v
+				}
+				tag(t, kind, cur, fmt.Sprintf("%s points at %s, newest is %s: interrupted publish?", t, on, step.Version))
+			}
 		}
 	case Retire:
 		if step.Digest != "" && !st.NewestMarked {

@@ -377,10 +377,60 @@ func TestMovingTagReadWhenBuilding(t *testing.T) {
 		}
 	}
 	// 2 reads per image (the pinned version is the newest, already read),
-	// 1 resolve of the external base,
-	// and the moving tags of each built image (py: latest, 3.11; team,
-	// team2: latest).
-	assert.Equal(t, 2*6+1+4, f.reg.Requests-before)
+	// 1 resolve of the external base, one per moving tag (base, r, team,
+	// team2, pinned: latest; py: latest, 3.11), and one to name the
+	// version py's stray 3.11 is on.
+	assert.Equal(t, 2*6+1+7+1, f.reg.Requests-before)
+}
+
+// TestInterruptedTaggingIsRepaired: a publish that wrote the dated tags but
+// died before latest and the moving tags (and the markers) is finished by
+// the next plan, without building anything.
+func TestInterruptedTaggingIsRepaired(t *testing.T) {
+	f := published(t)
+	old := f.reg.TagDigest("r.test/ds/py", "latest")
+	f.edit("py.cue", `"python3-numpy"`, `"python3-numpy", "python3-scipy"`)
+	lib, p := f.plan("2026-11-24")
+	var dated []plan.TagStep
+	for _, ts := range p.Tags {
+		if ts.Kind == plan.TagDated {
+			dated = append(dated, ts)
+		}
+	}
+	p.Tags, p.Deprecations = dated, nil // killed after the dated tags
+	plantest.Apply(f.reg, lib, p)
+	require.Equal(t, old, f.reg.TagDigest("r.test/ds/py", "latest"))
+
+	_, p = f.plan("2026-11-25")
+	assert.Empty(t, built(p), "nothing is built again")
+	var got []string
+	for _, ts := range p.Tags {
+		got = append(got, ts.Image+":"+ts.Tag+" -> "+ts.Version+" ("+ts.Reason+")")
+		assert.Equal(t, f.reg.TagDigest(ts.Repository, ts.Version), ts.Digest, "%s:%s targets its newest version", ts.Image, ts.Tag)
+		assert.NotEmpty(t, ts.Observed, "%s:%s records what it points at now", ts.Image, ts.Tag)
+	}
+	assert.Equal(t, []string{
+		"py:latest -> 2026.11.24 (latest points at 2026.11.01, newest is 2026.11.24: interrupted publish?)",
+		"py:3.11 -> 2026.11.24 (3.11 points at 2026.11.01, newest is 2026.11.24: interrupted publish?)",
+		"team:latest -> 2026.11.24 (latest points at 2026.11.01, newest is 2026.11.24: interrupted publish?)",
+		"team2:latest -> 2026.11.24 (latest points at 2026.11.01, newest is 2026.11.24: interrupted publish?)",
+	}, got)
+	assert.Len(t, p.Deprecations, 3, "py, team and team2 2026.11.01 are marked")
+
+	plantest.Apply(f.reg, f.load(), p)
+	_, p = f.plan("2026-11-26")
+	assert.False(t, p.HasChanges(), "converged: %+v %+v", p.Tags, p.Deprecations)
+}
+
+// TestStrayTagOnUnknownDigest names the digest when no recent version has it.
+func TestStrayTagOnUnknownDigest(t *testing.T) {
+	f := published(t)
+	f.reg.PutManifest("r.test/ds/r", debianV2, nil)
+	f.reg.Put("r.test/ds/r", "latest", debianV2, nil)
+	_, p := f.plan("2026-11-24")
+	require.Len(t, p.Tags, 1)
+	assert.Equal(t, "latest points at "+shortOf(debianV2)+", newest is 2026.11.01: interrupted publish?", p.Tags[0].Reason)
+	assert.Equal(t, debianV2, p.Tags[0].Observed)
 }
 
 func mustPlan(t *testing.T, f *fixture, date string) *plan.Plan {

@@ -38,9 +38,13 @@ type ImageState struct {
 	// NewestMarked says Newest already carries a lifecycle marker (only
 	// observed for retired images).
 	NewestMarked bool `json:"newest_marked,omitempty"`
-	// TagDigests holds what moving tags point at, read only for images a
-	// plan builds (ObserveTags).
+	// TagDigests holds what the moving tags (latest and the spec's tags)
+	// that exist point at.
 	TagDigests map[string]string `json:"tag_digests,omitempty"`
+	// TagVersions names the dated version a moving tag points at when that
+	// is not Newest (an interrupted publish), if one of the versions
+	// before Newest has its digest.
+	TagVersions map[string]string `json:"tag_versions,omitempty"`
 }
 
 // Published is a published manifest.
@@ -175,6 +179,9 @@ func observeImage(ctx context.Context, reg Registry, st *ImageState, im *spec.Im
 			}
 		}
 	}
+	if err := observeMoving(ctx, reg, st, im, versions); err != nil {
+		return err
+	}
 	for _, v := range pinned {
 		if st.Pinned == nil {
 			st.Pinned = map[string]*Published{}
@@ -195,6 +202,65 @@ func observeImage(ctx context.Context, reg Registry, st *ImageState, im *spec.Im
 		st.Pinned[v] = p
 	}
 	return nil
+}
+
+// MovingTags are the tags that follow an image's newest version: latest,
+// then the spec's tags in order.
+func MovingTags(im *spec.Image) []string {
+	return append([]string{"latest"}, sortedCopy(im.Tags)...)
+}
+
+// namedVersions bounds how many older versions observeMoving resolves to
+// name the version a stray moving tag points at.
+const namedVersions = 4
+
+// observeMoving reads where the moving tags that exist point (one HEAD
+// each), so that a plan repairs tags an interrupted publish left behind.
+// For a tag not on the newest version it resolves a few older versions,
+// newest first, to name the one it is on.
+func observeMoving(ctx context.Context, reg Registry, st *ImageState, im *spec.Image, versions []string) error {
+	for _, t := range MovingTags(im) {
+		if !has(st.Tags, t) {
+			continue
+		}
+		d, err := reg.Resolve(ctx, st.Repository+":"+t)
+		if err != nil {
+			return err
+		}
+		if st.TagDigests == nil {
+			st.TagDigests = map[string]string{}
+		}
+		st.TagDigests[t] = d
+		if st.Newest == nil || d == st.Newest.Digest {
+			continue
+		}
+		older := versions[:len(versions)-1]
+		for i := len(older) - 1; i >= 0 && i >= len(older)-namedVersions; i-- {
+			vd, err := versionDigest(ctx, reg, st, older[i])
+			if err != nil {
+				return err
+			}
+			if vd == d {
+				if st.TagVersions == nil {
+					st.TagVersions = map[string]string{}
+				}
+				st.TagVersions[t] = older[i]
+				break
+			}
+		}
+	}
+	return nil
+}
+
+// versionDigest is the digest of a dated version, from what was read
+// already when possible.
+func versionDigest(ctx context.Context, reg Registry, st *ImageState, v string) (string, error) {
+	for _, u := range st.Unmarked {
+		if u.Tag == v {
+			return u.Digest, nil
+		}
+	}
+	return reg.Resolve(ctx, st.Repository+":"+v)
 }
 
 // observeUnmarked finds superseded versions whose marking was interrupted.
@@ -276,71 +342,12 @@ func scope(lib *spec.Library, targets []string) ([]string, error) {
 	return g.Closure(targets), nil
 }
 
-// ObserveTags reads what the moving tags (latest and the spec's tags) of
-// every image p builds point at, when they exist and were not read yet, so
-// that the tag steps record what the registry really holds. It reports
-// whether it read anything.
-func ObserveTags(ctx context.Context, lib *spec.Library, snap *Snapshot, p *Plan, reg Registry, jobs int) (bool, error) {
-	type want struct {
-		st  *ImageState
-		tag string
-	}
-	var wants []want
-	for _, step := range p.Images {
-		st := snap.Images[step.Name]
-		if step.Action != Build || st == nil {
-			continue
-		}
-		for _, t := range append([]string{"latest"}, lib.Image(step.Name).Tags...) {
-			if _, done := st.TagDigests[t]; !done && has(st.Tags, t) {
-				wants = append(wants, want{st, t})
-			}
-		}
-	}
-	if len(wants) == 0 {
-		return false, nil
-	}
-	digests := make([]string, len(wants))
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(max(1, jobs))
-	for i, w := range wants {
-		g.Go(func() error {
-			d, err := reg.Resolve(gctx, w.st.Repository+":"+w.tag)
-			if err != nil {
-				return fmt.Errorf("resolving %s:%s: %w", w.st.Repository, w.tag, err)
-			}
-			digests[i] = d
-			return nil
-		})
-	}
-	if err := g.Wait(); err != nil {
-		return false, err
-	}
-	for i, w := range wants {
-		if w.st.TagDigests == nil {
-			w.st.TagDigests = map[string]string{}
-		}
-		w.st.TagDigests[w.tag] = digests[i]
-	}
-	return true, nil
-}
-
-// Make observes the registry and computes the plan: Observe, Compute, and
-// for the images the plan builds, ObserveTags and Compute again, so every
-// tag step records the digest it really saw.
+// Make observes the registry and computes the plan.
 func Make(ctx context.Context, lib *spec.Library, reg Registry, obs ObserveOptions, opts Options) (*Plan, *Snapshot, error) {
 	snap, err := Observe(ctx, lib, reg, obs)
 	if err != nil {
 		return nil, nil, err
 	}
 	p, err := Compute(lib, snap, opts)
-	if err != nil {
-		return nil, nil, err
-	}
-	read, err := ObserveTags(ctx, lib, snap, p, reg, obs.Jobs)
-	if err != nil || !read {
-		return p, snap, err
-	}
-	p, err = Compute(lib, snap, opts)
 	return p, snap, err
 }

@@ -150,7 +150,17 @@ func (pub *Publisher) Apply(ctx context.Context, lib *spec.Library, p *plan.Plan
 		}
 		err := pub.each(ctx, len(steps), func(ctx context.Context, i int) error {
 			t := steps[i]
-			if err := pub.Registry.Tag(ctx, t.Repository, t.Tag, target(t.Image, t.Digest)); err != nil {
+			want := target(t.Image, t.Digest)
+			if t.Kind == plan.TagDated {
+				// A dated tag is written once, ever: re-check right before
+				// writing, so a concurrent publish that took the same
+				// version first keeps it.
+				written, err := pub.checkDated(ctx, t, want)
+				if err != nil || written {
+					return err
+				}
+			}
+			if err := pub.Registry.Tag(ctx, t.Repository, t.Tag, want); err != nil {
 				return fmt.Errorf("tagging %s:%s: %w", t.Image, t.Tag, err)
 			}
 			log.Info("tagged", "image", t.Image, "tag", t.Tag, "version", t.Version)
@@ -158,6 +168,14 @@ func (pub *Publisher) Apply(ctx context.Context, lib *spec.Library, p *plan.Plan
 		})
 		if err != nil {
 			return res, err
+		}
+		if kinds[0] == plan.TagDated {
+			// Registries have no conditional tag write: a concurrent
+			// publish that checked at the same moment may have written
+			// the same dated tag. Read them back before anything moves.
+			if err := pub.verifyDated(ctx, steps, target); err != nil {
+				return res, err
+			}
 		}
 		res.Tags += len(steps)
 	}
@@ -175,6 +193,38 @@ func (pub *Publisher) Apply(ctx context.Context, lib *spec.Library, p *plan.Plan
 	}
 	res.Marked = len(p.Deprecations)
 	return res, nil
+}
+
+// checkDated reads the dated tag t right before it is written: absent is
+// the expected case; already on want (a re-run) needs no write; on
+// anything else the plan is stale.
+func (pub *Publisher) checkDated(ctx context.Context, t plan.TagStep, want string) (written bool, err error) {
+	d, err := pub.Registry.Head(ctx, t.Repository+":"+t.Tag)
+	switch {
+	case errors.Is(err, regclient.ErrNotFound):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("checking %s:%s before writing it: %w", t.Image, t.Tag, err)
+	case d.Digest.String() == want:
+		return true, nil
+	}
+	return false, fmt.Errorf("%w: %s:%s appeared since the plan was made, on %s (another publish?); it is never rewritten: make a new plan", ErrStalePlan, t.Image, t.Tag, d.Digest)
+}
+
+// verifyDated reads the dated tags just written back and fails with
+// ErrStalePlan when one holds another publish's digest.
+func (pub *Publisher) verifyDated(ctx context.Context, steps []plan.TagStep, target func(image, digest string) string) error {
+	return pub.each(ctx, len(steps), func(ctx context.Context, i int) error {
+		t := steps[i]
+		d, err := pub.Registry.Head(ctx, t.Repository+":"+t.Tag)
+		if err != nil {
+			return fmt.Errorf("reading back %s:%s: %w", t.Image, t.Tag, err)
+		}
+		if got, want := d.Digest.String(), target(t.Image, t.Digest); got != want {
+			return fmt.Errorf("%w: %s:%s was written by another publish at the same time (it holds %s, this publish built %s); no other tag was moved: make a new plan", ErrStalePlan, t.Image, t.Tag, got, want)
+		}
+		return nil
+	})
 }
 
 // versionDigest is the digest of the version superseding d.

@@ -369,3 +369,67 @@ policy: {deprecatedTag: false, graceDays: 7}`, 1)
 		})
 	}
 }
+
+// TestConcurrentPublishersSameImageSameDay: two publishes of different
+// content for the same images on the same day. The dated tag keeps the
+// digest written first (as far as a registry without conditional writes
+// allows: see verifyDated), a publish that finds another's dated tag stops
+// with ErrStalePlan before moving latest, and re-runs publish the next
+// version of the day and converge; every superseded version is marked.
+func TestConcurrentPublishersSameImageSameDay(t *testing.T) {
+	for mode, start := range registries(t) {
+		t.Run(mode, func(t *testing.T) {
+			reg := start(t)
+			a, b := newEnv(t, reg), newEnv(t, reg)
+			_, _, err := a.publish("2026-11-01")
+			require.NoError(t, err)
+			a.write(strings.Replace(lib1, `A: "1"`, `A: "x"`, 1))
+			b.write(strings.Replace(lib1, `A: "1"`, `A: "y"`, 1))
+			libA, pA := a.plan("2026-11-02")
+			libB, pB := b.plan("2026-11-02")
+			var wg sync.WaitGroup
+			errs := make([]error, 2)
+			for i, x := range []struct {
+				e   *env
+				lib *spec.Library
+				p   *plan.Plan
+			}{{a, libA, pA}, {b, libB, pB}} {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					_, errs[i] = x.e.pub.Apply(context.Background(), x.lib, x.p, nil)
+				}()
+			}
+			wg.Wait()
+			// Each image's dated tags race separately: one publish may win
+			// base and the other py, and then both stop.
+			for _, err := range errs {
+				if err != nil {
+					require.ErrorIs(t, err, publish.ErrStalePlan)
+				}
+			}
+			first := map[string]string{}
+			for _, n := range []string{"base", "py", "team", "other"} {
+				first[n] = a.digest(n, "2026.11.02")
+			}
+			// Both re-run until nothing is left to do.
+			for _, e := range []*env{a, b} {
+				_, _, err := e.publish("2026-11-02")
+				require.NoError(t, err)
+			}
+			for _, n := range []string{"base", "py", "team", "other"} {
+				assert.Equal(t, first[n], a.digest(n, "2026.11.02"), "%s:2026.11.02 never rewritten", n)
+				tags := a.tags(n)
+				newest := plan.DatedVersions(tags)[len(plan.DatedVersions(tags))-1]
+				assert.Equal(t, a.digest(n, newest), a.digest(n, "latest"), "%s: latest on the newest version %s", n, newest)
+				for _, v := range plan.DatedVersions(tags) {
+					if v != newest {
+						assert.Len(t, a.markers(n, a.digest(n, v)), 1, "%s:%s marked once", n, v)
+					}
+				}
+			}
+			_, p := b.plan("2026-11-02")
+			assert.False(t, p.HasChanges())
+		})
+	}
+}
