@@ -57,6 +57,7 @@ type Client struct {
 	base      http.RoundTripper
 	keychain  authn.Keychain
 	counter   *Counter
+	retry     policy
 	mu        sync.Mutex
 	wrappers  map[string]http.RoundTripper // registry (+ " push") -> authenticated transport
 	manifests sync.Map                     // repo@digest -> *remote.Descriptor, for tagging
@@ -84,10 +85,10 @@ func WithCounter(cnt *Counter) Option { return func(c *Client) { c.counter = cnt
 // go-containerregistry's default keychain (Docker config and credential helpers).
 func WithKeychain(k authn.Keychain) Option { return func(c *Client) { c.keychain = k } }
 
-// New returns a client with a pooled transport that retries on 429, 5xx and
-// timeouts.
+// New returns a client with a pooled transport that retries every request
+// that failed transiently (see Transient and WithRetries).
 func New(opts ...Option) *Client {
-	c := &Client{insecure: map[string]bool{}, keychain: authn.DefaultKeychain, wrappers: map[string]http.RoundTripper{}, userAgent: "imgctl"}
+	c := &Client{insecure: map[string]bool{}, keychain: authn.DefaultKeychain, wrappers: map[string]http.RoundTripper{}, userAgent: "imgctl", retry: defaultPolicy()}
 	for _, o := range opts {
 		o(c)
 	}
@@ -99,7 +100,7 @@ func New(opts ...Option) *Client {
 	if c.counter != nil {
 		rt = &counting{inner: rt, c: c.counter}
 	}
-	c.base = &retrying{inner: rt, attempts: 4, backoff: 200 * time.Millisecond}
+	c.base = &retrying{inner: rt, p: &c.retry}
 	return c
 }
 
@@ -177,23 +178,31 @@ func (c *Client) transport(ctx context.Context, repo name.Repository, push bool)
 }
 
 // ReadOptions are the remote options for reads in repo, sharing the
-// registry's authenticated transport.
+// registry's authenticated transport, with the client's retry policy.
 func (c *Client) ReadOptions(ctx context.Context, repo name.Repository) ([]remote.Option, error) {
 	t, err := c.transport(ctx, repo, false)
 	if err != nil {
 		return nil, err
 	}
-	return []remote.Option{remote.WithContext(ctx), remote.WithTransport(t), remote.WithUserAgent(c.userAgent)}, nil
+	return c.options(ctx, t), nil
 }
 
 // WriteOptions are the remote options for writes to repo's registry,
-// sharing one authenticated push transport per registry.
+// sharing one authenticated push transport per registry, with the client's
+// retry policy: requests are retried by the transport, and blob uploads
+// that failed in their upload session are restarted by
+// go-containerregistry (see remoteRetry). Waits between restarts end with
+// ctx.
 func (c *Client) WriteOptions(ctx context.Context, repo name.Repository) ([]remote.Option, error) {
 	t, err := c.transport(ctx, repo, true)
 	if err != nil {
 		return nil, c.fail("authenticating for push", repo, err)
 	}
-	return []remote.Option{remote.WithContext(ctx), remote.WithTransport(t), remote.WithUserAgent(c.userAgent)}, nil
+	return c.options(ctx, t), nil
+}
+
+func (c *Client) options(ctx context.Context, t http.RoundTripper) []remote.Option {
+	return append([]remote.Option{remote.WithContext(ctx), remote.WithTransport(t), remote.WithUserAgent(c.userAgent)}, c.remoteRetry(ctx)...)
 }
 
 func (c *Client) fail(op string, repo name.Repository, err error) error {

@@ -1,59 +1,125 @@
 package regclient
 
 import (
-	"context"
-	"errors"
+	"bytes"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
+	"strings"
 	"sync/atomic"
-	"time"
 )
 
-// retrying retries idempotent-safe requests on 429, 5xx and network timeouts
-// with exponential backoff. It decorates any RoundTripper.
+// retrying is the client's transport retry (see policy): it sends a
+// request again, after a backoff, when it failed transiently (see
+// TransientReason, and statusReason for responses), at most 1+retries
+// times, and logs every retry. It sits under go-containerregistry's auth
+// transport, so a retry reuses the token, and a 401 goes up to be
+// refreshed.
+//
+// A request is retried only if it can be replayed: no body, or a body
+// with GetBody (go-containerregistry sets it for manifests and token
+// requests). Upload-session requests are not retried here (see
+// isUploadSession). Small read responses (everything but blobs) are read
+// in full before they are returned, so a body the server cut short is
+// retried too rather than surfacing as an unexpected EOF in the caller.
 type retrying struct {
-	inner    http.RoundTripper
-	attempts int
-	backoff  time.Duration
+	inner http.RoundTripper
+	p     *policy
 }
+
+// maxBuffered bounds the response bodies retrying reads ahead: manifests,
+// indexes, tag lists, tokens and error bodies are far smaller.
+const maxBuffered = 8 << 20
 
 func (r *retrying) RoundTrip(req *http.Request) (*http.Response, error) {
-	delay := r.backoff
-	for attempt := 1; ; attempt++ {
+	if !replayable(req) {
+		return r.inner.RoundTrip(req)
+	}
+	ctx := req.Context()
+	for n := 1; ; n++ {
 		resp, err := r.inner.RoundTrip(req)
-		if attempt >= r.attempts || !retryable(resp, err) || (req.Body != nil && req.GetBody == nil) {
+		if err == nil && buffers(req) {
+			if err = readAhead(resp); err != nil {
+				resp = nil
+			}
+		}
+		var reason string
+		if err != nil {
+			reason = TransientReason(err)
+		} else {
+			reason = statusReason(resp.StatusCode)
+		}
+		if reason == "" || n > r.p.retries || ctx.Err() != nil {
 			return resp, err
 		}
-		if resp != nil {
-			resp.Body.Close()
-		}
-		if req.GetBody != nil {
+		next := req
+		if req.Body != nil && req.Body != http.NoBody {
 			body, gerr := req.GetBody()
 			if gerr != nil {
-				return nil, gerr
+				return resp, err
 			}
-			req = req.Clone(req.Context())
-			req.Body = body
+			next = req.Clone(ctx)
+			next.Body = body
 		}
-		select {
-		case <-req.Context().Done():
-			return nil, req.Context().Err()
-		case <-time.After(delay):
+		wait := r.p.wait(n, resp)
+		discard(resp)
+		r.p.logRetry(ctx, req.Method, req.URL, n, reason, wait)
+		if err := sleep(ctx, wait); err != nil {
+			if next.Body != nil {
+				next.Body.Close()
+			}
+			return nil, err
 		}
-		delay *= 2
+		req = next
 	}
 }
 
-func retryable(resp *http.Response, err error) bool {
-	if err != nil {
-		if errors.Is(err, context.Canceled) {
-			return false
-		}
-		var ne net.Error
-		return errors.As(err, &ne) && ne.Timeout()
+// replayable reports whether req may be sent again.
+func replayable(req *http.Request) bool {
+	if isUploadSession(req.URL.Path) {
+		return false
 	}
-	return resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500
+	return req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
+}
+
+// buffers reports whether retrying reads req's response ahead: GETs of
+// anything but blobs.
+func buffers(req *http.Request) bool {
+	return req.Method == http.MethodGet && !strings.Contains(req.URL.Path, "/blobs/")
+}
+
+// readAhead reads resp's body into memory (up to maxBuffered; the rest, if
+// any, is still read from the connection). On error it closes the body.
+func readAhead(resp *http.Response) error {
+	if resp.Body == nil || resp.Body == http.NoBody || resp.ContentLength > maxBuffered {
+		return nil
+	}
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxBuffered))
+	if err != nil {
+		resp.Body.Close()
+		return err
+	}
+	if len(b) < maxBuffered {
+		resp.Body.Close()
+		resp.Body = io.NopCloser(bytes.NewReader(b))
+		return nil
+	}
+	resp.Body = struct {
+		io.Reader
+		io.Closer
+	}{io.MultiReader(bytes.NewReader(b), resp.Body), resp.Body}
+	return nil
+}
+
+// discard drains (a little) and closes a response that will be retried,
+// so its connection can be reused.
+func discard(resp *http.Response) {
+	if resp == nil || resp.Body == nil {
+		return
+	}
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
 }
 
 // Counter counts the HTTP requests sent to registries.
