@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/imgctl/imgctl/pkg/build"
+	"github.com/imgctl/imgctl/pkg/buildretry"
 	"github.com/imgctl/imgctl/pkg/lifecycle"
 	"github.com/imgctl/imgctl/pkg/plan"
 	"github.com/imgctl/imgctl/pkg/publish"
@@ -54,12 +55,13 @@ func (f *buildkitFlags) options() []build.Option {
 
 func newPublishCmd(s streams) *cobra.Command {
 	var (
-		f        planFlags
-		bk       buildkitFlags
-		planFile string
-		progress string
-		noCache  bool
-		source   string
+		f         planFlags
+		bk        buildkitFlags
+		planFile  string
+		progress  string
+		noCache   bool
+		source    string
+		cacheRepo string
 	)
 	cmd := &cobra.Command{
 		Use:   "publish [DIR]",
@@ -77,6 +79,9 @@ re-run finishes the job. Publishing right after a success does nothing.`,
 			if !validProgress(progress) {
 				return usageErr("--progress %q: want auto, tty, plain, rawjson or quiet", progress)
 			}
+			if cacheRepo != "" && !spec.ValidRegistry(cacheRepo) {
+				return usageErr("--cache-repo %q: want HOST[:PORT]/PATH", cacheRepo)
+			}
 			if source != "" && publicSource(source) != source {
 				return usageErr("--source %q: want a network URL of the spec repository without credentials (https://, ssh://, git@host:path), never a local path", source)
 			}
@@ -84,7 +89,7 @@ re-run finishes the job. Publishing right after a success does nothing.`,
 				return usageErr("--plan applies a saved plan as it is: no DIR, --target, --date or --registry")
 			}
 			ctx := cmd.Context()
-			c := f.client()
+			c := f.client(s)
 			var (
 				lib *spec.Library
 				p   *plan.Plan
@@ -114,7 +119,7 @@ re-run finishes the job. Publishing right after a success does nothing.`,
 					return err
 				}
 				defer bc.Close()
-				builder = bc
+				builder = buildretry.New(bc, f.retries, retryLog(s))
 			}
 			target, err := c.Repository(p.Registry)
 			if err != nil {
@@ -125,18 +130,21 @@ re-run finishes the job. Publishing right after a success does nothing.`,
 				return err
 			}
 			pub := &publish.Publisher{
-				Builder:  builder,
-				Registry: c,
-				Marker:   lifecycle.NewWriter(wopts...),
-				Jobs:     f.jobs,
-				Insecure: c.PlainHTTP(p.Registry),
-				Cache:    !noCache,
-				Getenv:   os.LookupEnv,
-				Log:      slog.New(slog.NewTextHandler(s.errOut, &slog.HandlerOptions{Level: slog.LevelWarn})),
+				Builder:   builder,
+				Registry:  c,
+				Marker:    lifecycle.NewWriter(wopts...),
+				Jobs:      f.jobs,
+				Insecure:  c.PlainHTTP(p.Registry),
+				CacheRepo: cacheRepoOf(lib, p, cacheRepo, noCache),
+				Getenv:    os.LookupEnv,
+				Log:       slog.New(slog.NewTextHandler(s.errOut, &slog.HandlerOptions{Level: slog.LevelWarn})),
 			}
 			pub.Source, pub.Revision = gitSource(lib.Dir)
-			if source != "" {
+			switch {
+			case source != "":
 				pub.Source = source
+			case lib.Policy.Source != "":
+				pub.Source = lib.Policy.Source
 			}
 			res, err := applyWithProgress(ctx, s, pub, lib, p, progress)
 			if res != nil {
@@ -157,8 +165,24 @@ re-run finishes the job. Publishing right after a success does nothing.`,
 	cmd.Flags().StringVar(&planFile, "plan", "", "apply exactly this saved plan (from imgctl plan --out)")
 	cmd.Flags().StringVar(&progress, "progress", "auto", "build progress: auto, tty, plain, rawjson or quiet")
 	cmd.Flags().StringVar(&source, "source", "", "spec repository URL recorded as org.opencontainers.image.source (default: the git origin remote when it is a network URL; a local path is never recorded)")
-	cmd.Flags().BoolVar(&noCache, "no-cache", false, "do not export or import the registry build cache (REPO:buildcache)")
+	cmd.Flags().BoolVar(&noCache, "no-cache", false, "do not export or import the registry build cache")
+	cmd.Flags().StringVar(&cacheRepo, "cache-repo", "", "registry build cache of image NAME at PREFIX/NAME:buildcache (default policy.cacheRepo, else REGISTRY/"+publish.CacheRepoName+")")
 	return cmd
+}
+
+// cacheRepoOf is the build cache prefix: --cache-repo, else the spec's
+// policy.cacheRepo, else beside the images in the plan's registry; "" with
+// --no-cache.
+func cacheRepoOf(lib *spec.Library, p *plan.Plan, flag string, off bool) string {
+	switch {
+	case off:
+		return ""
+	case flag != "":
+		return flag
+	case lib.Policy.CacheRepo != "":
+		return lib.Policy.CacheRepo
+	}
+	return publish.DefaultCacheRepo(p.Registry)
 }
 
 func validProgress(p string) bool {

@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"log/slog"
+
 	"github.com/spf13/cobra"
 
 	"github.com/imgctl/imgctl/pkg/regclient"
@@ -11,21 +13,36 @@ type registryFlags struct {
 	registry string
 	insecure []string
 	jobs     int
+	retries  int
 }
 
 func (f *registryFlags) add(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.registry, "registry", "", "publish to HOST[:PORT]/PREFIX instead of the spec's registry")
 	cmd.Flags().StringArrayVar(&f.insecure, "insecure-registry", nil, "allow plain HTTP to HOST[:PORT] (loopback registries always are); repeatable")
 	cmd.Flags().IntVar(&f.jobs, "jobs", 8, "concurrent registry reads and builds")
+	cmd.Flags().IntVar(&f.retries, "retries", regclient.DefaultRetries, "retry each registry request (and a build whose pull or push failed) this often on 429, 5xx, connection resets and timeouts, with backoff; 0 disables")
 }
 
 func (f *registryFlags) validate() error {
 	if f.jobs < 1 {
 		return usageErr("--jobs must be at least 1")
 	}
+	if f.retries < 0 {
+		return usageErr("--retries must not be negative")
+	}
 	return nil
 }
 
-func (f *registryFlags) client(opts ...regclient.Option) *regclient.Client {
-	return regclient.New(append([]regclient.Option{regclient.WithInsecure(f.insecure...)}, opts...)...)
+// client is the registry client of the flags; retries are logged to s.errOut.
+func (f *registryFlags) client(s streams, opts ...regclient.Option) *regclient.Client {
+	return regclient.New(append([]regclient.Option{
+		regclient.WithInsecure(f.insecure...),
+		regclient.WithRetries(f.retries),
+		regclient.WithLogger(retryLog(s)),
+	}, opts...)...)
+}
+
+// retryLog is where retries are reported: info level on stderr.
+func retryLog(s streams) *slog.Logger {
+	return slog.New(slog.NewTextHandler(s.errOut, &slog.HandlerOptions{Level: slog.LevelInfo}))
 }

@@ -39,7 +39,7 @@ version was built on.`,
 					return usageErr("no image %q in %s", n, displayDir(dir))
 				}
 			}
-			r, err := status.Collect(cmd.Context(), lib, plan.Remote{C: f.client()}, status.Options{Registry: f.registry, Names: args, Jobs: f.jobs})
+			r, err := status.Collect(cmd.Context(), lib, plan.Remote{C: f.client(s)}, status.Options{Registry: f.registry, Names: args, Jobs: f.jobs})
 			if err != nil {
 				return err
 			}

@@ -93,7 +93,9 @@ func (c *Client) Build(ctx context.Context, req Request, status chan *client.Sol
 		if req.Insecure {
 			attrs["registry.insecure"] = "true"
 		}
-		opt.CacheImports = []client.CacheOptionsEntry{{Type: "registry", Attrs: attrs}}
+		if req.CacheImport {
+			opt.CacheImports = []client.CacheOptionsEntry{{Type: "registry", Attrs: attrs}}
+		}
 		exp := map[string]string{"mode": "max"}
 		for k, v := range attrs {
 			exp[k] = v

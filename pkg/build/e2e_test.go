@@ -270,11 +270,12 @@ func TestE2EBuild(t *testing.T) {
 	})
 	t.Run("registry cache", func(t *testing.T) {
 		withCache := child
-		withCache.CacheRef = childRepo + ":buildcache"
-		// The cache does not exist yet: a warning, not an error.
+		withCache.CacheRef = childRepo + "-cache:buildcache"
+		// The cache does not exist yet: only exported.
 		if d := mustBuild(t, c, withCache); d != d1 {
 			t.Errorf("build exporting the cache: digest %s, want %s", d, d1)
 		}
+		withCache.CacheImport = true
 		prune(t, c)
 		res, statuses, err := build(t, c, withCache)
 		if err != nil {

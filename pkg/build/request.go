@@ -30,9 +30,14 @@ type Request struct {
 	// source, revision, base name and digest, description). Build adds
 	// none.
 	Annotations map[string]string
-	// CacheRef is the registry build cache, e.g.
-	// "127.0.0.1:5000/datasci/python3:buildcache"; "" means no cache.
+	// CacheRef is the registry build cache, outside the image's
+	// repository, e.g. "127.0.0.1:5000/datasci/imgctl-cache/python3:buildcache";
+	// "" means no cache. The build exports to it.
 	CacheRef string
+	// CacheImport says CacheRef exists and is imported before the build.
+	// Leave it false for a cache not written yet: BuildKit would report
+	// the missing cache as an error block.
+	CacheImport bool
 	// Insecure talks plain HTTP to the registries of Base, Repository and
 	// CacheRef.
 	Insecure bool

@@ -2,6 +2,7 @@ package publish
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 
 	"github.com/imgctl/imgctl/pkg/build"
 	"github.com/imgctl/imgctl/pkg/plan"
+	"github.com/imgctl/imgctl/pkg/regclient"
 	"github.com/imgctl/imgctl/pkg/spec"
 )
 
@@ -115,8 +117,17 @@ func (pub *Publisher) buildOne(ctx context.Context, lib *spec.Library, st plan.I
 		Insecure:    pub.Insecure,
 		Secrets:     secrets,
 	}
-	if pub.Cache {
-		req.CacheRef = st.Repository + ":buildcache"
+	if pub.CacheRepo != "" {
+		req.CacheRef = pub.CacheRepo + "/" + st.Name + ":buildcache"
+		// Import only a cache that exists: a first build's missing cache
+		// is expected, and BuildKit would show it as an error.
+		_, err := pub.Registry.Head(ctx, req.CacheRef)
+		switch {
+		case err == nil:
+			req.CacheImport = true
+		case !errors.Is(err, regclient.ErrNotFound):
+			return Built{}, fmt.Errorf("reading build cache %s: %w", req.CacheRef, err)
+		}
 	}
 	start := time.Now()
 	res, err := pub.Builder.Build(ctx, req, status)

@@ -60,10 +60,20 @@ type Publisher struct {
 	// Getenv looks up the environment variables specs name for secrets
 	// (pip.credentialsEnv). The default finds none.
 	Getenv func(string) (string, bool)
-	// Cache enables the registry build cache (REPO:buildcache).
-	Cache bool
-	Log   *slog.Logger
+	// CacheRepo is the prefix of the build cache repositories: image NAME
+	// caches in CacheRepo/NAME:buildcache, never in its own repository.
+	// "" disables the registry build cache. See DefaultCacheRepo.
+	CacheRepo string
+	Log       *slog.Logger
 }
+
+// CacheRepoName is the path under the registry where build caches live
+// by default; spec validation reserves it, so no image repository is ever
+// a cache repository.
+const CacheRepoName = spec.ReservedName
+
+// DefaultCacheRepo is the build cache prefix for registry (host/prefix).
+func DefaultCacheRepo(registry string) string { return registry + "/" + CacheRepoName }
 
 // Result is what a publish did.
 type Result struct {

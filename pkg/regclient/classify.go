@@ -108,6 +108,10 @@ var transientPhrases = []struct{ phrase, reason string }{
 	{"502 Bad Gateway", "HTTP 502"},
 	{"503 Service Unavailable", "HTTP 503"},
 	{"504 Gateway Timeout", "HTTP 504"},
+	// The registry's error codes as containerd (BuildKit's pusher) renders
+	// them from a 429 or 503 response body.
+	{"unavailable: ", "registry unavailable (UNAVAILABLE)"},
+	{"toomanyrequests: ", "HTTP 429 (TOOMANYREQUESTS)"},
 }
 
 func messageReason(msg string) string {

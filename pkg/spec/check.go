@@ -15,6 +15,10 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 )
 
+// ReservedName is the first path component no image name may have: the
+// registry build caches live under <registry>/imgctl-cache/<image>.
+const ReservedName = "imgctl-cache"
+
 var (
 	registryRE = regexp.MustCompile(`^[a-zA-Z0-9]([a-zA-Z0-9.-]*[a-zA-Z0-9])?(:[0-9]{1,5})?(/[a-z0-9]+([._-][a-z0-9]+)*)*$`)
 	nameRE     = regexp.MustCompile(`^[a-z0-9]+([._-][a-z0-9]+)*(/[a-z0-9]+([._-][a-z0-9]+)*)*$`)
@@ -83,6 +87,9 @@ func checkImage(lib *Library, idx *syntaxIndex, im *Image, c *collector) {
 	}
 	if !nameRE.MatchString(im.Name) || len(lib.Registry)+1+len(im.Name) > 255 {
 		c.add(im.Pos, "%s: invalid image name %q: use lowercase letters, digits and single '.', '_' or '-' separators, '/' between path components", p, im.Name)
+	}
+	if first, _, _ := strings.Cut(im.Name, "/"); first == ReservedName {
+		c.add(im.Pos, "%s: image names under %q are reserved: imgctl keeps the build caches there", p, ReservedName)
 	}
 	switch {
 	case im.From != "" && im.Parent != "":

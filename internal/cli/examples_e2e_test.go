@@ -1,0 +1,198 @@
+package cli
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/moby/buildkit/client"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/stretchr/testify/require"
+
+	"github.com/imgctl/imgctl/internal/e2etest"
+	"github.com/imgctl/imgctl/pkg/build"
+	"github.com/imgctl/imgctl/pkg/imagetest"
+)
+
+// TestExampleLibraryValidatesOnFreshClone: a newcomer's first command works
+// on the repository as cloned, with no generated file.
+func TestExampleLibraryValidatesOnFreshClone(t *testing.T) {
+	var out, errOut strings.Builder
+	code := Run(context.Background(), []string{"validate", filepath.Join("..", "..", "images")}, &out, &errOut)
+	require.Equal(t, 0, code, "imgctl validate images:\n%s%s", out.String(), errOut.String())
+}
+
+// exampleLibrary publishes the repository's own example library (images/,
+// FROM the Debian base of hack/base/) to a fresh distribution registry, as
+// `make demo` does, and returns the registry and the spec directory.
+func exampleLibrary(t *testing.T) (reg, dir string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("end-to-end: builds the example library (Debian mirror, BuildKit, registry)")
+	}
+	reg = e2etest.Registry(t)
+	t.Setenv("BUILDKIT_HOST", e2etest.BuildKit(t))
+	root := e2etest.RepoRoot(t)
+	tmp := t.TempDir()
+	base, dir := filepath.Join(tmp, "base"), filepath.Join(tmp, "images")
+	copySpecs(t, filepath.Join(root, "hack", "base"), base, reg)
+	copySpecs(t, filepath.Join(root, "images"), dir, reg)
+	require.NoError(t, os.MkdirAll(filepath.Join(base, "build"), 0o755))
+	linkOrCopy(t, e2etest.DebianRootfs(t), filepath.Join(base, "build", "debian-bookworm.tar"))
+
+	publish := func(args ...string) {
+		t.Helper()
+		var out, errOut strings.Builder
+		code := Run(context.Background(), append([]string{"publish", "--progress", "plain"}, args...), &out, &errOut)
+		require.Equal(t, 0, code, "imgctl publish %s:\n%s\n%s", strings.Join(args, " "), out.String(), tailLines(errOut.String(), 60))
+	}
+	publish(base, "--date", "2026-10-01")
+	// credit-risk pins r@2026.11.01: publish r as it was that day (the demo backfills it too).
+	publish(dir, "--target", "r", "--date", "2026-11-01")
+	publish(dir, "--date", "2026-11-24")
+	return reg, dir
+}
+
+// copySpecs copies the .cue files and data of a spec directory, pointing
+// localhost:5000 at reg.
+func copySpecs(t *testing.T, from, to, reg string) {
+	t.Helper()
+	require.NoError(t, os.CopyFS(to, os.DirFS(from)))
+	require.NoError(t, filepath.WalkDir(to, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() || filepath.Ext(p) != ".cue" {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(p, []byte(strings.ReplaceAll(string(b), "localhost:5000", reg)), 0o644)
+	}))
+}
+
+func linkOrCopy(t *testing.T, from, to string) {
+	t.Helper()
+	if os.Link(from, to) == nil {
+		return
+	}
+	src, err := os.Open(from)
+	require.NoError(t, err)
+	defer src.Close()
+	dst, err := os.Create(to)
+	require.NoError(t, err)
+	_, err = io.Copy(dst, src)
+	require.NoError(t, err)
+	require.NoError(t, dst.Close())
+}
+
+func tailLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// published is an image of the example library as its users get it:
+// latest, by digest, with its config.
+type published struct {
+	ref    string
+	config ocispec.ImageConfig
+}
+
+func latestOf(t *testing.T, reg, name string) published {
+	t.Helper()
+	var insp struct{ Digest string }
+	repo := reg + "/datasci/" + name
+	require.NoError(t, json.Unmarshal(e2etest.Skopeo(t, "inspect", "--tls-verify=false", "docker://"+repo+":latest"), &insp))
+	ref := repo + "@" + insp.Digest
+	img, _, err := build.BaseConfig(context.Background(), ref, true, ocispec.Platform{OS: "linux", Architecture: "amd64"})
+	require.NoError(t, err)
+	return published{ref: ref, config: img.Config}
+}
+
+// TestExampleEnvironmentsWorkForTheirUsers runs every example image as its
+// configured user, in its workdir, with its env, and does what a data
+// scientist does first: read the team's dataset, import the stack, start
+// the notebook server, and install a package at runtime without root.
+func TestExampleEnvironmentsWorkForTheirUsers(t *testing.T) {
+	reg, _ := exampleLibrary(t)
+	bk, err := client.New(context.Background(), os.Getenv("BUILDKIT_HOST"))
+	require.NoError(t, err)
+	defer bk.Close()
+
+	pypi := e2etest.ServePyPI(t, "", "", "imgctl_probe")
+	cran := e2etest.ServeCRAN(t, map[string][]byte{"imgctlprobe_1.0.tar.gz": e2etest.RSourcePackage(t, "imgctlprobe", "1.0", "installed at runtime")})
+	segments, err := os.ReadFile(filepath.Join(e2etest.RepoRoot(t), "images", "data", "marketing", "segments.csv"))
+	require.NoError(t, err)
+	segmentsSum := fmt.Sprintf("%x", sha256.Sum256(segments))
+	port := freePort(t)
+
+	checks := []struct {
+		image, what, script, want string
+	}{
+		// Every image: its command exists for its user.
+		{"debian", "runs as root, bash present", `id -u && command -v bash`, "0\n/bin/bash"},
+		{"python3", "python3 is the family's environment", `command -v python3 pip && python3 -c "import numpy, pandas, sys; print(sys.prefix)"`, "/opt/venv/bin/python3\n/opt/venv/bin/pip\n/opt/venv"},
+		{"r", "R with a writable user library first", `Rscript -e 'cat(.libPaths()[1], "\n")'`, "/opt/R/library"},
+		// marketing: the seeded dataset is readable by its user and intact.
+		{"marketing", "runs as the unprivileged user in its home", `id -u && id -g && pwd && echo "$HOME"`, "1000\n1000\n/home/ds\n/home/ds"},
+		{"marketing", "dataset directory is a normal root-owned directory", `stat -c '%a %U:%G' /opt/data /opt/data/segments.csv`, "755 root:root\n444 root:root"},
+		{"marketing", "dataset readable and intact", `sha256sum "$SEGMENTS_CSV"`, segmentsSum + "  /opt/data/segments.csv"},
+		{"marketing", "the scientific stack imports", `python3 -c "import sklearn, pandas; print('ok')"`, "ok"},
+		{"marketing", "pip install at runtime, as the user", `pip install --no-cache-dir --index-url ` + pypi.URL + `/simple/ imgctl_probe >/dev/null && python3 -c "import imgctl_probe; print(imgctl_probe.VALUE)"`, "from the private index"},
+		{"marketing", "pip install --user at runtime", `pip install --user --no-cache-dir --index-url ` + pypi.URL + `/simple/ imgctl_probe >/dev/null && python3 -c "import imgctl_probe; print(imgctl_probe.__file__)"`, "/home/ds/.local/lib/python3.11/site-packages/imgctl_probe/__init__.py"},
+		// notebook: the server starts as the user and answers /api; its kernels use the environment.
+		{"notebook", "runs as the unprivileged user", `id -u`, "1000"},
+		{"notebook", "notebook server answers /api", notebookScript(port), `"version"`},
+		{"notebook", "pip install at runtime, as the user", `pip install --no-cache-dir --index-url ` + pypi.URL + `/simple/ imgctl_probe >/dev/null && python3 -c "import imgctl_probe; print(imgctl_probe.VALUE)"`, "from the private index"},
+		// credit-risk: R loads ggplot2 and installs from a CRAN-like repository as the user.
+		{"credit-risk", "runs as the unprivileged user", `id -u`, "1000"},
+		{"credit-risk", "ggplot2 loads", `Rscript -e 'suppressPackageStartupMessages(library(ggplot2)); cat(as.character(packageVersion("ggplot2")), "\n")'`, "3.4"},
+		{"credit-risk", "install.packages at runtime, as the user", `Rscript -e 'install.packages("imgctlprobe", repos = "` + cran.URL + `", quiet = TRUE); library(imgctlprobe); cat(hello(), "\n"); cat(find.package("imgctlprobe"), "\n")'`, "installed at runtime \n/opt/R/library/imgctlprobe"},
+	}
+	images := map[string]published{}
+	for _, c := range checks {
+		t.Run(c.image+"/"+c.what, func(t *testing.T) {
+			im, ok := images[c.image]
+			if !ok {
+				im = latestOf(t, reg, c.image)
+				images[c.image] = im
+			}
+			res, err := imagetest.Run(context.Background(), bk, imagetest.Image{
+				Ref: im.ref, Platform: ocispec.Platform{OS: "linux", Architecture: "amd64"}, Config: im.config,
+			}, c.script)
+			require.NoError(t, err)
+			require.Contains(t, res.Output, c.want, "output of %q", c.script)
+		})
+	}
+	require.True(t, cran.Requested("/src/contrib/imgctlprobe_1.0.tar.gz"), "install.packages did not fetch from the loopback repository: %q", cran.Requests())
+}
+
+// notebookScript starts the image's notebook server the way its cmd does
+// (python3 -m notebook) on port and prints what /api answers.
+func notebookScript(port int) string {
+	return fmt.Sprintf(`python3 -m notebook --no-browser --ip=127.0.0.1 --port=%d >/tmp/nb.log 2>&1 &
+nb=$!
+for i in $(seq 1 90); do
+  if python3 -c 'import sys, urllib.request; sys.stdout.write(urllib.request.urlopen("http://127.0.0.1:%d/api", timeout=2).read().decode())' 2>/dev/null; then ok=1; break; fi
+  sleep 1
+done
+kill $nb; wait $nb 2>/dev/null
+[ "$ok" = 1 ] || { cat /tmp/nb.log; exit 1; }`, port, port)
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
