@@ -100,6 +100,7 @@ var transientPhrases = []struct{ phrase, reason string }{
 	{"TLS handshake timeout", "timeout"},
 	{"timeout awaiting response headers", "timeout"},
 	{"server closed idle connection", ""},
+	{"use of closed network connection", "connection closed"},
 	{"server sent GOAWAY", ""},
 	{"client connection lost", ""},
 	{"408 Request Timeout", "HTTP 408"},

@@ -1,9 +1,11 @@
 // Command listget is the registry peer of `imgctl plan` for an unchanged
-// library: for every image it lists the repository's tags and fetches the
-// newest dated version's manifest, with go-containerregistry directly, and
-// prints one line of key=value pairs. It evaluates no CUE: the image names
-// are the file names of a library written by genlib (one NAME.cue per image
-// besides library.cue).
+// library: for every image it lists the repository's tags, fetches the
+// newest dated version's manifest and resolves (HEAD) each moving tag that
+// exists (latest and the tags the image declares), with
+// go-containerregistry directly, and prints one line of key=value pairs.
+// It evaluates no CUE: the image names are the file names of a library
+// written by genlib (one NAME.cue per image besides library.cue), the
+// moving tags the one line genlib writes the tags field as.
 //
 //	listget -registry 127.0.0.1:5000/bench DIR
 package main
@@ -17,6 +19,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/imgctl/imgctl/bench/internal/genlib"
 	"github.com/imgctl/imgctl/bench/internal/planbench"
 )
 
@@ -33,11 +36,23 @@ func main() {
 		fmt.Fprintln(os.Stderr, "listget: no .cue files in", flag.Arg(0))
 		os.Exit(1)
 	}
-	var repos []string
+	var repos []planbench.Repo
 	for _, f := range files {
-		if n := strings.TrimSuffix(filepath.Base(f), ".cue"); n != "library" {
-			repos = append(repos, *registry+"/"+n)
+		n := strings.TrimSuffix(filepath.Base(f), ".cue")
+		if n == "library" {
+			continue
 		}
+		src, err := os.ReadFile(f)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "listget:", err)
+			os.Exit(1)
+		}
+		moving, err := genlib.MovingTags(src)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "listget: %s: %v\n", f, err)
+			os.Exit(1)
+		}
+		repos = append(repos, planbench.Repo{Name: *registry + "/" + n, Moving: moving})
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -46,5 +61,5 @@ func main() {
 		fmt.Fprintln(os.Stderr, "listget:", err)
 		os.Exit(1)
 	}
-	fmt.Printf("repos=%d requests=%d per_image=%.4f elapsed_s=%.3f\n", r.Repos, r.Requests, float64(r.Requests)/float64(r.Repos), r.Elapsed.Seconds())
+	fmt.Printf("repos=%d requests=%d per_image=%.4f heads=%d elapsed_s=%.3f\n", r.Repos, r.Requests, float64(r.Requests)/float64(r.Repos), r.Heads, r.Elapsed.Seconds())
 }

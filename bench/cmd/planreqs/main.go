@@ -1,7 +1,9 @@
 // Command planreqs runs what `imgctl plan DIR` runs (spec.Load, plan.Observe,
 // plan.Compute) with a client that counts every registry HTTP request, and
 // prints one line of key=value pairs: requests, requests per image, reads by
-// kind, plan summary and phase times.
+// kind (moving: resolves of moving tags; resolve: every other), the moving
+// tags that exist, the read budget (2 per image plus one per moving tag),
+// plan summary and phase times.
 //
 //	planreqs -date 2026-11-24 DIR
 package main
@@ -33,7 +35,7 @@ func main() {
 		os.Exit(1)
 	}
 	s := r.Summary
-	fmt.Printf("images=%d requests=%d per_image=%.4f list_tags=%d manifest=%d resolve=%d marked=%d pins=%d distinct_pins=%d build=%d unchanged=%d tags=%d deprecate=%d load_s=%.3f observe_s=%.3f compute_s=%.3f\n",
-		r.Images, r.Requests, r.PerImage(), r.ListTags, r.Manifest, r.Resolve, r.Marked, r.Pins, r.DistinctPins,
-		s.Build, s.Unchanged, s.Tags, s.Deprecate, r.Load.Seconds(), r.Observe.Seconds(), r.Compute.Seconds())
+	fmt.Printf("images=%d requests=%d per_image=%.4f list_tags=%d manifest=%d moving=%d resolve=%d marked=%d moving_tags=%d reads=%d budget=%d pins=%d distinct_pins=%d build=%d unchanged=%d tags=%d deprecate=%d load_s=%.3f observe_s=%.3f compute_s=%.3f\n",
+		r.Images, r.Requests, r.PerImage(), r.ListTags, r.Manifest, r.Moving, r.Resolve, r.Marked, r.MovingTags, r.Reads(), r.Budget(),
+		r.Pins, r.DistinctPins, s.Build, s.Unchanged, s.Tags, s.Deprecate, r.Load.Seconds(), r.Observe.Seconds(), r.Compute.Seconds())
 }

@@ -371,3 +371,29 @@ func (w *imageWriter) done() string {
 	w.b.WriteString("}\n")
 	return w.b.String()
 }
+
+// MovingTags returns the moving tags of an image file Write wrote: latest,
+// then the tags its "tags" field declares, in file order. It reads the one
+// line Write renders the field as, without evaluating CUE, so that a peer
+// of imgctl plan knows which tags to read.
+func MovingTags(src []byte) ([]string, error) {
+	tags := []string{"latest"}
+	for line := range strings.Lines(string(src)) {
+		rest, ok := strings.CutPrefix(strings.TrimRight(line, "\n"), "\ttags: [")
+		if !ok {
+			continue
+		}
+		rest, ok = strings.CutSuffix(rest, "]")
+		if !ok {
+			return nil, fmt.Errorf("reading moving tags: unterminated list in %q", line)
+		}
+		for q := range strings.SplitSeq(rest, ", ") {
+			t, err := strconv.Unquote(q)
+			if err != nil {
+				return nil, fmt.Errorf("reading moving tags: %s in %q", err, line)
+			}
+			tags = append(tags, t)
+		}
+	}
+	return tags, nil
+}

@@ -85,3 +85,24 @@ func TestShapeOf(t *testing.T) {
 		assert.Equal(t, want, ShapeOf(n), "n=%d", n)
 	}
 }
+
+// TestMovingTags: the tags read from each written file are latest plus
+// what spec.Load sees in its tags field.
+func TestMovingTags(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "lib")
+	require.NoError(t, Write(dir, Options{Images: 120, Registry: "127.0.0.1:5000/bench", Seed: 3}))
+	lib, err := spec.Load(dir)
+	require.NoError(t, err)
+	withTags := 0
+	for _, im := range lib.Images {
+		src, err := os.ReadFile(filepath.Join(dir, im.Name+".cue"))
+		require.NoError(t, err)
+		got, err := MovingTags(src)
+		require.NoError(t, err)
+		assert.ElementsMatch(t, append([]string{"latest"}, im.Tags...), got, im.Name)
+		if len(im.Tags) > 0 {
+			withTags++
+		}
+	}
+	assert.Equal(t, 1+ShapeOf(120).Families, withTags, "the root and the families declare tags")
+}

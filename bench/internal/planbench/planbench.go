@@ -3,6 +3,7 @@ package planbench
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -14,15 +15,20 @@ import (
 	"github.com/imgctl/imgctl/pkg/spec"
 )
 
-// Calls counts the reads Observe makes, by kind.
+// Calls counts the reads Observe makes, by kind. Moving counts the
+// resolves of moving tags; Resolve counts every other resolve (superseded
+// versions, external bases, versions a stray moving tag may be on).
 type Calls struct {
-	ListTags, Manifest, Resolve, Marked atomic.Int64
+	ListTags, Manifest, Moving, Resolve, Marked atomic.Int64
 }
 
 // Counting is a plan.Registry that counts the calls made through it.
 type Counting struct {
 	Inner plan.Registry
 	Calls *Calls
+	// Moving holds the references (repo:tag) of moving tags, whose
+	// resolves are counted as Moving.
+	Moving map[string]bool
 }
 
 var _ plan.Registry = Counting{}
@@ -41,7 +47,11 @@ func (c Counting) Manifest(ctx context.Context, ref string) (*plan.Published, er
 
 // Resolve implements plan.Registry.
 func (c Counting) Resolve(ctx context.Context, ref string) (string, error) {
-	c.Calls.Resolve.Add(1)
+	if c.Moving[ref] {
+		c.Calls.Moving.Add(1)
+	} else {
+		c.Calls.Resolve.Add(1)
+	}
 	return c.Inner.Resolve(ctx, ref)
 }
 
@@ -56,8 +66,11 @@ type Report struct {
 	Images int
 	// Requests are the HTTP requests sent to the registry.
 	Requests int64
-	// ListTags … Marked are Observe's reads by kind.
-	ListTags, Manifest, Resolve, Marked int64
+	// ListTags … Marked are Observe's reads by kind (see Calls).
+	ListTags, Manifest, Moving, Resolve, Marked int64
+	// MovingTags counts the moving tags that exist (latest and the spec's
+	// tags): the budget allows one read each.
+	MovingTags int
 	// Pins counts children pinned to a parent version; DistinctPins counts
 	// the distinct (parent, version) pairs among them.
 	Pins, DistinctPins int
@@ -68,6 +81,14 @@ type Report struct {
 
 // PerImage is the number of HTTP requests per image.
 func (r Report) PerImage() float64 { return float64(r.Requests) / float64(max(r.Images, 1)) }
+
+// Reads is the number of registry reads Observe made for images, without
+// the one auth handshake per registry and run.
+func (r Report) Reads() int64 { return r.ListTags + r.Manifest + r.Moving + r.Resolve + r.Marked }
+
+// Budget is the most reads an unchanged library may cost: 2 per image plus
+// one per moving tag.
+func (r Report) Budget() int64 { return 2*int64(r.Images) + int64(r.MovingTags) }
 
 // Options configure Plan.
 type Options struct {
@@ -89,7 +110,11 @@ func Plan(ctx context.Context, dir string, o Options) (Report, error) {
 	r.Load = time.Since(t0)
 	r.Images = len(lib.Images)
 	pins := map[string]bool{}
+	moving := map[string]bool{}
 	for _, im := range lib.Images {
+		for _, t := range plan.MovingTags(im) {
+			moving[lib.Registry+"/"+im.Name+":"+t] = true
+		}
 		if im.ParentVersion != "" {
 			r.Pins++
 			pins[im.Parent+"@"+im.ParentVersion] = true
@@ -99,7 +124,7 @@ func Plan(ctx context.Context, dir string, o Options) (Report, error) {
 
 	var cnt regclient.Counter
 	var calls Calls
-	reg := Counting{Inner: plan.Remote{C: regclient.New(regclient.WithCounter(&cnt))}, Calls: &calls}
+	reg := Counting{Inner: plan.Remote{C: regclient.New(regclient.WithCounter(&cnt))}, Calls: &calls, Moving: moving}
 	t1 := time.Now()
 	snap, err := plan.Observe(ctx, lib, reg, plan.ObserveOptions{Jobs: o.Jobs})
 	if err != nil {
@@ -114,30 +139,45 @@ func Plan(ctx context.Context, dir string, o Options) (Report, error) {
 	r.Compute = time.Since(t2)
 	r.Summary = p.Summary
 	r.Requests = cnt.Requests()
-	r.ListTags, r.Manifest, r.Resolve, r.Marked = calls.ListTags.Load(), calls.Manifest.Load(), calls.Resolve.Load(), calls.Marked.Load()
+	r.ListTags, r.Manifest, r.Moving = calls.ListTags.Load(), calls.Manifest.Load(), calls.Moving.Load()
+	r.Resolve, r.Marked = calls.Resolve.Load(), calls.Marked.Load()
+	for _, st := range snap.Images {
+		r.MovingTags += len(st.TagDigests)
+	}
 	return r, nil
 }
 
 // PeerReport is what the list+get peer cost.
 type PeerReport struct {
-	Repos    int
-	Requests int64
-	Elapsed  time.Duration
+	Repos int
+	// Requests are the HTTP requests sent; Heads those that resolved a
+	// moving tag.
+	Requests, Heads int64
+	Elapsed         time.Duration
+}
+
+// Repo is one repository the peer reads, with its moving tags (latest and
+// the tags the spec declares).
+type Repo struct {
+	Name   string
+	Moving []string
 }
 
 // ListGet is the peer of Observe for an unchanged library: for each
-// repository, list its tags and fetch the manifest of the newest dated
-// version, jobs at a time, with go-containerregistry's remote package over
-// one shared authenticated transport.
-func ListGet(ctx context.Context, repos []string, jobs int) (PeerReport, error) {
+// repository, list its tags, fetch the manifest of the newest dated version
+// and resolve (HEAD) each of its moving tags that exists, one read after
+// the other, jobs repositories at a time, with go-containerregistry's
+// remote package over one shared authenticated transport.
+func ListGet(ctx context.Context, repos []Repo, jobs int) (PeerReport, error) {
 	var cnt regclient.Counter
+	var heads atomic.Int64
 	c := regclient.New(regclient.WithCounter(&cnt))
 	start := time.Now()
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(max(jobs, 1))
 	for _, repo := range repos {
 		g.Go(func() error {
-			r, err := c.Repository(repo)
+			r, err := c.Repository(repo.Name)
 			if err != nil {
 				return err
 			}
@@ -147,14 +187,23 @@ func ListGet(ctx context.Context, repos []string, jobs int) (PeerReport, error) 
 			}
 			tags, err := remote.List(r, opts...)
 			if err != nil {
-				return fmt.Errorf("listing %s: %w", repo, err)
+				return fmt.Errorf("listing %s: %w", repo.Name, err)
 			}
 			vs := plan.DatedVersions(tags)
 			if len(vs) == 0 {
-				return fmt.Errorf("%s: no dated version", repo)
+				return fmt.Errorf("%s: no dated version", repo.Name)
 			}
 			if _, err := remote.Get(r.Tag(vs[len(vs)-1]), opts...); err != nil {
-				return fmt.Errorf("reading %s:%s: %w", repo, vs[len(vs)-1], err)
+				return fmt.Errorf("reading %s:%s: %w", repo.Name, vs[len(vs)-1], err)
+			}
+			for _, t := range repo.Moving {
+				if !slices.Contains(tags, t) {
+					continue
+				}
+				if _, err := remote.Head(r.Tag(t), opts...); err != nil {
+					return fmt.Errorf("resolving %s:%s: %w", repo.Name, t, err)
+				}
+				heads.Add(1)
 			}
 			return nil
 		})
@@ -162,5 +211,5 @@ func ListGet(ctx context.Context, repos []string, jobs int) (PeerReport, error) 
 	if err := g.Wait(); err != nil {
 		return PeerReport{}, err
 	}
-	return PeerReport{Repos: len(repos), Requests: cnt.Requests(), Elapsed: time.Since(start)}, nil
+	return PeerReport{Repos: len(repos), Requests: cnt.Requests(), Heads: heads.Load(), Elapsed: time.Since(start)}, nil
 }

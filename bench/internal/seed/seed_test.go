@@ -54,9 +54,13 @@ func TestSeededLibraryIsUnchanged(t *testing.T) {
 	for _, im := range lib.Images {
 		moving += len(plan.MovingTags(im))
 	}
-	assert.EqualValues(t, moving, r.Resolve, "one HEAD per moving tag, to repair what an interrupted publish left")
+	assert.EqualValues(t, moving, r.Moving, "one HEAD per moving tag, to repair what an interrupted publish left")
+	assert.Equal(t, moving, r.MovingTags, "every moving tag was seeded")
+	assert.Zero(t, r.Resolve, "no other HEAD: superseded versions carry their -deprecated tag, the root's base is a digest")
 	assert.Zero(t, r.Marked, "superseded versions carry their -deprecated tag: no reads")
-	assert.GreaterOrEqual(t, r.Requests, r.ListTags+r.Manifest)
+	assert.Equal(t, r.Budget(), r.Reads(), "2 per image plus one per moving tag")
+	assert.GreaterOrEqual(t, r.Requests, r.Reads())
+	unchanged := r
 
 	// Not vacuous: a changed team spec is rebuilt, a changed family with
 	// every team on it.
@@ -81,14 +85,19 @@ func TestSeededLibraryIsUnchanged(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 1+children, r.Summary.Build, "family %s and its unpinned children", family)
 
-	var repos []string
+	var repos []planbench.Repo
 	for _, name := range lib.Names() {
-		repos = append(repos, lib.Registry+"/"+name)
+		src, err := os.ReadFile(filepath.Join(dir, name+".cue"))
+		require.NoError(t, err)
+		tags, err := genlib.MovingTags(src)
+		require.NoError(t, err)
+		repos = append(repos, planbench.Repo{Name: lib.Registry + "/" + name, Moving: tags})
 	}
 	p, err := planbench.ListGet(ctx, repos, 4)
 	require.NoError(t, err)
 	assert.Equal(t, n, p.Repos)
-	assert.GreaterOrEqual(t, p.Requests, int64(2*n))
+	assert.EqualValues(t, moving, p.Heads, "the peer reads the moving tags too")
+	assert.Equal(t, unchanged.Requests, p.Requests, "the peer sends the requests plan sends")
 }
 
 func TestSeedRejectsUnseededPin(t *testing.T) {
