@@ -128,7 +128,7 @@ func TestExampleEnvironmentsWorkForTheirUsers(t *testing.T) {
 	require.NoError(t, err)
 	defer bk.Close()
 
-	pypi := e2etest.ServePyPI(t, "", "", "imgctl_probe")
+	pypi := e2etest.ServePyPI(t, "", "", "imgctlprobe")
 	cran := e2etest.ServeCRAN(t, map[string][]byte{"imgctlprobe_1.0.tar.gz": e2etest.RSourcePackage(t, "imgctlprobe", "1.0", "installed at runtime")})
 	segments, err := os.ReadFile(filepath.Join(e2etest.RepoRoot(t), "images", "data", "marketing", "segments.csv"))
 	require.NoError(t, err)
@@ -139,20 +139,20 @@ func TestExampleEnvironmentsWorkForTheirUsers(t *testing.T) {
 		image, what, script, want string
 	}{
 		// Every image: its command exists for its user.
-		{"debian", "runs as root, bash present", `id -u && command -v bash`, "0\n/bin/bash"},
-		{"python3", "python3 is the family's environment", `command -v python3 pip && python3 -c "import numpy, pandas, sys; print(sys.prefix)"`, "/opt/venv/bin/python3\n/opt/venv/bin/pip\n/opt/venv"},
+		{"debian", "runs as root, bash present", `id -u && bash -c 'echo bash ok'`, "0\nbash ok"},
+		{"python3", "python3 is the family's environment", `command -v python3 && command -v pip && python3 -c "import numpy, pandas, sys; print(sys.prefix)"`, "/opt/venv/bin/python3\n/opt/venv/bin/pip\n/opt/venv"},
 		{"r", "R with a writable user library first", `Rscript -e 'cat(.libPaths()[1], "\n")'`, "/opt/R/library"},
 		// marketing: the seeded dataset is readable by its user and intact.
 		{"marketing", "runs as the unprivileged user in its home", `id -u && id -g && pwd && echo "$HOME"`, "1000\n1000\n/home/ds\n/home/ds"},
 		{"marketing", "dataset directory is a normal root-owned directory", `stat -c '%a %U:%G' /opt/data /opt/data/segments.csv`, "755 root:root\n444 root:root"},
 		{"marketing", "dataset readable and intact", `sha256sum "$SEGMENTS_CSV"`, segmentsSum + "  /opt/data/segments.csv"},
 		{"marketing", "the scientific stack imports", `python3 -c "import sklearn, pandas; print('ok')"`, "ok"},
-		{"marketing", "pip install at runtime, as the user", `pip install --no-cache-dir --index-url ` + pypi.URL + `/simple/ imgctl_probe >/dev/null && python3 -c "import imgctl_probe; print(imgctl_probe.VALUE)"`, "from the private index"},
-		{"marketing", "pip install --user at runtime", `pip install --user --no-cache-dir --index-url ` + pypi.URL + `/simple/ imgctl_probe >/dev/null && python3 -c "import imgctl_probe; print(imgctl_probe.__file__)"`, "/home/ds/.local/lib/python3.11/site-packages/imgctl_probe/__init__.py"},
+		{"marketing", "pip install at runtime, as the user", `pip install --no-cache-dir --index-url ` + pypi.URL + `/simple/ imgctlprobe >/dev/null && python3 -c "import imgctlprobe; print(imgctlprobe.VALUE)"`, "from the private index"},
+		{"marketing", "pip install --user at runtime", `pip install --user --no-cache-dir --index-url ` + pypi.URL + `/simple/ imgctlprobe >/dev/null && python3 -c "import imgctlprobe; print(imgctlprobe.__file__)"`, "/home/ds/.local/lib/python3.11/site-packages/imgctlprobe/__init__.py"},
 		// notebook: the server starts as the user and answers /api; its kernels use the environment.
 		{"notebook", "runs as the unprivileged user", `id -u`, "1000"},
 		{"notebook", "notebook server answers /api", notebookScript(port), `"version"`},
-		{"notebook", "pip install at runtime, as the user", `pip install --no-cache-dir --index-url ` + pypi.URL + `/simple/ imgctl_probe >/dev/null && python3 -c "import imgctl_probe; print(imgctl_probe.VALUE)"`, "from the private index"},
+		{"notebook", "pip install at runtime, as the user", `pip install --no-cache-dir --index-url ` + pypi.URL + `/simple/ imgctlprobe >/dev/null && python3 -c "import imgctlprobe; print(imgctlprobe.VALUE)"`, "from the private index"},
 		// credit-risk: R loads ggplot2 and installs from a CRAN-like repository as the user.
 		{"credit-risk", "runs as the unprivileged user", `id -u`, "1000"},
 		{"credit-risk", "ggplot2 loads", `Rscript -e 'suppressPackageStartupMessages(library(ggplot2)); cat(as.character(packageVersion("ggplot2")), "\n")'`, "3.4"},
