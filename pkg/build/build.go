@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -11,10 +12,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/containerd/platforms"
 	"github.com/docker/cli/cli/config"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/moby/buildkit/client"
 	"github.com/moby/buildkit/client/llb"
+	"github.com/moby/buildkit/exporter/containerimage/exptypes"
+	gateway "github.com/moby/buildkit/frontend/gateway/client"
 	"github.com/moby/buildkit/session"
 	"github.com/moby/buildkit/session/auth/authprovider"
 	"github.com/moby/buildkit/session/secrets/secretsprovider"
@@ -26,7 +30,11 @@ import (
 	"github.com/imgctl/imgctl/pkg/spec"
 )
 
-// Build builds req and pushes it to req.Repository by digest.
+// Build builds req for every platform of its image and pushes the result
+// to req.Repository by digest, as one OCI image index (also for a single
+// platform), through BuildKit's gateway: one solve per platform, each
+// platform's image config as result metadata (so attestations, which
+// BuildKit attaches per platform, are kept for every platform).
 //
 // status, when not nil, receives BuildKit's progress (with secret values
 // masked) for the caller to render, e.g. with progressui. Build never
@@ -41,36 +49,38 @@ func (c *Client) Build(ctx context.Context, req Request, status chan *client.Sol
 		return Result{}, err
 	}
 	im := req.Image
-	plat, err := platform(im)
+	plats, err := Platforms(im)
 	if err != nil {
 		return Result{}, err
 	}
 	if err := verifyFiles(req); err != nil {
 		return Result{}, err
 	}
-	var base *ocispec.Image
-	var baseRaw []byte
-	if req.Base != "" {
-		base, baseRaw, err = BaseConfig(ctx, req.Base, req.Insecure, plat, remote.WithAuthFromKeychain(c.keychain))
-		if err != nil {
-			return Result{}, fmt.Errorf("building %s: %w", im.Name, err)
+	builds := make([]platformBuild, len(plats))
+	for i, plat := range plats {
+		b := platformBuild{platform: plat, id: platforms.Format(plat)}
+		var base *ocispec.Image
+		if req.Base != "" {
+			base, b.baseConfig, err = BaseConfig(ctx, req.Base, req.Insecure, plat, remote.WithAuthFromKeychain(c.keychain))
+			if err != nil {
+				return Result{}, fmt.Errorf("building %s: %w", im.Name, err)
+			}
 		}
+		if b.prep, err = prepare(req, base, plat); err != nil {
+			return Result{}, err
+		}
+		builds[i] = b
 	}
-	p, err := prepare(req, base)
+	all := mergePrepared(builds)
+	secrets, err := stepSecrets(req, all.steps)
 	if err != nil {
 		return Result{}, err
-	}
-	secrets, err := stepSecrets(req, p.steps)
-	if err != nil {
-		return Result{}, err
-	}
-	def, err := p.state.Marshal(ctx, llb.Platform(p.platform))
-	if err != nil {
-		return Result{}, fmt.Errorf("marshalling LLB of %s: %w", im.Name, err)
 	}
 
 	opt := client.SolveOpt{
-		Exports: []client.ExportEntry{{Type: client.ExporterImage, Attrs: exportAttrs(req, p.config, baseRaw)}},
+		// Never nil: BuildKit's client copies cache options into it.
+		FrontendAttrs: map[string]string{},
+		Exports:       []client.ExportEntry{{Type: client.ExporterImage, Attrs: exportAttrs(req)}},
 		Session: []session.Attachable{
 			secretsprovider.FromMap(secrets),
 			authprovider.NewDockerAuthProvider(authprovider.DockerAuthProviderConfig{
@@ -78,7 +88,7 @@ func (c *Client) Build(ctx context.Context, req Request, status chan *client.Sol
 			}),
 		},
 	}
-	if p.local {
+	if all.local {
 		fs, err := fsutil.NewFS(req.SpecDir)
 		if err != nil {
 			return Result{}, fmt.Errorf("building %s: opening spec directory: %w", im.Name, err)
@@ -96,7 +106,9 @@ func (c *Client) Build(ctx context.Context, req Request, status chan *client.Sol
 		if req.CacheImport {
 			opt.CacheImports = []client.CacheOptionsEntry{{Type: "registry", Attrs: attrs}}
 		}
-		exp := map[string]string{"mode": "max"}
+		// The cache is an optimisation: a registry that fails its
+		// export (after BuildKit's own retries) does not fail the build.
+		exp := map[string]string{"mode": "max", "ignore-error": "true"}
 		for k, v := range attrs {
 			exp[k] = v
 		}
@@ -118,10 +130,14 @@ func (c *Client) Build(ctx context.Context, req Request, status chan *client.Sol
 		}
 		return nil
 	})
-	resp, err := c.bk.Solve(ctx, def, opt, ch)
+	var imports []gateway.CacheOptionsEntry
+	for _, ci := range opt.CacheImports {
+		imports = append(imports, gateway.CacheOptionsEntry{Type: ci.Type, Attrs: ci.Attrs})
+	}
+	resp, err := c.bk.Build(ctx, opt, "", buildFunc(builds, imports), ch)
 	_ = eg.Wait()
 	if err != nil {
-		return Result{}, tr.failure(im.Name, p, err)
+		return Result{}, tr.failure(im.Name, all, err)
 	}
 	for _, w := range tr.warnings() {
 		c.log.Warn("BuildKit warning", "image", im.Name, "warning", w)
@@ -133,27 +149,95 @@ func (c *Client) Build(ctx context.Context, req Request, status chan *client.Sol
 	return Result{Digest: dgst, Duration: time.Since(start)}, nil
 }
 
-// exportAttrs are the image exporter's attributes: push by digest, the
-// full config, reproducible timestamps, the annotations.
-func exportAttrs(req Request, config, baseConfig []byte) map[string]string {
-	attrs := map[string]string{
-		"name":                  req.Repository,
-		"push":                  "true",
-		"push-by-digest":        "true",
-		"oci-mediatypes":        "true",
-		"containerimage.config": string(config),
-		"source-date-epoch":     strconv.Itoa(SourceDateEpoch),
-		"rewrite-timestamp":     "true",
+// platformBuild is one platform of an image build.
+type platformBuild struct {
+	platform ocispec.Platform
+	// id is the platform as BuildKit's result keys name it, "linux/arm64".
+	id   string
+	prep *prepared
+	// baseConfig is the base's raw config for this platform (nil for
+	// scratch): base layers are kept as they are, not rewritten.
+	baseConfig []byte
+}
+
+// mergePrepared joins the platforms' steps and vertex names, for the
+// secrets they need and for naming a failing step.
+func mergePrepared(builds []platformBuild) *prepared {
+	all := &prepared{names: map[string]int{}}
+	for _, b := range builds {
+		off := len(all.steps)
+		all.steps = append(all.steps, b.prep.steps...)
+		for name, i := range b.prep.names {
+			all.names[name] = off + i
+		}
+		all.local = all.local || b.prep.local
 	}
-	if len(baseConfig) > 0 {
-		// Base layers are kept as they are, not rewritten.
-		attrs["containerimage.base.config"] = string(baseConfig)
+	return all
+}
+
+// buildFunc solves every platform and returns them as one result: a ref
+// and an image config per platform, and the platform list, from which
+// BuildKit's image exporter makes one index.
+// imports are the build caches each solve imports (a gateway solve does
+// not use the client's SolveOpt.CacheImports by itself).
+func buildFunc(builds []platformBuild, imports []gateway.CacheOptionsEntry) gateway.BuildFunc {
+	return func(ctx context.Context, c gateway.Client) (*gateway.Result, error) {
+		res := gateway.NewResult()
+		refs := make([]gateway.Reference, len(builds))
+		eg, ctx := errgroup.WithContext(ctx)
+		for i, b := range builds {
+			eg.Go(func() error {
+				def, err := b.prep.state.Marshal(ctx, llb.Platform(b.platform))
+				if err != nil {
+					return fmt.Errorf("marshalling LLB for %s: %w", b.id, err)
+				}
+				r, err := c.Solve(ctx, gateway.SolveRequest{Definition: def.ToPB(), CacheImports: imports})
+				if err != nil {
+					return err
+				}
+				refs[i], err = r.SingleRef()
+				return err
+			})
+		}
+		if err := eg.Wait(); err != nil {
+			return nil, err
+		}
+		var ps exptypes.Platforms
+		for i, b := range builds {
+			res.AddRef(b.id, refs[i])
+			res.AddMeta(exptypes.ExporterImageConfigKey+"/"+b.id, b.prep.config)
+			if len(b.baseConfig) > 0 {
+				res.AddMeta(exptypes.ExporterImageBaseConfigKey+"/"+b.id, b.baseConfig)
+			}
+			ps.Platforms = append(ps.Platforms, exptypes.Platform{ID: b.id, Platform: b.platform})
+		}
+		meta, err := json.Marshal(ps)
+		if err != nil {
+			return nil, err
+		}
+		res.AddMeta(exptypes.ExporterPlatformsKey, meta)
+		return res, nil
+	}
+}
+
+// exportAttrs are the image exporter's attributes: push by digest,
+// reproducible timestamps, the annotations on the index and on every
+// platform's manifest. The configs come with the result.
+func exportAttrs(req Request) map[string]string {
+	attrs := map[string]string{
+		"name":              req.Repository,
+		"push":              "true",
+		"push-by-digest":    "true",
+		"oci-mediatypes":    "true",
+		"source-date-epoch": strconv.Itoa(SourceDateEpoch),
+		"rewrite-timestamp": "true",
 	}
 	if req.Insecure {
 		attrs["registry.insecure"] = "true"
 	}
 	for k, v := range req.Annotations {
-		attrs["annotation."+k] = v
+		attrs["annotation-index."+k] = v
+		attrs["annotation-manifest."+k] = v
 	}
 	return attrs
 }

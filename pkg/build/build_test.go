@@ -100,9 +100,11 @@ func ops(t *testing.T, def [][]byte) []*pb.Op {
 	return out
 }
 
+var amd64 = ocispec.Platform{OS: "linux", Architecture: "amd64"}
+
 func TestDefinitionLLB(t *testing.T) {
 	req := representative()
-	def, _, err := Definition(context.Background(), req, baseImage())
+	def, _, err := Definition(context.Background(), req, baseImage(), amd64)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -239,7 +241,7 @@ func TestDefinitionScratchRootfs(t *testing.T) {
 		},
 		SpecDir: "/specs", Repository: "r/debian",
 	}
-	def, cfg, err := Definition(context.Background(), req, nil)
+	def, cfg, err := Definition(context.Background(), req, nil, amd64)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -281,7 +283,7 @@ func TestDefinitionScratchRootfs(t *testing.T) {
 
 func TestImageConfigGolden(t *testing.T) {
 	req := representative()
-	_, cfg, err := Definition(context.Background(), req, baseImage())
+	_, cfg, err := Definition(context.Background(), req, baseImage(), amd64)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -315,7 +317,7 @@ func TestImageConfigGolden(t *testing.T) {
 
 	// The same input gives the same bytes; the base is not modified.
 	b := baseImage()
-	_, cfg2, err := Definition(context.Background(), req, b)
+	_, cfg2, err := Definition(context.Background(), req, b, amd64)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -343,7 +345,6 @@ func TestDefinitionErrors(t *testing.T) {
 		change func(*Request)
 		want   string
 	}{
-		{"multi-platform", func(r *Request) { r.Image.Platforms = []string{"linux/amd64", "linux/arm64"} }, "multi-platform builds are not supported yet"},
 		{"base by tag", func(r *Request) { r.Base = "127.0.0.1:5000/datasci/python3:latest" }, "not a digest reference"},
 		{"unresolved base", func(r *Request) { r.Base = "" }, "base is not resolved"},
 		{"credentials in index", func(r *Request) { r.Image.Pip.Index = "https://bob:pw@pypi.example.com/simple" }, "holds credentials"},
@@ -354,12 +355,13 @@ func TestDefinitionErrors(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			req := representative()
 			tc.change(&req)
-			_, _, err := Definition(context.Background(), req, baseImage())
+			plats, err := Platforms(req.Image)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, _, err = Definition(context.Background(), req, baseImage(), plats[0])
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("error = %v, want one containing %q", err, tc.want)
-			}
-			if tc.name == "multi-platform" && !errors.Is(err, ErrMultiPlatform) {
-				t.Errorf("error %v is not ErrMultiPlatform", err)
 			}
 		})
 	}
@@ -368,7 +370,7 @@ func TestDefinitionErrors(t *testing.T) {
 func TestStepSecrets(t *testing.T) {
 	req := representative()
 	req.Secrets = map[string][]byte{PipCredentialsSecret: []byte("alice:p@ss:w/rd")}
-	p, err := prepare(req, baseImage())
+	p, err := prepare(req, baseImage(), amd64)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -413,7 +415,7 @@ func TestVerifyFiles(t *testing.T) {
 
 func TestTrackerMasksAndFails(t *testing.T) {
 	req := representative()
-	p, err := prepare(req, baseImage())
+	p, err := prepare(req, baseImage(), amd64)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,11 +18,12 @@ import (
 // filtered to the files the image copies.
 const localName = "spec"
 
-// Definition returns the LLB of req and its full OCI image config JSON.
-// base is the base image's config (nil for scratch); fetch it with
-// [BaseConfig]. It is pure: no daemon, no registry, no file is read.
-func Definition(ctx context.Context, req Request, base *ocispec.Image) (*llb.Definition, []byte, error) {
-	p, err := prepare(req, base)
+// Definition returns the LLB of req for plat and its full OCI image config
+// JSON. base is the base image's config for plat (nil for scratch); fetch
+// it with [BaseConfig]. It is pure: no daemon, no registry, no file is
+// read.
+func Definition(ctx context.Context, req Request, base *ocispec.Image, plat ocispec.Platform) (*llb.Definition, []byte, error) {
+	p, err := prepare(req, base, plat)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -45,7 +46,7 @@ type prepared struct {
 	local bool
 }
 
-func prepare(req Request, base *ocispec.Image) (*prepared, error) {
+func prepare(req Request, base *ocispec.Image, plat ocispec.Platform) (*prepared, error) {
 	if err := req.check(); err != nil {
 		return nil, err
 	}
@@ -53,10 +54,6 @@ func prepare(req Request, base *ocispec.Image) (*prepared, error) {
 		return nil, fmt.Errorf("image %s: base config of %s is missing", req.Image.Name, req.Base)
 	}
 	im := req.Image
-	plat, err := platform(im)
-	if err != nil {
-		return nil, err
-	}
 	pathDefault := false
 	if _, ok := im.Env["PATH"]; !ok {
 		pathDefault = base == nil
@@ -126,6 +123,9 @@ func prepare(req Request, base *ocispec.Image) (*prepared, error) {
 		}
 		n++
 		name := fmt.Sprintf("[%s %d/%d] %s", im.Name, n, total, s.createdBy)
+		if len(im.Platforms) > 1 {
+			name = fmt.Sprintf("[%s %s %d/%d] %s", im.Name, platformString(plat), n, total, s.createdBy)
+		}
 		p.names[name] = i
 		switch s.kind {
 		case kindUnpack:

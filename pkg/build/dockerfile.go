@@ -22,8 +22,12 @@ func Dockerfile(req Request) string {
 	if im.Description != "" {
 		fmt.Fprintf(&b, "# %s\n", oneLine(im.Description))
 	}
-	if plat, err := platform(im); err == nil && len(im.Platforms) > 0 {
-		fmt.Fprintf(&b, "# platform: %s\n", platformString(plat))
+	if plats, err := Platforms(im); err == nil && len(im.Platforms) > 0 {
+		names := make([]string, len(plats))
+		for i, p := range plats {
+			names[i] = platformString(p)
+		}
+		fmt.Fprintf(&b, "# platforms: %s\n", strings.Join(names, ", "))
 	} else if err != nil {
 		fmt.Fprintf(&b, "# %v\n", err)
 	}

@@ -359,15 +359,6 @@ func TestE2EUnreachable(t *testing.T) {
 	t.Logf("%v after %v", err, time.Since(start).Round(time.Millisecond))
 }
 
-func TestE2EMultiPlatform(t *testing.T) {
-	c := newClient(t)
-	req := busyboxBase(t, "127.0.0.1:1/x")
-	req.Image.Platforms = []string{"linux/amd64", "linux/arm64"}
-	if _, _, err := build(t, c, req); !errors.Is(err, ErrMultiPlatform) {
-		t.Errorf("error = %v, want ErrMultiPlatform", err)
-	}
-}
-
 func TestE2EPipPrivateIndex(t *testing.T) {
 	if testing.Short() {
 		t.Skip("slow: needs a Debian base with python3-pip (debootstrap on first run, apt-get from the Debian mirror); run without -short")

@@ -55,23 +55,21 @@ type Result struct {
 	Duration time.Duration
 }
 
-// ErrMultiPlatform is returned for an image with more than one platform.
-var ErrMultiPlatform = errors.New("multi-platform builds are not supported yet")
-
-// platform returns the one platform im is built for.
-func platform(im *spec.Image) (ocispec.Platform, error) {
-	switch len(im.Platforms) {
-	case 0:
-		return platforms.Normalize(ocispec.Platform{OS: "linux", Architecture: "amd64"}), nil
-	case 1:
-		p, err := platforms.Parse(im.Platforms[0])
-		if err != nil {
-			return ocispec.Platform{}, fmt.Errorf("parsing platform %q: %w", im.Platforms[0], err)
-		}
-		return platforms.Normalize(p), nil
-	default:
-		return ocispec.Platform{}, fmt.Errorf("image %s: platforms %v: %w", im.Name, im.Platforms, ErrMultiPlatform)
+// Platforms returns the platforms im is built for, normalised, in the
+// order the spec lists them (linux/amd64 when it lists none).
+func Platforms(im *spec.Image) ([]ocispec.Platform, error) {
+	if len(im.Platforms) == 0 {
+		return []ocispec.Platform{platforms.Normalize(ocispec.Platform{OS: "linux", Architecture: "amd64"})}, nil
 	}
+	out := make([]ocispec.Platform, 0, len(im.Platforms))
+	for _, s := range im.Platforms {
+		p, err := platforms.Parse(s)
+		if err != nil {
+			return nil, fmt.Errorf("image %s: parsing platform %q: %w", im.Name, s, err)
+		}
+		out = append(out, platforms.Normalize(p))
+	}
+	return out, nil
 }
 
 // check validates the parts of req that Definition needs.
