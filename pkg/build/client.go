@@ -7,9 +7,11 @@ import (
 	"io"
 	"log/slog"
 	"net/url"
+	"sort"
 	"strings"
 	"time"
 
+	"github.com/containerd/platforms"
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/moby/buildkit/client"
 	"github.com/moby/buildkit/client/connhelper"
@@ -168,4 +170,30 @@ func grpcMessage(err error) string {
 		}
 	}
 	return msg
+}
+
+// Addr is the daemon's address, as given to New.
+func (c *Client) Addr() string { return c.addr }
+
+// Platforms lists the platforms the daemon's workers can build,
+// normalised ("linux/arm64"), sorted. Emulated platforms are listed only
+// when binfmt_misc handlers were enabled before the daemon started.
+func (c *Client) Platforms(ctx context.Context) ([]string, error) {
+	ws, err := c.bk.ListWorkers(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("listing the workers of BuildKit at %s: %s", c.addr, oneLine(grpcMessage(err)))
+	}
+	seen := map[string]bool{}
+	var out []string
+	for _, w := range ws {
+		for _, p := range w.Platforms {
+			s := platforms.Format(platforms.Normalize(p))
+			if !seen[s] {
+				seen[s] = true
+				out = append(out, s)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out, nil
 }

@@ -89,3 +89,22 @@ func Transient(ctx context.Context, err error) string {
 	}
 	return regclient.TransientReason(err)
 }
+
+// Platforms forwards to the inner builder when it can list its daemon's
+// platforms (publish.PlatformLister); otherwise it lists none and says so.
+func (r *Retrying) Platforms(ctx context.Context) ([]string, error) {
+	if pl, ok := r.inner.(interface {
+		Platforms(context.Context) ([]string, error)
+	}); ok {
+		return pl.Platforms(ctx)
+	}
+	return nil, errors.New("the builder cannot list its platforms")
+}
+
+// Addr forwards to the inner builder's daemon address, if it has one.
+func (r *Retrying) Addr() string {
+	if a, ok := r.inner.(interface{ Addr() string }); ok {
+		return a.Addr()
+	}
+	return ""
+}

@@ -2,6 +2,7 @@ package plan
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -136,6 +137,18 @@ func (c *computer) decide(im *spec.Image, st *ImageState) *ImageStep {
 func (c *computer) base(im *spec.Image, step *ImageStep, reason func(spec.Pos, string, ...any)) bool {
 	if im.IsExternal() {
 		step.Base = Base{Ref: im.From, Digest: c.snap.Bases[im.From]}
+		if has, ok := c.snap.BasePlatforms[im.From]; ok {
+			var lacks []string
+			for _, p := range im.Platforms {
+				if !slices.Contains(has, p) {
+					lacks = append(lacks, p)
+				}
+			}
+			if len(lacks) > 0 {
+				reason(im.PosOf("from"), "external base %s lacks %s (it provides %s)", im.From, strings.Join(lacks, ", "), strings.Join(has, ", "))
+				return true
+			}
+		}
 		return false
 	}
 	pos := im.PosOf("parent")

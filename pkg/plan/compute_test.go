@@ -439,3 +439,20 @@ func mustPlan(t *testing.T, f *fixture, date string) *plan.Plan {
 	require.NoError(t, err)
 	return p
 }
+
+// TestExternalBaseLacksAPlatform: plan says which platform an external
+// base lacks, before anything is built.
+func TestExternalBaseLacksAPlatform(t *testing.T) {
+	f := newFixture(t)
+	f.edit("base.cue", `from: "debian:12"`, `from: "debian:12"
+	platforms: ["linux/amd64", "linux/arm64"]`)
+	_, p := f.plan("2026-11-01")
+	st := p.Step("base")
+	require.Equal(t, plan.Blocked, st.Action)
+	assert.Equal(t, "external base debian:12 lacks linux/arm64 (it provides linux/amd64)", st.Reasons[0].Message)
+	assert.Equal(t, plan.Blocked, p.Step("py").Action, "children of a blocked image are blocked")
+
+	f.reg.SetPlatforms(debianV1, "linux/amd64", "linux/arm64")
+	_, p = f.plan("2026-11-01")
+	assert.Equal(t, plan.Build, p.Step("base").Action)
+}

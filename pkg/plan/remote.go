@@ -12,7 +12,10 @@ import (
 // Remote adapts a registry client to the Registry that Observe reads.
 type Remote struct{ C *regclient.Client }
 
-var _ Registry = Remote{}
+var (
+	_ Registry         = Remote{}
+	_ PlatformResolver = Remote{}
+)
 
 // ListTags implements Registry.
 func (r Remote) ListTags(ctx context.Context, repo string) ([]string, error) {
@@ -35,6 +38,11 @@ func (r Remote) Resolve(ctx context.Context, ref string) (string, error) {
 		return "", err
 	}
 	return d.Digest.String(), nil
+}
+
+// Platforms implements PlatformResolver.
+func (r Remote) Platforms(ctx context.Context, ref string) (string, []string, error) {
+	return r.C.Platforms(ctx, ref)
 }
 
 // Marked implements Registry.

@@ -21,6 +21,17 @@ type Snapshot struct {
 	Images   map[string]*ImageState `json:"images"`
 	// Bases maps an external base reference to the digest it resolved to.
 	Bases map[string]string `json:"bases"`
+	// BasePlatforms maps an external base reference to the platforms it
+	// provides ("linux/amd64", …), when the registry can tell (see
+	// PlatformResolver); absent, the base is not checked.
+	BasePlatforms map[string][]string `json:"base_platforms,omitempty"`
+}
+
+// PlatformResolver is the optional ability of a Registry to resolve a
+// reference and list the platforms it provides, so that a plan says which
+// platform an external base lacks before anything is built.
+type PlatformResolver interface {
+	Platforms(ctx context.Context, ref string) (digest string, platforms []string, err error)
 }
 
 // ImageState is what the registry holds for one image.
@@ -131,13 +142,19 @@ func Observe(ctx context.Context, lib *spec.Library, reg Registry, opts ObserveO
 	var mu sync.Mutex
 	for ref := range bases {
 		g.Go(func() error {
-			d, err := resolveBase(gctx, reg, ref)
+			d, plats, err := resolveBase(gctx, reg, ref)
 			if err != nil {
 				return fmt.Errorf("resolving external base %s: %w", ref, err)
 			}
 			mu.Lock()
 			defer mu.Unlock()
 			snap.Bases[ref] = d
+			if plats != nil {
+				if snap.BasePlatforms == nil {
+					snap.BasePlatforms = map[string][]string{}
+				}
+				snap.BasePlatforms[ref] = plats
+			}
 			return nil
 		})
 	}
@@ -147,11 +164,17 @@ func Observe(ctx context.Context, lib *spec.Library, reg Registry, opts ObserveO
 	return snap, nil
 }
 
-func resolveBase(ctx context.Context, reg Registry, ref string) (string, error) {
-	if _, d, ok := strings.Cut(ref, "@"); ok {
-		return d, nil
+// resolveBase resolves an external base and, when the registry can tell,
+// the platforms it provides (one GET instead of a HEAD).
+func resolveBase(ctx context.Context, reg Registry, ref string) (string, []string, error) {
+	if pr, ok := reg.(PlatformResolver); ok {
+		return pr.Platforms(ctx, ref)
 	}
-	return reg.Resolve(ctx, ref)
+	if _, d, ok := strings.Cut(ref, "@"); ok {
+		return d, nil, nil
+	}
+	d, err := reg.Resolve(ctx, ref)
+	return d, nil, err
 }
 
 func observeImage(ctx context.Context, reg Registry, st *ImageState, im *spec.Image, pol spec.Policy, pinned []string) error {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -41,9 +42,23 @@ type Marker interface {
 	MarkAll(ctx context.Context, repo name.Repository, subject v1.Descriptor, m lifecycle.Marker) (int, error)
 }
 
+// PlatformLister is the optional ability of a Builder to say which
+// platforms its daemon can build; Apply then refuses, before any build, a
+// plan with an image for a platform the daemon lacks.
+type PlatformLister interface {
+	Platforms(ctx context.Context) ([]string, error)
+	// Addr names the daemon in errors.
+	Addr() string
+}
+
+// ErrPlatformUnsupported is returned when the BuildKit daemon cannot
+// build a platform the plan needs.
+var ErrPlatformUnsupported = errors.New("platform not supported by the BuildKit daemon")
+
 var (
-	_ Builder = (*build.Client)(nil)
-	_ Marker  = (*lifecycle.Writer)(nil)
+	_ Builder        = (*build.Client)(nil)
+	_ PlatformLister = (*build.Client)(nil)
+	_ Marker         = (*lifecycle.Writer)(nil)
 )
 
 // Publisher applies plans.
@@ -125,6 +140,9 @@ func (pub *Publisher) Apply(ctx context.Context, lib *spec.Library, p *plan.Plan
 	if err := checkSpecs(lib, p); err != nil {
 		return nil, err
 	}
+	if err := pub.checkPlatforms(ctx, lib, p); err != nil {
+		return nil, err
+	}
 	if err := pub.checkFresh(ctx, p); err != nil {
 		return nil, err
 	}
@@ -203,6 +221,40 @@ func (pub *Publisher) Apply(ctx context.Context, lib *spec.Library, p *plan.Plan
 	}
 	res.Marked = len(p.Deprecations)
 	return res, nil
+}
+
+// checkPlatforms asks the daemon, when the builder can, which platforms it
+// builds, and fails with one line when an image to build needs another.
+func (pub *Publisher) checkPlatforms(ctx context.Context, lib *spec.Library, p *plan.Plan) error {
+	pl, ok := pub.Builder.(PlatformLister)
+	if !ok || p.Summary.Build == 0 {
+		return nil
+	}
+	have, err := pl.Platforms(ctx)
+	if err != nil {
+		return err
+	}
+	needs := map[string][]string{} // platform -> images
+	for _, st := range p.Images {
+		if st.Action != plan.Build {
+			continue
+		}
+		for _, pf := range lib.Image(st.Name).Platforms {
+			if !slices.Contains(have, pf) {
+				needs[pf] = append(needs[pf], st.Name)
+			}
+		}
+	}
+	if len(needs) == 0 {
+		return nil
+	}
+	var missing []string
+	for pf, images := range needs {
+		missing = append(missing, fmt.Sprintf("%s (for %s)", pf, strings.Join(images, ", ")))
+	}
+	sort.Strings(missing)
+	return fmt.Errorf("%w: BuildKit at %s cannot build %s; it builds %s. For emulated platforms install qemu-user-static, enable its binfmt_misc handlers (hack/install-deps.sh binfmt) and restart buildkitd; or point --buildkit at a daemon that has them",
+		ErrPlatformUnsupported, pl.Addr(), strings.Join(missing, ", "), strings.Join(have, ", "))
 }
 
 // checkDated reads the dated tag t right before it is written: absent is

@@ -433,3 +433,23 @@ func TestConcurrentPublishersSameImageSameDay(t *testing.T) {
 		})
 	}
 }
+
+// amd64Only is a builder whose daemon builds linux/amd64 alone.
+type amd64Only struct{ *fakeBuilder }
+
+func (amd64Only) Platforms(context.Context) ([]string, error) { return []string{"linux/amd64"}, nil }
+func (amd64Only) Addr() string                                { return "unix:///run/buildkit/buildkitd.sock" }
+
+// TestDaemonWithoutAPlatformFailsBeforeAnyBuild: one clear error, nothing
+// built, nothing tagged.
+func TestDaemonWithoutAPlatformFailsBeforeAnyBuild(t *testing.T) {
+	e := newEnv(t, e2etest.InProcessRegistry(t, false))
+	e.pub.Builder = amd64Only{e.b}
+	e.write(strings.Replace(lib1, `images: base: {from: "scratch", env: A: "1"}`,
+		`images: base: {from: "scratch", env: A: "1", platforms: ["linux/amd64", "linux/arm64"]}`, 1))
+	_, _, err := e.publish("2026-11-01")
+	require.ErrorIs(t, err, publish.ErrPlatformUnsupported)
+	assert.Equal(t, "platform not supported by the BuildKit daemon: BuildKit at unix:///run/buildkit/buildkitd.sock cannot build linux/arm64 (for base, other, py, team); it builds linux/amd64. For emulated platforms install qemu-user-static, enable its binfmt_misc handlers (hack/install-deps.sh binfmt) and restart buildkitd; or point --buildkit at a daemon that has them", err.Error())
+	assert.Zero(t, e.b.calls, "no build started")
+	assert.Empty(t, e.tags("base"))
+}

@@ -7,15 +7,18 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"sort"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/containerd/platforms"
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
 // ErrNotFound is returned when a repository, tag or manifest does not exist.
@@ -324,4 +327,62 @@ func (c *Client) Tag(ctx context.Context, repo, tag string, digest string) error
 		return c.fail("writing tag "+tag, r, err)
 	}
 	return nil
+}
+
+// Platforms resolves ref and lists the platforms it provides, as
+// "os/arch[/variant]" normalised like containerd's platforms package
+// ("linux/arm64", not "linux/arm64/v8"): the platforms of an index's
+// image manifests (attestation manifests, "unknown/unknown", are left
+// out), or the platform in a single image's config.
+func (c *Client) Platforms(ctx context.Context, ref string) (digest string, plats []string, err error) {
+	r, err := c.Reference(ref)
+	if err != nil {
+		return "", nil, err
+	}
+	opts, err := c.ReadOptions(ctx, r.Context())
+	if err != nil {
+		return "", nil, c.fail("reading manifest", r.Context(), err)
+	}
+	d, err := remote.Get(r, opts...)
+	if err != nil {
+		return "", nil, c.fail("reading manifest "+r.Identifier(), r.Context(), err)
+	}
+	seen := map[string]bool{}
+	add := func(p v1.Platform) {
+		if p.OS == "" || p.OS == "unknown" {
+			return
+		}
+		s := platforms.Format(platforms.Normalize(ocispec.Platform{OS: p.OS, Architecture: p.Architecture, Variant: p.Variant}))
+		if !seen[s] {
+			seen[s] = true
+			plats = append(plats, s)
+		}
+	}
+	if d.MediaType.IsIndex() {
+		idx, err := d.ImageIndex()
+		if err != nil {
+			return "", nil, fmt.Errorf("reading index %s: %w", ref, err)
+		}
+		im, err := idx.IndexManifest()
+		if err != nil {
+			return "", nil, fmt.Errorf("reading index %s: %w", ref, err)
+		}
+		for _, m := range im.Manifests {
+			if m.Platform != nil {
+				add(*m.Platform)
+			}
+		}
+	} else {
+		img, err := d.Image()
+		if err != nil {
+			return "", nil, fmt.Errorf("reading image %s: %w", ref, err)
+		}
+		cf, err := img.ConfigFile()
+		if err != nil {
+			return "", nil, c.fail("reading the config of "+r.Identifier(), r.Context(), err)
+		}
+		add(v1.Platform{OS: cf.OS, Architecture: cf.Architecture, Variant: cf.Variant})
+	}
+	sort.Strings(plats)
+	return d.Digest.String(), plats, nil
 }

@@ -21,14 +21,18 @@ type Registry struct {
 	repos     map[string]map[string]string // repo -> tag -> digest
 	manifests map[string]map[string]string // digest -> annotations
 	marked    map[string]bool              // repo@digest -> has marker
+	platforms map[string][]string          // digest -> platforms (default linux/amd64)
 	Requests  int
 }
 
-var _ plan.Registry = (*Registry)(nil)
+var (
+	_ plan.Registry         = (*Registry)(nil)
+	_ plan.PlatformResolver = (*Registry)(nil)
+)
 
 // New returns an empty registry.
 func New() *Registry {
-	return &Registry{repos: map[string]map[string]string{}, manifests: map[string]map[string]string{}, marked: map[string]bool{}}
+	return &Registry{repos: map[string]map[string]string{}, manifests: map[string]map[string]string{}, marked: map[string]bool{}, platforms: map[string][]string{}}
 }
 
 // PutManifest stores a manifest with annotations in repo, untagged.
@@ -124,6 +128,29 @@ func (r *Registry) resolve(ref string) (string, error) {
 		return d, nil
 	}
 	return "", fmt.Errorf("%s: %w", ref, regclient.ErrNotFound)
+}
+
+// SetPlatforms says which platforms the manifest digest provides (sorted,
+// "os/arch"); without it, linux/amd64.
+func (r *Registry) SetPlatforms(digest string, plats ...string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.platforms[digest] = plats
+}
+
+// Platforms implements plan.PlatformResolver: one request.
+func (r *Registry) Platforms(_ context.Context, ref string) (string, []string, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.Requests++
+	d, err := r.resolve(ref)
+	if err != nil {
+		return "", nil, err
+	}
+	if p, ok := r.platforms[d]; ok {
+		return d, p, nil
+	}
+	return d, []string{"linux/amd64"}, nil
 }
 
 // Marked implements plan.Registry.
