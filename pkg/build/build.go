@@ -7,7 +7,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -296,6 +298,12 @@ func verifyFiles(req Request) error {
 	}
 	if im.Rootfs != "" {
 		if err := check("rootfs", im.Rootfs, im.RootfsDigest); err != nil {
+			return err
+		}
+	}
+	for _, pf := range slices.Sorted(maps.Keys(im.RootfsByPlatform)) {
+		f := im.RootfsByPlatform[pf]
+		if err := check("rootfs["+pf+"]", f.Src, f.Digest); err != nil {
 			return err
 		}
 	}

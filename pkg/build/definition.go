@@ -62,7 +62,7 @@ func prepare(req Request, base *ocispec.Image, plat ocispec.Platform) (*prepared
 			pathDefault = !inherited
 		}
 	}
-	stps, err := steps(im, pathDefault)
+	stps, err := steps(im, platformString(plat), pathDefault)
 	if err != nil {
 		return nil, fmt.Errorf("image %s: %w", im.Name, err)
 	}

@@ -43,7 +43,12 @@ func Dockerfile(req Request) string {
 		fmt.Fprintf(&b, "# the base is the library image %q; imgctl builds FROM its pushed digest\nFROM %s\n", im.Parent, im.Parent)
 	}
 	_, hasPath := im.Env["PATH"]
-	stps, err := steps(im, scratch && !hasPath)
+	// A rootfs per platform renders the first platform's archive.
+	first := "linux/amd64"
+	if len(im.Platforms) > 0 {
+		first = im.Platforms[0]
+	}
+	stps, err := steps(im, first, scratch && !hasPath)
 	if err != nil {
 		fmt.Fprintf(&b, "# error: %v\n", err)
 		return b.String()

@@ -89,7 +89,7 @@ func (req Request) check() error {
 			return fmt.Errorf("image %s: base %q is not a digest reference: %w", im.Name, req.Base, err)
 		}
 	}
-	if (im.Rootfs != "" || len(im.Files) > 0) && !filepath.IsAbs(req.SpecDir) {
+	if (im.HasRootfs() || len(im.Files) > 0) && !filepath.IsAbs(req.SpecDir) {
 		return fmt.Errorf("image %s: spec directory %q is not absolute", im.Name, req.SpecDir)
 	}
 	return nil

@@ -80,16 +80,20 @@ type step struct {
 // layer reports whether the step adds a layer.
 func (s step) layer() bool { return s.kind != kindConfig }
 
-// steps returns the build steps of im in order. pathDefault is true when
-// the image's PATH comes from DefaultPath (the base sets none and neither
-// does the spec), so the ENV step records it.
-func steps(im *spec.Image, pathDefault bool) ([]step, error) {
+// steps returns the build steps of im for platform in order. pathDefault
+// is true when the image's PATH comes from DefaultPath (the base sets none
+// and neither does the spec), so the ENV step records it.
+func steps(im *spec.Image, platform string, pathDefault bool) ([]step, error) {
 	var out []step
-	if im.Rootfs != "" {
+	if im.HasRootfs() {
+		src, _, ok := im.RootfsFor(platform)
+		if !ok {
+			return nil, fmt.Errorf("rootfs: no archive for %s", platform)
+		}
 		out = append(out, step{
 			kind: kindUnpack, field: "rootfs",
-			createdBy: "ADD " + dockerfileWord(im.Rootfs) + " /",
-			src:       im.Rootfs, dest: "/",
+			createdBy: "ADD " + dockerfileWord(src) + " /",
+			src:       src, dest: "/",
 		})
 	}
 	if env := envAssignments(im.Env, pathDefault); env != "" {

@@ -217,7 +217,14 @@ func (c *computer) diff(im *spec.Image, key Key, newest *Published, reason func(
 		case "file":
 			reason(filePos(im, what), "file %s changed", fileSrc(im, what))
 		case "rootfs":
-			reason(im.PosOf("rootfs"), "rootfs %s changed", im.Rootfs)
+			switch src, _, ok := im.RootfsFor(what); {
+			case what == "":
+				reason(im.PosOf("rootfs"), "rootfs %s changed", im.Rootfs)
+			case ok:
+				reason(im.PosOf("rootfs"), "rootfs %s for %s changed", src, what)
+			default:
+				reason(im.PosOf("rootfs"), "rootfs for %s removed", what)
+			}
 		case "base":
 			if !withBase {
 				continue

@@ -29,6 +29,7 @@ const (
 // excluded spec fields do not determine an image's content.
 var excluded = map[string]bool{
 	"tags": true, "deprecated": true, "team": true, "family": true, "parentVersion": true, "files": true,
+	"rootfsByPlatform": true, // a part per platform, below
 }
 
 // Key is an image's content key and the per-part digests it is made of, so a
@@ -38,8 +39,8 @@ type Key struct {
 	Spec string
 	// Content adds the base identity: the key recorded on the image.
 	Content string
-	// Parts maps "field:<name>", "file:<dest>", "rootfs", "base" to short
-	// digests.
+	// Parts maps "field:<name>", "file:<dest>", "rootfs" (or
+	// "rootfs:<platform>" per platform), "base" to short digests.
 	Parts map[string]string
 }
 
@@ -84,6 +85,9 @@ func specParts(im *spec.Image) map[string]string {
 	}
 	if im.Rootfs != "" {
 		parts["rootfs"] = short(im.RootfsDigest)
+	}
+	for pf, f := range im.RootfsByPlatform {
+		parts["rootfs:"+pf] = short(f.Digest)
 	}
 	return parts
 }

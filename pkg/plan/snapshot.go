@@ -121,8 +121,10 @@ func Observe(ctx context.Context, lib *spec.Library, reg Registry, opts ObserveO
 		}
 	}
 
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(jobs)
 	observe := func(ctx context.Context, n string) error {
-		if err := observeImage(ctx, reg, snap.Images[n], lib.Image(n), lib.Policy, pins[n]); err != nil {
+		if err := observeImage(ctx, g, reg, snap.Images[n], lib.Image(n), lib.Policy, pins[n]); err != nil {
 			return fmt.Errorf("image %s: %w", n, err)
 		}
 		return nil
@@ -134,8 +136,6 @@ func Observe(ctx context.Context, lib *spec.Library, reg Registry, opts ObserveO
 			return nil, err
 		}
 	}
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(jobs)
 	for _, n := range names[min(1, len(names)):] {
 		g.Go(func() error { return observe(gctx, n) })
 	}
@@ -177,7 +177,10 @@ func resolveBase(ctx context.Context, reg Registry, ref string) (string, []strin
 	return d, nil, err
 }
 
-func observeImage(ctx context.Context, reg Registry, st *ImageState, im *spec.Image, pol spec.Policy, pinned []string) error {
+// observeImage reads one image's state. After the tag list, the newest
+// manifest and the moving tags are read concurrently, each on a free slot
+// of g (the one bound on Observe's reads) or else in the caller's.
+func observeImage(ctx context.Context, g *errgroup.Group, reg Registry, st *ImageState, im *spec.Image, pol spec.Policy, pinned []string) error {
 	tags, err := reg.ListTags(ctx, st.Repository)
 	if err != nil {
 		return err
@@ -185,24 +188,27 @@ func observeImage(ctx context.Context, reg Registry, st *ImageState, im *spec.Im
 	sort.Strings(tags)
 	st.Tags = tags
 	versions := DatedVersions(tags)
-	if len(versions) > 0 {
-		newest := versions[len(versions)-1]
-		st.Newest, err = reg.Manifest(ctx, st.Repository+":"+newest)
-		if err != nil {
-			return err
-		}
-		st.Newest.Version = newest
-		if err := observeUnmarked(ctx, reg, st, versions, pol); err != nil {
-			return err
-		}
-		if im.Deprecated != nil {
-			st.NewestMarked, err = marked(ctx, reg, st, newest, st.Newest.Digest, pol)
-			if err != nil {
-				return err
-			}
+	var moving []string
+	for _, t := range MovingTags(im) {
+		if has(tags, t) {
+			moving = append(moving, t)
 		}
 	}
-	if err := observeMoving(ctx, reg, st, im, versions); err != nil {
+	digests := make([]string, len(moving))
+	reads := make([]func() error, 0, 1+len(moving))
+	if len(versions) > 0 {
+		reads = append(reads, func() error { return observeNewest(ctx, reg, st, im, versions, pol) })
+	}
+	for i, t := range moving {
+		reads = append(reads, func() (err error) {
+			digests[i], err = reg.Resolve(ctx, st.Repository+":"+t)
+			return err
+		})
+	}
+	if err := fanOut(g, reads); err != nil {
+		return err
+	}
+	if err := observeMoving(ctx, reg, st, moving, digests, versions); err != nil {
 		return err
 	}
 	for _, v := range pinned {
@@ -227,6 +233,54 @@ func observeImage(ctx context.Context, reg Registry, st *ImageState, im *spec.Im
 	return nil
 }
 
+// observeNewest reads the newest version's manifest, the superseded
+// versions not yet marked and, for a retired image, whether the newest is
+// marked.
+func observeNewest(ctx context.Context, reg Registry, st *ImageState, im *spec.Image, versions []string, pol spec.Policy) error {
+	newest := versions[len(versions)-1]
+	p, err := reg.Manifest(ctx, st.Repository+":"+newest)
+	if err != nil {
+		return err
+	}
+	p.Version = newest
+	st.Newest = p
+	if err := observeUnmarked(ctx, reg, st, versions, pol); err != nil {
+		return err
+	}
+	if im.Deprecated != nil {
+		st.NewestMarked, err = marked(ctx, reg, st, newest, p.Digest, pol)
+	}
+	return err
+}
+
+// fanOut runs reads concurrently: each on g when g has a free slot, the
+// rest one after the other in the caller's slot, so that they stay within
+// g's bound and cannot wait for a slot the caller holds. It waits for all
+// and returns the first error; failures are not reported to g, the caller
+// reports them with its context.
+func fanOut(g *errgroup.Group, reads []func() error) error {
+	errs := make([]error, len(reads))
+	var wg sync.WaitGroup
+	for i, read := range reads {
+		if i == len(reads)-1 { // the caller's slot is free for the last one
+			errs[i] = read()
+			break
+		}
+		wg.Add(1)
+		if !g.TryGo(func() error { defer wg.Done(); errs[i] = read(); return nil }) {
+			wg.Done()
+			errs[i] = read()
+		}
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // MovingTags are the tags that follow an image's newest version: latest,
 // then the spec's tags in order.
 func MovingTags(im *spec.Image) []string {
@@ -237,19 +291,13 @@ func MovingTags(im *spec.Image) []string {
 // name the version a stray moving tag points at.
 const namedVersions = 4
 
-// observeMoving reads where the moving tags that exist point (one HEAD
-// each), so that a plan repairs tags an interrupted publish left behind.
-// For a tag not on the newest version it resolves a few older versions,
-// newest first, to name the one it is on.
-func observeMoving(ctx context.Context, reg Registry, st *ImageState, im *spec.Image, versions []string) error {
-	for _, t := range MovingTags(im) {
-		if !has(st.Tags, t) {
-			continue
-		}
-		d, err := reg.Resolve(ctx, st.Repository+":"+t)
-		if err != nil {
-			return err
-		}
+// observeMoving records where the moving tags that exist point (read by
+// observeImage, one HEAD each), so that a plan repairs tags an interrupted
+// publish left behind. For a tag not on the newest version it resolves a
+// few older versions, newest first, to name the one it is on.
+func observeMoving(ctx context.Context, reg Registry, st *ImageState, moving, digests, versions []string) error {
+	for i, t := range moving {
+		d := digests[i]
 		if st.TagDigests == nil {
 			st.TagDigests = map[string]string{}
 		}
