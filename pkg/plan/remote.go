@@ -28,7 +28,7 @@ func (r Remote) Manifest(ctx context.Context, ref string) (*Published, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Published{Digest: m.Descriptor.Digest.String(), Annotations: m.Annotations}, nil
+	return &Published{Digest: m.Descriptor.Digest.String(), Annotations: m.Annotations, Platforms: m.Platforms}, nil
 }
 
 // Resolve implements Registry.

@@ -63,6 +63,9 @@ type Published struct {
 	Version     string            `json:"version"`
 	Digest      string            `json:"digest"`
 	Annotations map[string]string `json:"annotations,omitempty"`
+	// Platforms are the platforms of an image index ("linux/amd64", …);
+	// nil for a single image manifest.
+	Platforms []string `json:"platforms,omitempty"`
 }
 
 // Registry is the read access Observe needs.

@@ -256,6 +256,10 @@ type Manifest struct {
 	Descriptor  v1.Descriptor
 	Annotations map[string]string
 	Raw         []byte
+	// Platforms are the platforms of an index's image manifests,
+	// normalised and sorted (attestation manifests left out); nil for a
+	// single image manifest.
+	Platforms []string
 }
 
 // Get fetches the manifest ref points at.
@@ -274,11 +278,24 @@ func (c *Client) Get(ctx context.Context, ref string) (*Manifest, error) {
 	}
 	var m struct {
 		Annotations map[string]string `json:"annotations"`
+		Manifests   []struct {
+			Platform *v1.Platform `json:"platform"`
+		} `json:"manifests"`
 	}
 	if err := json.Unmarshal(d.Manifest, &m); err != nil {
 		return nil, fmt.Errorf("parsing manifest %s: %w", ref, err)
 	}
-	return &Manifest{Descriptor: d.Descriptor, Annotations: m.Annotations, Raw: d.Manifest}, nil
+	out := &Manifest{Descriptor: d.Descriptor, Annotations: m.Annotations, Raw: d.Manifest}
+	if d.MediaType.IsIndex() {
+		var ps []v1.Platform
+		for _, e := range m.Manifests {
+			if e.Platform != nil {
+				ps = append(ps, *e.Platform)
+			}
+		}
+		out.Platforms = platformList(ps)
+	}
+	return out, nil
 }
 
 // Head resolves ref to a descriptor without fetching the manifest.
@@ -347,17 +364,7 @@ func (c *Client) Platforms(ctx context.Context, ref string) (digest string, plat
 	if err != nil {
 		return "", nil, c.fail("reading manifest "+r.Identifier(), r.Context(), err)
 	}
-	seen := map[string]bool{}
-	add := func(p v1.Platform) {
-		if p.OS == "" || p.OS == "unknown" {
-			return
-		}
-		s := platforms.Format(platforms.Normalize(ocispec.Platform{OS: p.OS, Architecture: p.Architecture, Variant: p.Variant}))
-		if !seen[s] {
-			seen[s] = true
-			plats = append(plats, s)
-		}
-	}
+	var ps []v1.Platform
 	if d.MediaType.IsIndex() {
 		idx, err := d.ImageIndex()
 		if err != nil {
@@ -369,7 +376,7 @@ func (c *Client) Platforms(ctx context.Context, ref string) (digest string, plat
 		}
 		for _, m := range im.Manifests {
 			if m.Platform != nil {
-				add(*m.Platform)
+				ps = append(ps, *m.Platform)
 			}
 		}
 	} else {
@@ -381,8 +388,26 @@ func (c *Client) Platforms(ctx context.Context, ref string) (digest string, plat
 		if err != nil {
 			return "", nil, c.fail("reading the config of "+r.Identifier(), r.Context(), err)
 		}
-		add(v1.Platform{OS: cf.OS, Architecture: cf.Architecture, Variant: cf.Variant})
+		ps = append(ps, v1.Platform{OS: cf.OS, Architecture: cf.Architecture, Variant: cf.Variant})
 	}
-	sort.Strings(plats)
-	return d.Digest.String(), plats, nil
+	return d.Digest.String(), platformList(ps), nil
+}
+
+// platformList formats ps normalised, sorted and without duplicates,
+// leaving out attestation manifests ("unknown/unknown").
+func platformList(ps []v1.Platform) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, p := range ps {
+		if p.OS == "" || p.OS == "unknown" {
+			continue
+		}
+		s := platforms.Format(platforms.Normalize(ocispec.Platform{OS: p.OS, Architecture: p.Architecture, Variant: p.Variant}))
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	sort.Strings(out)
+	return out
 }

@@ -57,6 +57,9 @@ type Version struct {
 	Date       string `json:"date"`
 	Latest     bool   `json:"latest"`
 	Deprecated bool   `json:"deprecated"`
+	// Platforms are the version's platforms, from its index; empty for a
+	// version published as a single manifest.
+	Platforms []string `json:"platforms,omitempty"`
 	// The fields below come from the lifecycle marker, when deprecated.
 	EndOfLife          string `json:"end_of_life,omitempty"`
 	DeprecatedOn       string `json:"deprecated_on,omitempty"`
@@ -167,7 +170,7 @@ func collectImage(ctx context.Context, reg Registry, si *spec.Image, repo string
 			if err != nil {
 				return err
 			}
-			ver := Version{Version: v, Digest: m.Digest, Date: strings.ReplaceAll(v[:10], ".", "-")}
+			ver := Version{Version: v, Digest: m.Digest, Date: strings.ReplaceAll(v[:10], ".", "-"), Platforms: m.Platforms}
 			if d := m.Annotations[plan.AnnotationBaseDigest]; d != "" {
 				ver.BuiltOn = &BuiltOn{Ref: m.Annotations[plan.AnnotationBaseName], Digest: d}
 			}
@@ -259,9 +262,13 @@ func (r *Report) WriteText(w io.Writer) error {
 			fmt.Fprintln(w, "  no published versions")
 			continue
 		}
-		rows := [][]string{{"VERSION", "DIGEST", "STATUS", "BUILT ON"}}
+		rows := [][]string{{"VERSION", "DIGEST", "PLATFORMS", "STATUS", "BUILT ON"}}
 		for _, v := range im.Versions {
-			rows = append(rows, []string{v.Version, shortDigest(v.Digest), versionState(v), builtOn(v.BuiltOn)})
+			plats := strings.Join(v.Platforms, ",")
+			if plats == "" {
+				plats = "-"
+			}
+			rows = append(rows, []string{v.Version, shortDigest(v.Digest), plats, versionState(v), builtOn(v.BuiltOn)})
 		}
 		writeRows(w, rows)
 	}

@@ -43,7 +43,13 @@ func (f *fake) Manifest(_ context.Context, ref string) (*plan.Published, error) 
 	if !ok {
 		return nil, regclient.ErrNotFound
 	}
-	return &plan.Published{Digest: d, Annotations: f.ann[d]}, nil
+	// Versions from the 24th on are indexes for two platforms; older
+	// ones single manifests.
+	var plats []string
+	if v := ref[i+1:]; v >= "2026.11.24" && v != "latest" || v == "latest" && d >= "sha256:4" {
+		plats = []string{"linux/amd64", "linux/arm64"}
+	}
+	return &plan.Published{Digest: d, Annotations: f.ann[d], Platforms: plats}, nil
 }
 
 func (f *fake) Markers(_ context.Context, repo, digest string) ([]lifecycle.Marker, error) {
