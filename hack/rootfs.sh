@@ -13,10 +13,17 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-usage() { echo "usage: $0 debian|busybox OUT.tar" >&2; exit 2; }
+usage() { echo "usage: $0 debian|busybox[-amd64|-arm64] OUT.tar" >&2; exit 2; }
 [[ $# -eq 2 ]] || usage
 kind=$1 out=$(abspath "$2")
-case $kind in debian | busybox) ;; *) usage ;; esac
+host_arch=$(dpkg --print-architecture)
+# KIND-ARCH builds for another Debian architecture; KIND alone for the host's.
+arch=$host_arch
+case $kind in
+debian | busybox) ;;
+debian-amd64 | debian-arm64 | busybox-amd64 | busybox-arm64) arch=${kind#*-} kind=${kind%%-*} ;;
+*) usage ;;
+esac
 
 SUITE=bookworm
 BUSYBOX_APPLETS=(sh ls cat echo mkdir cp mv rm ln chmod test "[" grep sed wget tar gzip env
@@ -95,9 +102,10 @@ make_debian() {
 	security=${DEBIAN_SECURITY_MIRROR:-$(first_uri "$SUITE-security")}
 	security=${security:-${mirror%/debian}/debian-security}
 	mirror=${mirror%/} security=${security%/}
-	log "debootstrap --variant=minbase $SUITE from $mirror (security: $security)"
+	[[ $arch == "$host_arch" ]] || require_emulation "$arch"
+	log "debootstrap --arch=$arch --variant=minbase $SUITE from $mirror (security: $security)"
 	t0=$SECONDS
-	if ! debootstrap --variant=minbase "$SUITE" "$root" "$mirror" >"$work/debootstrap.log" 2>&1; then
+	if ! debootstrap --arch="$arch" --variant=minbase "$SUITE" "$root" "$mirror" >"$work/debootstrap.log" 2>&1; then
 		tail -n 30 "$work/debootstrap.log" >&2
 		[[ -r $root/debootstrap/debootstrap.log ]] && tail -n 30 "$root/debootstrap/debootstrap.log" >&2
 		die "debootstrap failed"
@@ -132,12 +140,16 @@ CONF
 
 make_busybox() {
 	local bb=${BUSYBOX:-/bin/busybox} a applets
+	if [[ $arch != "$host_arch" ]]; then
+		bb=$(foreign_busybox "$arch")
+	fi
 	[[ -x $bb ]] || die "$bb not found; run hack/install-deps.sh (busybox-static)"
-	file_is_static "$bb" || die "$bb is not statically linked; install busybox-static"
+	[[ $arch != "$host_arch" ]] || file_is_static "$bb" || die "$bb is not statically linked; install busybox-static"
 	install -d -m 0755 "$root/bin" "$root/etc" "$root/root"
 	install -d -m 1777 "$root/tmp"
 	install -m 0755 "$bb" "$root/bin/busybox"
-	applets=$("$bb" --list)
+	# A foreign busybox runs through QEMU when its binfmt handler is on.
+	applets=$("$bb" --list 2>/dev/null) || applets=$(printf '%s\n' "${BUSYBOX_APPLETS[@]}")
 	for a in "${BUSYBOX_APPLETS[@]}"; do
 		grep -qxF -- "$a" <<<"$applets" || die "busybox at $bb lacks applet $a"
 		ln -s busybox "$root/bin/$a"
@@ -147,6 +159,33 @@ make_busybox() {
 	chmod 0644 "$root/etc/passwd" "$root/etc/group"
 	tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner --format=gnu \
 		-C "$root" -cf "$work/out.tar" .
+}
+
+# foreign_busybox ARCH downloads Debian's busybox-static for ARCH from the
+# host's mirror (its Packages index names the file) into $work and prints
+# the path of the static binary.
+foreign_busybox() {
+	local a=$1 mirror file
+	mirror=${DEBIAN_MIRROR:-$(first_uri "$SUITE")}
+	mirror=${mirror:-http://deb.debian.org/debian}
+	mirror=${mirror%/}
+	log "busybox-static for $a from $mirror"
+	curl -fsSL "$mirror/dists/$SUITE/main/binary-$a/Packages.xz" | xz -d >"$work/Packages" ||
+		die "cannot read $mirror/dists/$SUITE/main/binary-$a/Packages.xz"
+	file=$(awk '/^Package: busybox-static$/ {p = 1} p && /^Filename:/ {print $2; exit}' "$work/Packages")
+	[[ -n $file ]] || die "no busybox-static for $a in the $SUITE Packages index"
+	curl -fsSL -o "$work/busybox.deb" "$mirror/$file" || die "cannot download $mirror/$file"
+	dpkg-deb -x "$work/busybox.deb" "$work/bb"
+	echo "$work/bb/bin/busybox"
+}
+
+# require_emulation ARCH stops unless a binfmt_misc handler runs ARCH's
+# binaries (debootstrap's second stage runs them).
+require_emulation() {
+	local q=qemu-aarch64
+	[[ $1 == arm64 ]] || die "no emulation set up for $1"
+	grep -qx enabled "/proc/sys/fs/binfmt_misc/$q" 2>/dev/null ||
+		die "$1 binaries cannot run here: run hack/install-deps.sh (qemu-user-static, binfmt_misc) first"
 }
 
 # file_is_static succeeds when the executable needs no dynamic loader.

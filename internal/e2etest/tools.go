@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -45,6 +46,31 @@ func BusyboxRootfs(t testing.TB) string {
 		missing(t, "/bin/busybox not found (Debian package busybox-static)")
 	}
 	return rootfs(t, "busybox")
+}
+
+// BusyboxRootfsFor is [BusyboxRootfs] for a Debian architecture ("amd64",
+// "arm64"): for another than the host's, Debian's busybox-static of that
+// architecture, downloaded from the host's apt mirror by hack/rootfs.sh.
+func BusyboxRootfsFor(t testing.TB, arch string) string {
+	t.Helper()
+	if arch == runtime.GOARCH {
+		return BusyboxRootfs(t)
+	}
+	return rootfs(t, "busybox-"+arch)
+}
+
+// DebianRootfsFor is [DebianRootfs] for a Debian architecture: for
+// another than the host's, debootstrap runs its second stage through QEMU
+// (hack/install-deps.sh enables the binfmt_misc handlers). Slow: minutes.
+func DebianRootfsFor(t testing.TB, arch string) string {
+	t.Helper()
+	if arch == runtime.GOARCH {
+		return DebianRootfs(t)
+	}
+	if _, err := exec.LookPath("debootstrap"); err != nil {
+		missing(t, "debootstrap not found in PATH (Debian package debootstrap)")
+	}
+	return rootfs(t, "debian-"+arch)
 }
 
 // DebianRootfs returns the path of a Debian bookworm minbase rootfs
