@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strings"
 	"time"
 
@@ -43,14 +44,16 @@ func ValidVersion(v string) bool {
 
 // check runs the static checks that CUE does not: names, references,
 // package names, platforms, the graph and files. It fills in ParentVersion,
-// defaults and file digests. idx gives list elements their positions.
+// the effective platforms (see resolvePlatforms), defaults and file digests.
+// idx gives list elements their positions.
 func check(lib *Library, idx *syntaxIndex, c *collector) {
 	if lib.Registry != "" && !ValidRegistry(lib.Registry) {
 		c.add(lib.RegistryPos, "registry: %q is not host[:port]/path-prefix (no scheme; lowercase path components)", lib.Registry)
 	}
-	checkPolicy(lib.Policy, c)
+	checkPolicy(&lib.Policy, idx, c)
+	st := &platformState{badPlatforms: map[string]bool{}, badRootfs: map[string]bool{}, origin: map[string]string{}}
 	for _, im := range lib.Images {
-		checkImage(lib, idx, im, c)
+		checkImage(lib, idx, im, st, c)
 	}
 	for _, cyc := range lib.Graph().Cycles() {
 		first := lib.Image(cyc[0])
@@ -60,9 +63,14 @@ func check(lib *Library, idx *syntaxIndex, c *collector) {
 		}
 		c.add(first.PosOf("parent"), "images.%s.parent: dependency cycle: %s -> %s", first.Name, strings.Join(cyc, " -> "), cyc[0])
 	}
+	resolvePlatforms(lib, st, c)
+	for _, im := range lib.Images {
+		checkRootfsPlatforms(im, st, c)
+	}
 }
 
-func checkPolicy(pol Policy, c *collector) {
+// checkPolicy checks the policy and normalises its platforms.
+func checkPolicy(pol *Policy, idx *syntaxIndex, c *collector) {
 	if pol.Source != "" { // "" is refused by the schema
 		if err := checkSource(pol.Source); err != nil {
 			c.add(pol.SourcePos, "policy.source: %v", err)
@@ -71,9 +79,18 @@ func checkPolicy(pol Policy, c *collector) {
 	if pol.CacheRepo != "" && !ValidRegistry(pol.CacheRepo) {
 		c.add(pol.CacheRepoPos, "policy.cacheRepo: %q is not host[:port]/path (no scheme; lowercase path components)", pol.CacheRepo)
 	}
+	if len(pol.Platforms) > 0 {
+		elem := func(i int) Pos {
+			if pos := idx.elemPos("", "policy.platforms", i); pos.IsValid() {
+				return pos
+			}
+			return pol.PlatformsPos
+		}
+		pol.Platforms, _ = checkPlatforms(pol.Platforms, "policy.platforms", elem, c)
+	}
 }
 
-func checkImage(lib *Library, idx *syntaxIndex, im *Image, c *collector) {
+func checkImage(lib *Library, idx *syntaxIndex, im *Image, st *platformState, c *collector) {
 	at := func(field string) Pos { return im.PosOf(field) }
 	p := "images." + im.Name
 	// elem is the position of element i of a list ("apt", "pip.packages"),
@@ -137,22 +154,20 @@ func checkImage(lib *Library, idx *syntaxIndex, im *Image, c *collector) {
 	if d := im.Deprecated; d != nil && d.Replacement != "" && !strings.ContainsAny(d.Replacement, "/:@") && !lib.declared[d.Replacement] {
 		c.add(at("deprecated"), "%s.deprecated.replacement: image %q not found in the library", p, d.Replacement)
 	}
-	first := make(map[string]int, len(im.Platforms))
-	for i, pl := range im.Platforms {
-		if j, dup := first[pl]; dup {
-			c.add(elem("platforms", i), "%s.platforms[%d]: %q is listed twice (also platforms[%d])", p, i, pl, j)
-			continue
-		}
-		first[pl] = i
-		if err := checkPlatform(pl); err != nil {
-			c.add(elem("platforms", i), "%s.platforms[%d]: %v", p, i, err)
-		}
-	}
-	if len(im.Platforms) == 0 {
-		im.Platforms = append([]string{}, DefaultPlatforms...)
+	// An empty list is unset: the image inherits (see resolvePlatforms).
+	im.PlatformsInherited = len(im.Platforms) == 0
+	if !im.PlatformsInherited {
+		var ok bool
+		im.Platforms, ok = checkPlatforms(im.Platforms, p+".platforms", func(i int) Pos { return elem("platforms", i) }, c)
+		st.badPlatforms[im.Name] = !ok
 	}
 	if im.Rootfs != "" {
 		im.RootfsDigest = checkFile(lib.Dir, im.Rootfs, "", at("rootfs"), p+".rootfs", c)
+	}
+	if len(im.RootfsByPlatform) > 0 {
+		var ok bool
+		im.RootfsByPlatform, ok = checkRootfsMap(lib.Dir, im, c)
+		st.badRootfs[im.Name] = !ok
 	}
 	for i := range im.Files {
 		f := &im.Files[i]
@@ -162,6 +177,44 @@ func checkImage(lib *Library, idx *syntaxIndex, im *Image, c *collector) {
 		}
 		f.Digest = checkFile(lib.Dir, f.Src, f.SHA256, pos, fmt.Sprintf("%s.files[%d].src", p, i), c)
 	}
+}
+
+// checkRootfsMap checks the map form of rootfs: each key a platform, no
+// platform twice (also in two spellings), each archive like a single
+// rootfs. It returns the map keyed by normalised platform, with digests;
+// which platforms it must cover is checked once they are resolved
+// (checkRootfsPlatforms). ok is false when a key is in error.
+func checkRootfsMap(dir string, im *Image, c *collector) (out map[string]RootfsFile, ok bool) {
+	p := "images." + im.Name + ".rootfs"
+	keys := make([]string, 0, len(im.RootfsByPlatform))
+	for k := range im.RootfsByPlatform {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	ok = true
+	out = make(map[string]RootfsFile, len(keys))
+	written := make(map[string]string, len(keys)) // normalised -> key
+	for _, k := range keys {
+		f := im.RootfsByPlatform[k]
+		if !f.Pos.IsValid() {
+			f.Pos = im.PosOf("rootfs")
+		}
+		what := fmt.Sprintf("%s.%q", p, k)
+		f.Digest = checkFile(dir, f.Src, "", f.Pos, what, c)
+		n, err := NormalizePlatform(k)
+		switch {
+		case err != nil:
+			c.add(f.Pos, "%s: %v", what, err)
+			ok = false
+		case written[n] != "":
+			c.add(f.Pos, "%s: the same platform as %q (both are %s)", what, written[n], n)
+			ok = false
+		default:
+			written[n] = k
+			out[n] = f
+		}
+	}
+	return out, ok
 }
 
 // checkURL refuses credentials in a package index URL: they would land in

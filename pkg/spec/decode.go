@@ -41,10 +41,11 @@ func decode(ev evaluated, dir string, lenient bool, c *collector) (*Library, *sy
 
 	if pv := v.LookupPath(cue.ParsePath("policy")); pv.Exists() {
 		var p struct {
-			GraceDays     *int    `json:"graceDays"`
-			DeprecatedTag *bool   `json:"deprecatedTag"`
-			Source        *string `json:"source"`
-			CacheRepo     *string `json:"cacheRepo"`
+			GraceDays     *int      `json:"graceDays"`
+			DeprecatedTag *bool     `json:"deprecatedTag"`
+			Source        *string   `json:"source"`
+			CacheRepo     *string   `json:"cacheRepo"`
+			Platforms     *[]string `json:"platforms"`
 		}
 		if err := pv.Decode(&p); err != nil {
 			report(err)
@@ -66,6 +67,9 @@ func decode(ev evaluated, dir string, lenient bool, c *collector) (*Library, *sy
 		}
 		if p.CacheRepo != nil {
 			lib.Policy.CacheRepo, lib.Policy.CacheRepoPos = *p.CacheRepo, at("cacheRepo")
+		}
+		if p.Platforms != nil && len(*p.Platforms) > 0 { // [] is unset
+			lib.Policy.Platforms, lib.Policy.PlatformsPos = *p.Platforms, at("platforms")
 		}
 	}
 
@@ -111,6 +115,10 @@ func decodeImage(name string, iv cue.Value, idx *syntaxIndex, internal func(stri
 			im.Files[i].Mode = DefaultFileMode
 		}
 	}
+	for k, f := range im.RootfsByPlatform {
+		f.Pos = idx.rootfs[name][k] // invalid when composed: check uses the field's
+		im.RootfsByPlatform[k] = f
+	}
 	return im, true
 }
 
@@ -123,13 +131,17 @@ type syntaxIndex struct {
 	images map[string]Pos
 	fields map[string]map[string]Pos
 	files  map[string][]Pos
+	// rootfs holds where each entry of the map form of rootfs is set:
+	// image -> key as written -> position of the key.
+	rootfs map[string]map[string]Pos
 	// lists are the list literals of the checked string lists, whose
 	// elements' positions are looked up only for elements in error.
 	lists map[listKey]*ast.ListLit
 }
 
 // listKey names a list field of an image: "apt", "platforms",
-// "pip.packages", "r.packages".
+// "pip.packages", "r.packages"; or with image "", of the policy:
+// "policy.platforms".
 type listKey struct{ image, path string }
 
 // indexSyntax walks the literal `images: NAME: {…}` and `policy: {…}`
@@ -138,7 +150,7 @@ type listKey struct{ image, path string }
 // built by comprehensions are not indexed; their positions come from the
 // values.
 func indexSyntax(files []*ast.File) *syntaxIndex {
-	idx := &syntaxIndex{top: map[string]Pos{}, policy: map[string]Pos{}, images: map[string]Pos{}, fields: map[string]map[string]Pos{}, files: map[string][]Pos{}, lists: map[listKey]*ast.ListLit{}}
+	idx := &syntaxIndex{top: map[string]Pos{}, policy: map[string]Pos{}, images: map[string]Pos{}, fields: map[string]map[string]Pos{}, files: map[string][]Pos{}, rootfs: map[string]map[string]Pos{}, lists: map[listKey]*ast.ListLit{}}
 	for _, f := range files {
 		for _, d := range f.Decls {
 			fd, ok := d.(*ast.Field)
@@ -219,16 +231,37 @@ func (idx *syntaxIndex) addPolicy(x ast.Expr) {
 				if _, seen := idx.policy[field]; !seen {
 					idx.policy[field] = toPos(fd.Value.Pos())
 				}
+				if field == "platforms" {
+					idx.addList(listKey{"", "policy.platforms"}, fd.Value)
+				}
 			}
 		}
 	}
 }
 
-// addLists records the list literals of an image's checked string lists.
+// addLists records the list literals of an image's checked string lists,
+// and where the entries of the map form of rootfs are set.
 func (idx *syntaxIndex) addLists(image, field string, x ast.Expr) {
 	switch field {
 	case "apt", "platforms":
 		idx.addList(listKey{image, field}, x)
+	case "rootfs":
+		for _, st := range structs(x) {
+			for _, e := range st.Elts {
+				fd, ok := e.(*ast.Field)
+				if !ok {
+					continue
+				}
+				if key := labelName(fd.Label); key != "" {
+					if idx.rootfs[image] == nil {
+						idx.rootfs[image] = map[string]Pos{}
+					}
+					if _, seen := idx.rootfs[image][key]; !seen {
+						idx.rootfs[image][key] = toPos(fd.Label.Pos())
+					}
+				}
+			}
+		}
 	case "pip", "r":
 		for _, st := range structs(x) {
 			for _, e := range st.Elts {

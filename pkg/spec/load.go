@@ -168,17 +168,30 @@ func findModuleRoot(dir string) string {
 
 // addCUE converts a CUE error (possibly a list) into positioned Errors. The
 // position shown is the first one in a user file; positions in imgctl's own
-// files are used only when there is nothing else.
+// files are used only when there is nothing else. An empty disjunction's
+// errors are made readable first (see simplifyDisjunction).
 func addCUE(c *collector, err error, internal func(string) bool) {
-	for _, e := range cueerrors.Errors(err) {
-		pos := pickPos(cueerrors.Positions(e), internal)
-		format, args := e.Msg()
-		msg := fmt.Sprintf(format, args...)
-		if p := cuePath(e.Path()); p != "" {
-			msg = p + ": " + msg
+	errs := cueerrors.Errors(err)
+	for i := 0; i < len(errs); i++ {
+		if n := disjunctionSize(errs, i); n > 0 {
+			c.errs = append(c.errs, simplifyDisjunction(errs[i], errs[i+1:i+1+n], internal)...)
+			i += n
+			continue
 		}
-		c.errs = append(c.errs, &Error{Pos: pos, Msg: msg})
+		c.errs = append(c.errs, cueError(errs[i], internal))
 	}
+}
+
+func cueError(e cueerrors.Error, internal func(string) bool) *Error {
+	format, args := e.Msg()
+	return &Error{Pos: pickPos(cueerrors.Positions(e), internal), Msg: prefixPath(e.Path(), fmt.Sprintf(format, args...))}
+}
+
+func prefixPath(path []string, msg string) string {
+	if p := cuePath(path); p != "" {
+		return p + ": " + msg
+	}
+	return msg
 }
 
 func cuePath(p []string) string {

@@ -81,6 +81,7 @@ func FuzzLoad(f *testing.F) {
 	f.Add("images: a: {parent: \"b@2026.13.01\"}, images: b: files: [{src: \"../x\", dest: \"/x\"}]")
 	f.Add("registry: 1\nimages: [string]: {}\n")
 	f.Add("images: a: {from: \"scratch\", rootfs: \"/etc/passwd\", env: {\"\": \"\"}}")
+	f.Add("policy: platforms: [\"linux/arm64\"]\nimages: a: {from: \"scratch\", rootfs: {\"linux/arm64/v8\": \"x\", \"\": 1}}\nimages: b: {parent: \"a\", platforms: [\"linux/arm\"]}")
 	f.Fuzz(func(t *testing.T, src string) {
 		dir := t.TempDir()
 		write(t, dir, "lib.cue", "package x\n"+src)

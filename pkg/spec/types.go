@@ -93,6 +93,12 @@ type Policy struct {
 	CacheRepo string `json:"cacheRepo,omitempty"`
 	// CacheRepoPos is where CacheRepo is set; invalid when it is unset.
 	CacheRepoPos Pos `json:"-"`
+	// Platforms are the platforms of every root image (external from: or
+	// scratch) that sets none, normalised and sorted like Image.Platforms;
+	// nil when unset (roots then get DefaultPlatforms).
+	Platforms []string `json:"platforms,omitempty"`
+	// PlatformsPos is where Platforms is set; invalid when it is unset.
+	PlatformsPos Pos `json:"-"`
 }
 
 // DefaultPolicy is the policy of a library that does not set one.
@@ -116,25 +122,56 @@ type Image struct {
 	Team        string `json:"team,omitempty"`
 	Family      string `json:"family,omitempty"`
 
+	// Rootfs is the single form of rootfs: one archive, relative to the
+	// spec directory, unpacked at "/" for every platform. Use RootfsFor to
+	// read either form.
 	Rootfs string `json:"rootfs,omitempty"`
 	// RootfsDigest is "sha256:<hex>" of the Rootfs file, computed at load.
-	RootfsDigest  string            `json:"-"`
-	Apt           []string          `json:"apt,omitempty"`
-	AptRecommends bool              `json:"aptRecommends,omitempty"`
-	Pip           *Pip              `json:"pip,omitempty"`
-	R             *R                `json:"r,omitempty"`
-	Run           []string          `json:"run,omitempty"`
-	Files         []File            `json:"files,omitempty"`
-	Env           map[string]string `json:"env,omitempty"`
-	User          string            `json:"user,omitempty"`
-	Workdir       string            `json:"workdir,omitempty"`
-	Entrypoint    []string          `json:"entrypoint,omitempty"`
-	Cmd           []string          `json:"cmd,omitempty"`
-	Ports         []int             `json:"ports,omitempty"`
-	Labels        map[string]string `json:"labels,omitempty"`
-	Platforms     []string          `json:"platforms,omitempty"`
-	Tags          []string          `json:"tags,omitempty"`
-	Deprecated    *Deprecation      `json:"deprecated,omitempty"`
+	RootfsDigest string `json:"-"`
+	// RootfsByPlatform is the map form of rootfs, `rootfs: {"linux/amd64":
+	// "…", "linux/arm64": "…"}`: one archive per platform, keyed by the
+	// normalised platform. Load checks that its keys are exactly the
+	// image's Platforms. Unlike RootfsDigest, each entry's digest is part of
+	// the JSON form, so the content key covers the archives' contents.
+	// Rootfs and RootfsByPlatform are never both set.
+	RootfsByPlatform map[string]RootfsFile `json:"rootfsByPlatform,omitempty"`
+	Apt              []string              `json:"apt,omitempty"`
+	AptRecommends    bool                  `json:"aptRecommends,omitempty"`
+	Pip              *Pip                  `json:"pip,omitempty"`
+	R                *R                    `json:"r,omitempty"`
+	Run              []string              `json:"run,omitempty"`
+	Files            []File                `json:"files,omitempty"`
+	Env              map[string]string     `json:"env,omitempty"`
+	User             string                `json:"user,omitempty"`
+	Workdir          string                `json:"workdir,omitempty"`
+	Entrypoint       []string              `json:"entrypoint,omitempty"`
+	Cmd              []string              `json:"cmd,omitempty"`
+	Ports            []int                 `json:"ports,omitempty"`
+	Labels           map[string]string     `json:"labels,omitempty"`
+	// Platforms is the effective list of platforms, never empty after
+	// Load: as written, or else inherited from the parent image (also a
+	// pinned one: its spec's platforms), or for a root (external from: or
+	// scratch) Policy.Platforms, else DefaultPlatforms. Entries are
+	// normalised ("linux/arm64/v8" is stored as "linux/arm64", "linux/arm"
+	// as "linux/arm/v7") and sorted, so the content key does not depend on
+	// the written order or spelling.
+	Platforms []string `json:"platforms,omitempty"`
+	// PlatformsInherited reports that the image does not set platforms:
+	// Platforms came from its parent, the policy or the default. It is not
+	// part of the content key; the effective Platforms are.
+	PlatformsInherited bool         `json:"-"`
+	Tags               []string     `json:"tags,omitempty"`
+	Deprecated         *Deprecation `json:"deprecated,omitempty"`
+}
+
+// RootfsFile is the archive of one platform in the map form of rootfs.
+type RootfsFile struct {
+	// Src is relative to the spec directory.
+	Src string `json:"src"`
+	// Digest is "sha256:<hex>" of the file's bytes, computed at load.
+	Digest string `json:"digest"`
+	// Pos is where the entry is set.
+	Pos Pos `json:"-"`
 }
 
 // Pip is a pip install step.
@@ -170,6 +207,29 @@ type Deprecation struct {
 // IsExternal reports whether the image is built from an external base.
 func (im *Image) IsExternal() bool { return im.Parent == "" }
 
+// HasRootfs reports whether the image unpacks a rootfs archive, in either
+// form.
+func (im *Image) HasRootfs() bool { return im.Rootfs != "" || len(im.RootfsByPlatform) > 0 }
+
+// RootfsFor returns the rootfs archive of platform, as src relative to the
+// spec directory and its "sha256:<hex>" digest: the single archive whatever
+// the platform, or the platform's entry of the map form. platform is
+// normalised first, so "linux/arm64/v8" finds "linux/arm64". ok is false
+// when the image has no rootfs for platform (or no rootfs at all).
+func (im *Image) RootfsFor(platform string) (src, digest string, ok bool) {
+	if im.Rootfs != "" {
+		return im.Rootfs, im.RootfsDigest, true
+	}
+	if len(im.RootfsByPlatform) == 0 {
+		return "", "", false
+	}
+	if n, err := NormalizePlatform(platform); err == nil {
+		platform = n
+	}
+	f, ok := im.RootfsByPlatform[platform]
+	return f.Src, f.Digest, ok
+}
+
 // PosOf returns the position of field, or of the image when the field is unset.
 func (im *Image) PosOf(field string) Pos {
 	if p, ok := im.FieldPos[field]; ok {
@@ -178,7 +238,8 @@ func (im *Image) PosOf(field string) Pos {
 	return im.Pos
 }
 
-// DefaultPlatforms is used when an image sets no platforms.
+// DefaultPlatforms are the platforms of a root image that sets none when
+// the policy sets none either.
 var DefaultPlatforms = []string{"linux/amd64"}
 
 // DefaultFileMode is the mode of a file that sets none.

@@ -86,12 +86,16 @@ func decodeStruct(v cue.Value, rv reflect.Value, seen func(name string, fv cue.V
 	byName := jsonIndex[rv.Type()]
 	for it.Next() {
 		name := it.Selector().Unquoted()
-		i, ok := byName[name]
-		if !ok {
+		if custom := customFields[rv.Type()][name]; custom != nil {
+			if err := custom(it.Value(), rv); err != nil {
+				return err
+			}
+		} else if i, ok := byName[name]; ok {
+			if err := decodeValue(it.Value(), rv.Field(i)); err != nil {
+				return err
+			}
+		} else {
 			continue // the schema rejects unknown fields
-		}
-		if err := decodeValue(it.Value(), rv.Field(i)); err != nil {
-			return err
 		}
 		if seen != nil {
 			seen(name, it.Value())
@@ -105,6 +109,31 @@ type jsonField struct {
 	name  string
 	index int
 	path  cue.Path
+}
+
+// customFields decode CUE fields whose Go form is not one field of the
+// same JSON name: type -> CUE field name -> decoder of the field into the
+// struct rv. Filled in at init (a literal would be an initialization
+// cycle).
+var customFields = map[reflect.Type]map[string]func(v cue.Value, rv reflect.Value) error{}
+
+// decodeRootfs decodes rootfs, a string (Image.Rootfs) or a map from
+// platform to archive (Image.RootfsByPlatform; keys as written, positions
+// and digests are filled in later).
+func decodeRootfs(v cue.Value, rv reflect.Value) error {
+	im := rv.Addr().Interface().(*Image)
+	if v.IncompleteKind() != cue.StructKind {
+		return decodeValue(v, reflect.ValueOf(&im.Rootfs).Elem())
+	}
+	var m map[string]string
+	if err := decodeValue(v, reflect.ValueOf(&m).Elem()); err != nil {
+		return err
+	}
+	im.RootfsByPlatform = make(map[string]RootfsFile, len(m))
+	for k, src := range m {
+		im.RootfsByPlatform[k] = RootfsFile{Src: src}
+	}
+	return nil
 }
 
 var (
@@ -130,6 +159,7 @@ func jsonFields(t reflect.Type) []jsonField {
 }
 
 func init() {
+	customFields[reflect.TypeFor[Image]()] = map[string]func(cue.Value, reflect.Value) error{"rootfs": decodeRootfs}
 	for _, t := range []reflect.Type{reflect.TypeFor[Image](), reflect.TypeFor[Pip](), reflect.TypeFor[R](), reflect.TypeFor[File](), reflect.TypeFor[Deprecation]()} {
 		fieldCache[t] = jsonFields(t)
 		jsonIndex[t] = map[string]int{}
