@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -45,7 +44,7 @@ func exampleLibrary(t *testing.T) (reg, dir string) {
 	copySpecs(t, filepath.Join(root, "hack", "base"), base, reg)
 	copySpecs(t, filepath.Join(root, "images"), dir, reg)
 	require.NoError(t, os.MkdirAll(filepath.Join(base, "build"), 0o755))
-	linkOrCopy(t, e2etest.DebianRootfs(t), filepath.Join(base, "build", "debian-bookworm.tar"))
+	e2etest.LinkOrCopy(t, e2etest.DebianRootfs(t), filepath.Join(base, "build", "debian-bookworm.tar"))
 
 	publish := func(args ...string) {
 		t.Helper()
@@ -75,21 +74,6 @@ func copySpecs(t *testing.T, from, to, reg string) {
 		}
 		return os.WriteFile(p, []byte(strings.ReplaceAll(string(b), "localhost:5000", reg)), 0o644)
 	}))
-}
-
-func linkOrCopy(t *testing.T, from, to string) {
-	t.Helper()
-	if os.Link(from, to) == nil {
-		return
-	}
-	src, err := os.Open(from)
-	require.NoError(t, err)
-	defer src.Close()
-	dst, err := os.Create(to)
-	require.NoError(t, err)
-	_, err = io.Copy(dst, src)
-	require.NoError(t, err)
-	require.NoError(t, dst.Close())
 }
 
 func tailLines(s string, n int) string {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -105,4 +106,28 @@ func rootfs(t testing.TB, kind string) string {
 		t.Fatalf("hack/rootfs.sh %s %s: %v\n%s", kind, out, err, output.String())
 	}
 	return out
+}
+
+// LinkOrCopy puts the file from at to (a hard link when both are on one
+// file system, else a copy), e.g. a rootfs tarball into a spec directory.
+func LinkOrCopy(t testing.TB, from, to string) {
+	t.Helper()
+	if os.Link(from, to) == nil {
+		return
+	}
+	src, err := os.Open(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	dst, err := os.Create(to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.Copy(dst, src); err != nil {
+		t.Fatal(err)
+	}
+	if err := dst.Close(); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -111,13 +111,15 @@ type pulled struct {
 	layers   [][]byte             // uncompressed layer tars
 }
 
-func pull(t *testing.T, ref string) pulled {
+// pull reads ref with ggcr; from an index, the platform opts ask for
+// (remote.WithPlatform), linux/amd64 by default.
+func pull(t *testing.T, ref string, opts ...remote.Option) pulled {
 	t.Helper()
 	d, err := name.NewDigest(ref, name.Insecure)
 	if err != nil {
 		t.Fatal(err)
 	}
-	img, err := remote.Image(d)
+	img, err := remote.Image(d, opts...)
 	if err != nil {
 		t.Fatalf("pulling %s: %v", ref, err)
 	}
