@@ -1,20 +1,31 @@
 #!/usr/bin/env bash
-# install-deps.sh [apt|tools|all]
+# install-deps.sh [apt|binfmt|tools|all]
 #
 # Installs everything the end-to-end tests and the demo need, idempotently:
-#   apt:   runc docker-registry skopeo debootstrap busybox-static
-#          ca-certificates (only the missing ones; apt-get update only when
-#          something is missing).
-#   tools: <repo>/bin/buildkitd, bin/buildctl and bin/cue, built with `go
-#          build` from the pinned module in hack/tools (only when missing or
-#          built from another version than hack/tools/go.mod pins).
-# The default is all. Takes well under 2 s when nothing needs doing.
+#   apt:    runc docker-registry skopeo debootstrap busybox-static
+#           ca-certificates qemu-user-static binfmt-support (only the
+#           missing ones; apt-get update only when something is missing).
+#   binfmt: QEMU user emulation for foreign-architecture RUN steps (linux/arm64
+#           images on an amd64 host): mounts binfmt_misc at
+#           /proc/sys/fs/binfmt_misc when it is not mounted (nothing mounts
+#           it at boot here), enables the handlers qemu-user-static installs
+#           (update-binfmts --enable) and checks that qemu-aarch64 is
+#           registered and enabled. Needs root unless already done. buildkitd
+#           detects emulators when it starts: start (or restart) it after
+#           this step; hack/buildkitd.sh start runs it first.
+#   tools:  <repo>/bin/buildkitd, bin/buildctl and bin/cue, built with `go
+#           build` from the pinned module in hack/tools (only when missing or
+#           built from another version than hack/tools/go.mod pins).
+# The default is all (apt, binfmt, tools). Takes well under 2 s when nothing
+# needs doing.
 # Logs to stderr; prints nothing on stdout.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # ca-certificates: go needs it to download modules on a minimal host.
-APT_PACKAGES=(runc docker-registry skopeo debootstrap busybox-static ca-certificates)
+# qemu-user-static, binfmt-support: emulation for foreign platforms (binfmt).
+APT_PACKAGES=(runc docker-registry skopeo debootstrap busybox-static ca-certificates
+	qemu-user-static binfmt-support)
 
 # TOOLS maps each binary to "module package".
 declare -A TOOLS=(
@@ -45,6 +56,40 @@ install_apt() {
 	"${sudo[@]}" apt-get update -qq >&2
 	DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends \
 		"${missing[@]}" >&2
+}
+
+# install_binfmt registers the QEMU user-emulation handlers with the kernel
+# (see the header). The check that it is done reads two small files.
+install_binfmt() {
+	if binfmt_enabled aarch64; then
+		log "binfmt: qemu-aarch64 handler enabled ($(binfmt_handlers))"
+		return 0
+	fi
+	[[ $(id -u) -eq 0 ]] || die "binfmt: need root to mount binfmt_misc and register the QEMU handlers; run as root: $0 binfmt"
+	[[ -x /usr/bin/qemu-aarch64-static ]] && command -v update-binfmts >/dev/null ||
+		die "binfmt: qemu-user-static or binfmt-support is not installed; run $0 apt first"
+	if ! mountpoint -q "$BINFMT_DIR"; then
+		grep -qw binfmt_misc /proc/filesystems ||
+			die "binfmt: this kernel has no binfmt_misc: foreign-platform RUN steps cannot be emulated here"
+		log "binfmt: mounting binfmt_misc at $BINFMT_DIR"
+		mount -t binfmt_misc binfmt_misc "$BINFMT_DIR" ||
+			die "binfmt: cannot mount binfmt_misc at $BINFMT_DIR (a container without CAP_SYS_ADMIN?)"
+	fi
+	[[ $(<"$BINFMT_DIR/status") == enabled ]] || echo 1 >"$BINFMT_DIR/status"
+	log "binfmt: update-binfmts --enable"
+	update-binfmts --enable >&2 || log "binfmt: update-binfmts --enable failed; checking qemu-aarch64 anyway"
+	# update-binfmts leaves a registered handler that was switched off (echo
+	# 0 >ENTRY) as it is: switch the QEMU ones back on.
+	local f
+	for f in "$BINFMT_DIR"/qemu-*; do
+		if [[ -e $f && $(head -n 1 "$f") == disabled ]]; then
+			log "binfmt: re-enabling ${f##*/}"
+			echo 1 >"$f"
+		fi
+	done
+	binfmt_enabled aarch64 ||
+		die "binfmt: $BINFMT_DIR/qemu-aarch64 is not registered and enabled after update-binfmts --enable; see update-binfmts --display qemu-aarch64"
+	log "binfmt: enabled QEMU handlers: $(binfmt_handlers); restart buildkitd if it was running so that it sees them"
 }
 
 # pinned_version MODULE prints the version hack/tools/go.mod requires.
@@ -87,7 +132,8 @@ install_tools() {
 
 case ${1:-all} in
 apt) install_apt ;;
+binfmt) install_binfmt ;;
 tools) install_tools ;;
-all) install_apt; install_tools ;;
-*) echo "usage: $0 [apt|tools|all]" >&2; exit 2 ;;
+all) install_apt; install_binfmt; install_tools ;;
+*) echo "usage: $0 [apt|binfmt|tools|all]" >&2; exit 2 ;;
 esac

@@ -5,6 +5,10 @@
 # shellcheck disable=SC2034 # used by the scripts that source this file
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
+# BINFMT_DIR is where binfmt_misc is mounted (hack/install-deps.sh binfmt
+# mounts it).
+BINFMT_DIR=/proc/sys/fs/binfmt_misc
+
 # log prints its arguments to stderr, prefixed with the script name.
 log() { printf '%s: %s\n' "$(basename "$0")" "$*" >&2; }
 
@@ -92,4 +96,21 @@ report_status() {
 	fi
 	echo "stopped"
 	exit 1
+}
+
+# binfmt_enabled ARCH succeeds when the qemu-ARCH handler is registered and
+# enabled, and binfmt_misc as a whole is enabled.
+binfmt_enabled() {
+	local entry=$BINFMT_DIR/qemu-$1
+	[[ -r $BINFMT_DIR/status && -r $entry ]] || return 1
+	[[ $(<"$BINFMT_DIR/status") == enabled && $(head -n 1 "$entry") == enabled ]]
+}
+
+# binfmt_handlers prints the registered qemu-* handlers, without the prefix.
+binfmt_handlers() {
+	local f out=()
+	for f in "$BINFMT_DIR"/qemu-*; do
+		[[ -e $f ]] && out+=("${f##*/qemu-}")
+	done
+	echo "${out[*]:-none}"
 }

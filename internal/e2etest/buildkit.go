@@ -26,17 +26,21 @@ var shared struct {
 	once    sync.Once
 	addr    string
 	missing string // why the daemon cannot run here, if it cannot
-	err     error
-	d       *daemon
-	dir     string
+	// emulation says why QEMU emulation could not be set up before the
+	// daemon started, or "" (see enableEmulation).
+	emulation string
+	err       error
+	d         *daemon
+	dir       string
 }
 
 // BuildKit returns the address of a BuildKit daemon: $BUILDKIT_HOST if set,
 // otherwise a daemon started on first use and shared by every test in this
 // test binary (<repo>/bin/buildkitd as root, OCI worker with runc, host
-// network, state in a temporary directory). Call [Main] from TestMain to
-// stop it; without that it dies with the test binary but leaves its
-// directory behind.
+// network, state in a temporary directory, QEMU user emulation registered
+// first so that it also builds linux/arm64: see [RequirePlatforms]). Call
+// [Main] from TestMain to stop it; without that it dies with the test
+// binary but leaves its directory behind.
 func BuildKit(t testing.TB) string {
 	t.Helper()
 	if h := os.Getenv(EnvBuildKitHost); h != "" {
@@ -71,6 +75,8 @@ func startShared() {
 		shared.missing = "runc not found in PATH (Debian package runc)"
 		return
 	}
+	// buildkitd detects emulators when it starts: register them first.
+	shared.emulation = enableEmulation(root)
 	dir, err := os.MkdirTemp("", "imgctl-buildkitd-")
 	if err != nil {
 		shared.err = err
