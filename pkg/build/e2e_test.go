@@ -164,6 +164,28 @@ func pull(t *testing.T, ref string, opts ...remote.Option) pulled {
 	return p
 }
 
+// ranAgain lists the RUN steps that ran instead of coming from a cache. A
+// vertex restored from the cache is reported cached; it shows up again
+// uncached while its layer is fetched for the export.
+func ranAgain(statuses []*client.SolveStatus) map[string]bool {
+	ran := map[string]bool{}
+	for _, s := range statuses {
+		for _, v := range s.Vertexes {
+			if strings.Contains(v.Name, "RUN ") {
+				ran[v.Name] = ran[v.Name] || !v.Cached
+			}
+		}
+	}
+	for _, s := range statuses {
+		for _, v := range s.Vertexes {
+			if v.Cached {
+				delete(ran, v.Name)
+			}
+		}
+	}
+	return ran
+}
+
 func TestE2EBuild(t *testing.T) {
 	c := newClient(t)
 	reg := e2etest.Registry(t)
@@ -286,24 +308,7 @@ func TestE2EBuild(t *testing.T) {
 		if res.Digest != d1 {
 			t.Errorf("build from the registry cache: digest %s, want %s", res.Digest, d1)
 		}
-		// A vertex restored from the cache is reported cached; it shows up
-		// again uncached while its layer is fetched for the export.
-		ran := map[string]bool{}
-		for _, s := range statuses {
-			for _, v := range s.Vertexes {
-				if strings.Contains(v.Name, "RUN ") {
-					ran[v.Name] = ran[v.Name] || !v.Cached
-				}
-			}
-		}
-		for _, s := range statuses {
-			for _, v := range s.Vertexes {
-				if v.Cached {
-					delete(ran, v.Name)
-				}
-			}
-		}
-		if len(ran) > 0 {
+		if ran := ranAgain(statuses); len(ran) > 0 {
 			t.Errorf("steps ran again despite the registry cache: %v", ran)
 			for _, s := range statuses {
 				for _, v := range s.Vertexes {
