@@ -25,8 +25,14 @@ say "Validating the specs"
 # demo's stand-in for Docker Hub's debian:bookworm: a debootstrap rootfs
 # published once with imgctl itself (hack/base/).
 if ! skopeo inspect --tls-verify=false "docker://localhost:$port/mirror/debian:bookworm" >/dev/null 2>&1; then
-	say "Publishing the Debian bookworm base the library is built FROM (debootstrap, hack/base/)"
-	hack/rootfs.sh debian hack/base/build/debian-bookworm.tar
+	say "Publishing the Debian bookworm base the library is built FROM (debootstrap for amd64 and, through QEMU, arm64; hack/base/)"
+	mkdir -p hack/base/build
+	for arch in amd64 arm64; do
+		# Made once in _output/rootfs (the end-to-end tests share them).
+		hack/rootfs.sh "debian-$arch" "$out/rootfs/debian-$arch.tar"
+		ln -f "$out/rootfs/debian-$arch.tar" "hack/base/build/debian-bookworm-$arch.tar" 2>/dev/null ||
+			cp "$out/rootfs/debian-$arch.tar" "hack/base/build/debian-bookworm-$arch.tar"
+	done
 	"$imgctl" publish hack/base --progress plain
 fi
 
@@ -46,9 +52,12 @@ say "Publish"
 say "Status, read back from the registry"
 "$imgctl" status images
 
-say "Tags in the registry, as skopeo sees them"
-for repo in debian python3 r marketing notebook credit-risk; do
+say "Tags and platforms in the registry, as skopeo sees them"
+for repo in debian tools python3 r marketing notebook credit-risk; do
 	printf '%-12s %s\n' "$repo" "$(skopeo list-tags --tls-verify=false "docker://localhost:$port/datasci/$repo" | tr -d ' \n')"
+	# The architectures of latest's index (attestations are "unknown").
+	printf '%-12s platforms: %s\n' "" "$(skopeo inspect --raw --tls-verify=false "docker://localhost:$port/datasci/$repo:latest" |
+		grep -o '"architecture": *"[^"]*"' | cut -d'"' -f4 | grep -vx unknown | sort -u | sed 's|^|linux/|' | paste -sd' ')"
 done
 
 say "Done. Run 'make demo' again: nothing changes. 'make stop' stops the daemons."

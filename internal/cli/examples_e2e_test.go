@@ -38,13 +38,16 @@ func exampleLibrary(t *testing.T) (reg, dir string) {
 	}
 	reg = e2etest.Registry(t)
 	t.Setenv("BUILDKIT_HOST", e2etest.BuildKit(t))
+	e2etest.RequirePlatforms(t, os.Getenv("BUILDKIT_HOST"), "linux/arm64")
 	root := e2etest.RepoRoot(t)
 	tmp := t.TempDir()
 	base, dir := filepath.Join(tmp, "base"), filepath.Join(tmp, "images")
 	copySpecs(t, filepath.Join(root, "hack", "base"), base, reg)
 	copySpecs(t, filepath.Join(root, "images"), dir, reg)
 	require.NoError(t, os.MkdirAll(filepath.Join(base, "build"), 0o755))
-	e2etest.LinkOrCopy(t, e2etest.DebianRootfs(t), filepath.Join(base, "build", "debian-bookworm.tar"))
+	for _, arch := range []string{"amd64", "arm64"} {
+		e2etest.LinkOrCopy(t, e2etest.DebianRootfsFor(t, arch), filepath.Join(base, "build", "debian-bookworm-"+arch+".tar"))
+	}
 
 	publish := func(args ...string) {
 		t.Helper()
@@ -91,13 +94,15 @@ type published struct {
 	config ocispec.ImageConfig
 }
 
-func latestOf(t *testing.T, reg, name string) published {
+// latestOf is name's latest, by the digest of its index, with plat's
+// config.
+func latestOf(t *testing.T, reg, name string, plat ocispec.Platform) published {
 	t.Helper()
 	var insp struct{ Digest string }
 	repo := reg + "/datasci/" + name
 	require.NoError(t, json.Unmarshal(e2etest.Skopeo(t, "inspect", "--tls-verify=false", "docker://"+repo+":latest"), &insp))
 	ref := repo + "@" + insp.Digest
-	img, _, err := build.BaseConfig(context.Background(), ref, true, ocispec.Platform{OS: "linux", Architecture: "amd64"})
+	img, _, err := build.BaseConfig(context.Background(), ref, true, plat)
 	require.NoError(t, err)
 	return published{ref: ref, config: img.Config}
 }
@@ -121,37 +126,46 @@ func TestExampleEnvironmentsWorkForTheirUsers(t *testing.T) {
 
 	checks := []struct {
 		image, what, script, want string
+		arch                      string // "" is amd64
 	}{
+		// arm64, through QEMU: the base and the small tools image.
+		{"debian", "arm64 too", `uname -m`, "aarch64", "arm64"},
+		{"tools", "arm64: the user's tools", `uname -m && id -u && git --version && jq --version`, "aarch64\n1000\ngit version", "arm64"},
+		{"tools", "amd64: the user's tools", `uname -m && id -u && curl --version | head -1`, "x86_64\n1000\ncurl", ""},
 		// Every image: its command exists for its user.
-		{"debian", "runs as root, bash present", `id -u && bash -c 'echo bash ok'`, "0\nbash ok"},
-		{"python3", "python3 is the family's environment", `command -v python3 && command -v pip && python3 -c "import numpy, pandas, sys; print(sys.prefix)"`, "/opt/venv/bin/python3\n/opt/venv/bin/pip\n/opt/venv"},
-		{"r", "R with a writable user library first", `Rscript -e 'cat(.libPaths()[1], "\n")'`, "/opt/R/library"},
+		{"debian", "runs as root, bash present", `id -u && bash -c 'echo bash ok'`, "0\nbash ok", ""},
+		{"python3", "python3 is the family's environment", `command -v python3 && command -v pip && python3 -c "import numpy, pandas, sys; print(sys.prefix)"`, "/opt/venv/bin/python3\n/opt/venv/bin/pip\n/opt/venv", ""},
+		{"r", "R with a writable user library first", `Rscript -e 'cat(.libPaths()[1], "\n")'`, "/opt/R/library", ""},
 		// marketing: the seeded dataset is readable by its user and intact.
-		{"marketing", "runs as the unprivileged user in its home", `id -u && id -g && pwd && echo "$HOME"`, "1000\n1000\n/home/ds\n/home/ds"},
-		{"marketing", "dataset directory is a normal root-owned directory", `stat -c '%a %U:%G' /opt/data /opt/data/segments.csv`, "755 root:root\n444 root:root"},
-		{"marketing", "dataset readable and intact", `sha256sum "$SEGMENTS_CSV"`, segmentsSum + "  /opt/data/segments.csv"},
-		{"marketing", "the scientific stack imports", `python3 -c "import sklearn, pandas; print('ok')"`, "ok"},
-		{"marketing", "pip install at runtime, as the user", `pip install --no-cache-dir --index-url ` + pypi.URL + `/simple/ imgctlprobe >/dev/null && python3 -c "import imgctlprobe; print(imgctlprobe.VALUE)"`, "from the private index"},
-		{"marketing", "pip install --user at runtime", `pip install --user --no-cache-dir --index-url ` + pypi.URL + `/simple/ imgctlprobe >/dev/null && python3 -c "import imgctlprobe; print(imgctlprobe.__file__)"`, "/home/ds/.local/lib/python3.11/site-packages/imgctlprobe/__init__.py"},
+		{"marketing", "runs as the unprivileged user in its home", `id -u && id -g && pwd && echo "$HOME"`, "1000\n1000\n/home/ds\n/home/ds", ""},
+		{"marketing", "dataset directory is a normal root-owned directory", `stat -c '%a %U:%G' /opt/data /opt/data/segments.csv`, "755 root:root\n444 root:root", ""},
+		{"marketing", "dataset readable and intact", `sha256sum "$SEGMENTS_CSV"`, segmentsSum + "  /opt/data/segments.csv", ""},
+		{"marketing", "the scientific stack imports", `python3 -c "import sklearn, pandas; print('ok')"`, "ok", ""},
+		{"marketing", "pip install at runtime, as the user", `pip install --no-cache-dir --index-url ` + pypi.URL + `/simple/ imgctlprobe >/dev/null && python3 -c "import imgctlprobe; print(imgctlprobe.VALUE)"`, "from the private index", ""},
+		{"marketing", "pip install --user at runtime", `pip install --user --no-cache-dir --index-url ` + pypi.URL + `/simple/ imgctlprobe >/dev/null && python3 -c "import imgctlprobe; print(imgctlprobe.__file__)"`, "/home/ds/.local/lib/python3.11/site-packages/imgctlprobe/__init__.py", ""},
 		// notebook: the server starts as the user and answers /api; its kernels use the environment.
-		{"notebook", "runs as the unprivileged user", `id -u`, "1000"},
-		{"notebook", "notebook server answers /api", notebookScript(port), `"version"`},
-		{"notebook", "pip install at runtime, as the user", `pip install --no-cache-dir --index-url ` + pypi.URL + `/simple/ imgctlprobe >/dev/null && python3 -c "import imgctlprobe; print(imgctlprobe.VALUE)"`, "from the private index"},
+		{"notebook", "runs as the unprivileged user", `id -u`, "1000", ""},
+		{"notebook", "notebook server answers /api", notebookScript(port), `"version"`, ""},
+		{"notebook", "pip install at runtime, as the user", `pip install --no-cache-dir --index-url ` + pypi.URL + `/simple/ imgctlprobe >/dev/null && python3 -c "import imgctlprobe; print(imgctlprobe.VALUE)"`, "from the private index", ""},
 		// credit-risk: R loads ggplot2 and installs from a CRAN-like repository as the user.
-		{"credit-risk", "runs as the unprivileged user", `id -u`, "1000"},
-		{"credit-risk", "ggplot2 loads", `Rscript -e 'suppressPackageStartupMessages(library(ggplot2)); cat(as.character(packageVersion("ggplot2")), "\n")'`, "3.4"},
-		{"credit-risk", "install.packages at runtime, as the user", `Rscript -e 'install.packages("imgctlprobe", repos = "` + cran.URL + `", quiet = TRUE); library(imgctlprobe); cat(hello(), "\n"); cat(find.package("imgctlprobe"), "\n")'`, "installed at runtime \n/opt/R/library/imgctlprobe"},
+		{"credit-risk", "runs as the unprivileged user", `id -u`, "1000", ""},
+		{"credit-risk", "ggplot2 loads", `Rscript -e 'suppressPackageStartupMessages(library(ggplot2)); cat(as.character(packageVersion("ggplot2")), "\n")'`, "3.4", ""},
+		{"credit-risk", "install.packages at runtime, as the user", `Rscript -e 'install.packages("imgctlprobe", repos = "` + cran.URL + `", quiet = TRUE); library(imgctlprobe); cat(hello(), "\n"); cat(find.package("imgctlprobe"), "\n")'`, "installed at runtime \n/opt/R/library/imgctlprobe", ""},
 	}
 	images := map[string]published{}
 	for _, c := range checks {
 		t.Run(c.image+"/"+c.what, func(t *testing.T) {
-			im, ok := images[c.image]
+			plat := ocispec.Platform{OS: "linux", Architecture: "amd64"}
+			if c.arch != "" {
+				plat.Architecture = c.arch
+			}
+			im, ok := images[c.image+"/"+plat.Architecture]
 			if !ok {
-				im = latestOf(t, reg, c.image)
-				images[c.image] = im
+				im = latestOf(t, reg, c.image, plat)
+				images[c.image+"/"+plat.Architecture] = im
 			}
 			res, err := imagetest.Run(context.Background(), bk, imagetest.Image{
-				Ref: im.ref, Platform: ocispec.Platform{OS: "linux", Architecture: "amd64"}, Config: im.config,
+				Ref: im.ref, Platform: plat, Config: im.config,
 			}, c.script)
 			require.NoError(t, err)
 			require.Contains(t, res.Output, c.want, "output of %q", c.script)
