@@ -24,8 +24,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # ca-certificates: go needs it to download modules on a minimal host.
 # qemu-user-static, binfmt-support: emulation for foreign platforms (binfmt).
+# curl, xz-utils: hack/rootfs.sh reads the mirror's index for a foreign busybox.
 APT_PACKAGES=(runc docker-registry skopeo debootstrap busybox-static ca-certificates
-	qemu-user-static binfmt-support)
+	qemu-user-static binfmt-support curl xz-utils)
 
 # TOOLS maps each binary to "module package".
 declare -A TOOLS=(
