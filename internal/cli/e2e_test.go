@@ -232,3 +232,28 @@ func boolText(b bool) string {
 	}
 	return "false"
 }
+
+// TestCacheRepoAndSource: --cache-repo puts the build cache where it says
+// (and nowhere in the image repositories); --source is recorded on the
+// image; without it and without a network git remote, nothing is.
+func TestCacheRepoAndSource(t *testing.T) {
+	e := newE2E(t)
+	_, stdout, stderr, code := e.publish("2026-11-01", "--target", "base", "--cache-repo", e.reg+"/caches", "--source", "https://git.example/org/images.git")
+	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
+	assert.NotContains(t, stderr, "ERROR", "a missing cache on the first build is not an error")
+	var lt struct{ Tags []string }
+	require.NoError(t, json.Unmarshal(e2etest.Skopeo(t, "list-tags", "--tls-verify=false", "docker://"+e.reg+"/caches/base"), &lt))
+	assert.Equal(t, []string{"buildcache"}, lt.Tags)
+	assert.Equal(t, []string{"2026.11.01", "latest"}, e.tags("base"), "no buildcache tag among the image's")
+	_, ann := e.manifest("base", "latest")
+	assert.Equal(t, "https://git.example/org/images.git", ann["org.opencontainers.image.source"])
+
+	// The default cache lives under REGISTRY/imgctl-cache; the spec
+	// directory is no git checkout, so no source is recorded.
+	_, stdout, stderr, code = e.publish("2026-11-01", "--target", "mid")
+	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
+	require.NoError(t, json.Unmarshal(e2etest.Skopeo(t, "list-tags", "--tls-verify=false", "docker://"+e.reg+"/e2e/imgctl-cache/mid"), &lt))
+	assert.Equal(t, []string{"buildcache"}, lt.Tags)
+	_, ann = e.manifest("mid", "latest")
+	assert.NotContains(t, ann, "org.opencontainers.image.source")
+}
