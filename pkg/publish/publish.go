@@ -167,6 +167,33 @@ func (pub *Publisher) Apply(ctx context.Context, lib *spec.Library, p *plan.Plan
 		}
 		return digests[image].Digest
 	}
+	if res.Tags, err = pub.tagAll(ctx, p, target); err != nil {
+		return res, err
+	}
+	// Then the markers: serialised per repository by the lifecycle writer.
+	err = pub.each(ctx, len(p.Deprecations), func(ctx context.Context, i int) error {
+		d := p.Deprecations[i]
+		if err := pub.deprecate(ctx, d, versionDigest(p, d, digests)); err != nil {
+			return fmt.Errorf("marking %s:%s deprecated: %w", d.Image, d.Version, err)
+		}
+		log.Info("deprecated", "image", d.Image, "version", d.Version, "end_of_life", d.EndOfLife)
+		return nil
+	})
+	if err != nil {
+		return res, err
+	}
+	res.Marked = len(p.Deprecations)
+	return res, nil
+}
+
+// tagAll writes the dated tags, reads them back, then moves latest and the
+// moving tags. It returns how many tags it wrote.
+func (pub *Publisher) tagAll(ctx context.Context, p *plan.Plan, target func(image, digest string) string) (int, error) {
+	log := pub.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	n := 0
 	for _, kinds := range [][]plan.TagKind{{plan.TagDated}, {plan.TagLatest, plan.TagMoving}} {
 		var steps []plan.TagStep
 		for _, t := range p.Tags {
@@ -195,32 +222,19 @@ func (pub *Publisher) Apply(ctx context.Context, lib *spec.Library, p *plan.Plan
 			return nil
 		})
 		if err != nil {
-			return res, err
+			return n, err
 		}
 		if kinds[0] == plan.TagDated {
 			// Registries have no conditional tag write: a concurrent
 			// publish that checked at the same moment may have written
 			// the same dated tag. Read them back before anything moves.
 			if err := pub.verifyDated(ctx, steps, target); err != nil {
-				return res, err
+				return n, err
 			}
 		}
-		res.Tags += len(steps)
+		n += len(steps)
 	}
-	// Then the markers: serialised per repository by the lifecycle writer.
-	err = pub.each(ctx, len(p.Deprecations), func(ctx context.Context, i int) error {
-		d := p.Deprecations[i]
-		if err := pub.deprecate(ctx, d, versionDigest(p, d, digests)); err != nil {
-			return fmt.Errorf("marking %s:%s deprecated: %w", d.Image, d.Version, err)
-		}
-		log.Info("deprecated", "image", d.Image, "version", d.Version, "end_of_life", d.EndOfLife)
-		return nil
-	})
-	if err != nil {
-		return res, err
-	}
-	res.Marked = len(p.Deprecations)
-	return res, nil
+	return n, nil
 }
 
 // checkPlatforms asks the daemon, when the builder can, which platforms it
