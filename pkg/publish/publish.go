@@ -125,10 +125,7 @@ func (r *Result) WriteTable(w io.Writer) {
 // Apply executes p for lib. status receives BuildKit progress (may be nil;
 // Apply closes it when all builds are done).
 func (pub *Publisher) Apply(ctx context.Context, lib *spec.Library, p *plan.Plan, status chan *client.SolveStatus) (*Result, error) {
-	log := pub.Log
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
+	log := pub.logger()
 	// The progress display ends when status is closed: right after the
 	// builds, or on any early return.
 	closeStatus := sync.OnceFunc(func() {
@@ -186,13 +183,18 @@ func (pub *Publisher) Apply(ctx context.Context, lib *spec.Library, p *plan.Plan
 	return res, nil
 }
 
+// logger is pub.Log, or a logger that discards.
+func (pub *Publisher) logger() *slog.Logger {
+	if pub.Log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return pub.Log
+}
+
 // tagAll writes the dated tags, reads them back, then moves latest and the
 // moving tags. It returns how many tags it wrote.
 func (pub *Publisher) tagAll(ctx context.Context, p *plan.Plan, target func(image, digest string) string) (int, error) {
-	log := pub.Log
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
+	log := pub.logger()
 	n := 0
 	for _, kinds := range [][]plan.TagKind{{plan.TagDated}, {plan.TagLatest, plan.TagMoving}} {
 		var steps []plan.TagStep
