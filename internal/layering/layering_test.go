@@ -36,20 +36,26 @@ func packages(t *testing.T) map[string][]string {
 	return g
 }
 
+// deps is every package root depends on, directly or not.
+func deps(g map[string][]string, root string) map[string]bool {
+	seen := map[string]bool{}
+	var walk func(string)
+	walk = func(p string) {
+		for _, d := range g[p] {
+			if !seen[d] {
+				seen[d] = true
+				walk(d)
+			}
+		}
+	}
+	walk(root)
+	return seen
+}
+
 func TestLayering(t *testing.T) {
 	g := packages(t)
 	for pkg, bad := range forbidden {
-		seen := map[string]bool{}
-		var walk func(string)
-		walk = func(p string) {
-			for _, d := range g[p] {
-				if !seen[d] {
-					seen[d] = true
-					walk(d)
-				}
-			}
-		}
-		walk(mod + pkg)
+		seen := deps(g, mod+pkg)
 		for d := range seen {
 			for _, b := range bad {
 				if strings.HasPrefix(d, b) {
@@ -93,5 +99,17 @@ func TestEveryPackageHasDocGo(t *testing.T) {
 			continue
 		}
 		assert.Contains(t, f[2:], "doc.go", "%s has no doc.go", f[0])
+	}
+}
+
+// TestTestHelpersStayInTests: the fault-injecting proxy and the end-to-end
+// helpers are for tests only; nothing imgctl ships depends on them.
+func TestTestHelpersStayInTests(t *testing.T) {
+	g := packages(t)
+	for _, root := range []string{mod + "cmd/imgctl"} {
+		seen := deps(g, root)
+		for _, helper := range []string{mod + "internal/faultproxy", mod + "internal/e2etest", mod + "internal/goldentest"} {
+			assert.False(t, seen[helper], "%s depends on %s", root, helper)
+		}
 	}
 }
