@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -43,6 +44,18 @@ images: leaf1: {
 images: leaf2: {parent: "mid", run: ["echo leaf2 > /leaf2.txt"]}
 `
 
+// buildkitHost is set once: the end-to-end tests run in parallel (t.Setenv
+// would refuse), all on the one daemon of this test binary.
+var buildkitHost sync.Once
+
+// useBuildKit points imgctl (BUILDKIT_HOST) at the test binary's daemon.
+func useBuildKit(t *testing.T) string {
+	t.Helper()
+	addr := e2etest.BuildKit(t)
+	buildkitHost.Do(func() { os.Setenv("BUILDKIT_HOST", addr) })
+	return addr
+}
+
 type e2e struct {
 	t        *testing.T
 	dir, reg string
@@ -54,7 +67,7 @@ func newE2E(t *testing.T) *e2e {
 		t.Skip("end-to-end: needs BuildKit and a registry")
 	}
 	e := &e2e{t: t, dir: t.TempDir(), reg: e2etest.Registry(t), src: chain}
-	t.Setenv("BUILDKIT_HOST", e2etest.BuildKit(t))
+	useBuildKit(t)
 	b, err := os.ReadFile(e2etest.BusyboxRootfs(t))
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(filepath.Join(e.dir, "busybox.tar"), b, 0o644))
@@ -118,6 +131,7 @@ func (e *e2e) manifest(repo, tag string) (digest string, annotations map[string]
 }
 
 func TestPublishEndToEnd(t *testing.T) {
+	t.Parallel()
 	e := newE2E(t)
 
 	built, stdout, stderr, code := e.publish("2026-11-01")
@@ -237,6 +251,7 @@ func boolText(b bool) string {
 // (and nowhere in the image repositories); --source is recorded on the
 // image; without it and without a network git remote, nothing is.
 func TestCacheRepoAndSource(t *testing.T) {
+	t.Parallel()
 	e := newE2E(t)
 	_, stdout, stderr, code := e.publish("2026-11-01", "--target", "base", "--cache-repo", e.reg+"/caches", "--source", "https://git.example/org/images.git")
 	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)

@@ -37,8 +37,7 @@ func exampleLibrary(t *testing.T) (reg, dir string) {
 		t.Skip("end-to-end: builds the example library (Debian mirror, BuildKit, registry)")
 	}
 	reg = e2etest.Registry(t)
-	t.Setenv("BUILDKIT_HOST", e2etest.BuildKit(t))
-	e2etest.RequirePlatforms(t, os.Getenv("BUILDKIT_HOST"), "linux/arm64")
+	e2etest.RequirePlatforms(t, useBuildKit(t), "linux/arm64")
 	root := e2etest.RepoRoot(t)
 	tmp := t.TempDir()
 	base, dir := filepath.Join(tmp, "base"), filepath.Join(tmp, "images")
@@ -112,6 +111,7 @@ func latestOf(t *testing.T, reg, name string, plat ocispec.Platform) published {
 // scientist does first: read the team's dataset, import the stack, start
 // the notebook server, and install a package at runtime without root.
 func TestExampleEnvironmentsWorkForTheirUsers(t *testing.T) {
+	t.Parallel()
 	reg, _ := exampleLibrary(t)
 	bk, err := client.New(context.Background(), os.Getenv("BUILDKIT_HOST"))
 	require.NoError(t, err)

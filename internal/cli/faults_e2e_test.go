@@ -145,6 +145,7 @@ func (f *faulty) publishedThenChanged() {
 }
 
 func TestFaultLatestWritesFailThenRerunConverges(t *testing.T) {
+	t.Parallel()
 	f := newFaulty(t)
 	f.publishedThenChanged()
 	old := f.skopeoDigest("mid", "latest")
@@ -161,6 +162,7 @@ func TestFaultLatestWritesFailThenRerunConverges(t *testing.T) {
 }
 
 func TestFaultMarkerWritesFailThenRerunConverges(t *testing.T) {
+	t.Parallel()
 	f := newFaulty(t)
 	f.publishedThenChanged()
 	// Markers go to the referrers fallback index, tag sha256-<subject>.
@@ -175,6 +177,7 @@ func TestFaultMarkerWritesFailThenRerunConverges(t *testing.T) {
 // failing with 503 and another fifth reset, a cold publish of five images
 // completes on the first try (at least 9 of 10 runs).
 func TestFaultRandomFailuresArePassed(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("end-to-end")
 	}
@@ -209,6 +212,7 @@ func TestFaultRandomFailuresArePassed(t *testing.T) {
 // TestFaultKilledPublishIsFinished: publish is SIGKILLed at several points
 // (held in a registry request there), and a re-run finishes the job.
 func TestFaultKilledPublishIsFinished(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("end-to-end")
 	}

@@ -61,11 +61,11 @@ func (x rawIndex) platforms() []string {
 // architecture, and that the superseded version is marked on its index
 // and on every platform manifest.
 func TestPublishTwoPlatforms(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("end-to-end: BuildKit with QEMU")
 	}
-	addr := e2etest.BuildKit(t)
-	e2etest.RequirePlatforms(t, addr, "linux/arm64")
+	e2etest.RequirePlatforms(t, useBuildKit(t), "linux/arm64")
 	for mode, start := range map[string]func(*testing.T) string{
 		"distribution-2.8": func(t *testing.T) string { return e2etest.Registry(t) },
 		"ggcr-referrers":   func(t *testing.T) string { return e2etest.InProcessRegistry(t, true) },

@@ -205,8 +205,7 @@ func (pub *Publisher) tagAll(ctx context.Context, p *plan.Plan, target func(imag
 				}
 			}
 		}
-		err := pub.each(ctx, len(steps), func(ctx context.Context, i int) error {
-			t := steps[i]
+		err := pub.inWaves(ctx, p, steps, func(ctx context.Context, t plan.TagStep) error {
 			want := target(t.Image, t.Digest)
 			if t.Kind == plan.TagDated {
 				// A dated tag is written once, ever: re-check right before
@@ -237,6 +236,42 @@ func (pub *Publisher) tagAll(ctx context.Context, p *plan.Plan, target func(imag
 		n += len(steps)
 	}
 	return n, nil
+}
+
+// inWaves runs f for every tag step, at most Jobs at a time, parents
+// before children: an image's steps start only after those of its parent
+// built in this plan succeeded. So an interrupted publish never leaves a
+// child's dated version on a parent version that has no dated tag (the
+// next plan would rebuild the parent and give the child a second version
+// of the same content).
+func (pub *Publisher) inWaves(ctx context.Context, p *plan.Plan, steps []plan.TagStep, f func(context.Context, plan.TagStep) error) error {
+	depth := map[string]int{}
+	var depthOf func(string) int
+	depthOf = func(image string) int {
+		if d, ok := depth[image]; ok {
+			return d
+		}
+		d := 0
+		if st := p.Step(image); st != nil && st.Base.RebuiltInPlan {
+			d = depthOf(st.Base.Image) + 1
+		}
+		depth[image] = d
+		return d
+	}
+	waves := map[int][]plan.TagStep{}
+	last := 0
+	for _, t := range steps {
+		d := depthOf(t.Image)
+		waves[d] = append(waves[d], t)
+		last = max(last, d)
+	}
+	for d := 0; d <= last; d++ {
+		wave := waves[d]
+		if err := pub.each(ctx, len(wave), func(ctx context.Context, i int) error { return f(ctx, wave[i]) }); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // checkPlatforms asks the daemon, when the builder can, which platforms it

@@ -21,6 +21,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/imgctl/imgctl/internal/e2etest"
+	"github.com/imgctl/imgctl/internal/faultproxy"
 	"github.com/imgctl/imgctl/pkg/build"
 	"github.com/imgctl/imgctl/pkg/lifecycle"
 	"github.com/imgctl/imgctl/pkg/plan"
@@ -455,4 +456,33 @@ func TestDaemonWithoutAPlatformFailsBeforeAnyBuild(t *testing.T) {
 	assert.Equal(t, "platform not supported by the BuildKit daemon: BuildKit at unix:///run/buildkit/buildkitd.sock cannot build linux/arm64 (for base, other, py, team); it builds linux/amd64. For emulated platforms install qemu-user-static, enable its binfmt_misc handlers (hack/install-deps.sh binfmt) and restart buildkitd; or point --buildkit at a daemon that has them", err.Error())
 	assert.Zero(t, e.b.calls, "no build started")
 	assert.Empty(t, e.tags("base"))
+}
+
+// TestDatedTagsParentsFirst: when a parent's dated tag cannot be written,
+// its children's are not written either, so the re-run builds the parent
+// again and publishes the children under the planned version, not .1.
+func TestDatedTagsParentsFirst(t *testing.T) {
+	proxy, addr := e2etest.FaultProxy(t, e2etest.InProcessRegistry(t, false))
+	e := newEnv(t, addr)
+	e.c = regclient.New(regclient.WithRetries(0))
+	e.pub.Registry = e.c
+	_, _, err := e.publish("2026-11-01")
+	require.NoError(t, err)
+	e.write(strings.Replace(lib1, `A: "1"`, `A: "2"`, 1))
+	proxy.SetRules(faultproxy.Rule{Method: "PUT", Path: `/ds/py/manifests/2026\.11\.02$`, Fault: faultproxy.Status503})
+	_, _, err = e.publish("2026-11-02")
+	require.Error(t, err)
+	assert.Contains(t, e.tags("base"), "2026.11.02", "the root's dated tag is written")
+	assert.NotContains(t, e.tags("py"), "2026.11.02")
+	assert.NotContains(t, e.tags("team"), "2026.11.02", "no child dated before its parent")
+
+	proxy.Clear()
+	p, _, err := e.publish("2026-11-02")
+	require.NoError(t, err)
+	for _, st := range p.Images {
+		if st.Action == plan.Build {
+			assert.Equal(t, "2026.11.02", st.Version, "%s", st.Name)
+		}
+	}
+	assert.NotContains(t, e.tags("team"), "2026.11.02.1")
 }

@@ -17,8 +17,10 @@ import (
 )
 
 // DefaultRetries is how often a registry request that failed transiently
-// is retried when WithRetries is not given.
-const DefaultRetries = 5
+// is retried when WithRetries is not given: enough that a registry failing
+// a third of its requests at random does not fail a publish (about 20 s of
+// backoff before a request is given up).
+const DefaultRetries = 8
 
 // The backoff before retry n (n >= 1) is min(backoffCap, backoffBase·2^(n-1)),
 // less up to half of it at random, unless the registry said when to come
@@ -34,7 +36,7 @@ const (
 // at most 1+n times; a blob upload that fails inside its upload session
 // is restarted as a whole, at most n times in a row (see
 // Client.WriteOptions). 0 disables retries; a negative n counts as 0. The
-// default is DefaultRetries (5).
+// default is DefaultRetries (8).
 func WithRetries(n int) Option {
 	return func(c *Client) { c.retry.retries = max(n, 0) }
 }
