@@ -124,23 +124,29 @@ func Observe(ctx context.Context, lib *spec.Library, reg Registry, opts ObserveO
 		}
 	}
 
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(jobs)
-	observe := func(ctx context.Context, n string) error {
-		if err := observeImage(ctx, g, reg, snap.Images[n], lib.Image(n), lib.Policy, pins[n]); err != nil {
+	// slots bounds an image's reads besides the caller's (see fanOut).
+	observe := func(ctx context.Context, slots *errgroup.Group, n string) error {
+		if err := observeImage(ctx, slots, reg, snap.Images[n], lib.Image(n), lib.Policy, pins[n]); err != nil {
 			return fmt.Errorf("image %s: %w", n, err)
 		}
 		return nil
 	}
 	// The first image alone: an unreachable registry or denied read is
-	// reported once, for a predictable image, before fanning out.
+	// reported once, for a predictable image, before fanning out. Its
+	// reads after the tag list share jobs-1 slots besides this goroutine.
 	if len(names) > 0 {
-		if err := observe(ctx, names[0]); err != nil {
+		var first errgroup.Group
+		first.SetLimit(jobs - 1)
+		if err := observe(ctx, &first, names[0]); err != nil {
 			return nil, err
 		}
 	}
+	// One bound for every other read: images, their reads after the tag
+	// list (on free slots of g, see fanOut) and external bases.
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(jobs)
 	for _, n := range names[min(1, len(names)):] {
-		g.Go(func() error { return observe(gctx, n) })
+		g.Go(func() error { return observe(gctx, g, n) })
 	}
 	var mu sync.Mutex
 	for ref := range bases {
@@ -182,8 +188,9 @@ func resolveBase(ctx context.Context, reg Registry, ref string) (string, []strin
 
 // observeImage reads one image's state. After the tag list, the newest
 // manifest and the moving tags are read concurrently, each on a free slot
-// of g (the one bound on Observe's reads) or else in the caller's.
-func observeImage(ctx context.Context, g *errgroup.Group, reg Registry, st *ImageState, im *spec.Image, pol spec.Policy, pinned []string) error {
+// of slots or else in the caller's (see fanOut): a plan of few images
+// waits for two round trips per image rather than one per read.
+func observeImage(ctx context.Context, slots *errgroup.Group, reg Registry, st *ImageState, im *spec.Image, pol spec.Policy, pinned []string) error {
 	tags, err := reg.ListTags(ctx, st.Repository)
 	if err != nil {
 		return err
@@ -208,7 +215,7 @@ func observeImage(ctx context.Context, g *errgroup.Group, reg Registry, st *Imag
 			return err
 		})
 	}
-	if err := fanOut(g, reads); err != nil {
+	if err := fanOut(slots, reads); err != nil {
 		return err
 	}
 	if err := observeMoving(ctx, reg, st, moving, digests, versions); err != nil {
@@ -257,10 +264,10 @@ func observeNewest(ctx context.Context, reg Registry, st *ImageState, im *spec.I
 }
 
 // fanOut runs reads concurrently: each on g when g has a free slot, the
-// rest one after the other in the caller's slot, so that they stay within
-// g's bound and cannot wait for a slot the caller holds. It waits for all
-// and returns the first error; failures are not reported to g, the caller
-// reports them with its context.
+// rest one after the other in the caller's goroutine, so that they stay
+// within g's bound and never wait for a slot the caller may hold. It waits
+// for all and returns the first error; failures are not reported to g, the
+// caller reports them with its context.
 func fanOut(g *errgroup.Group, reads []func() error) error {
 	errs := make([]error, len(reads))
 	var wg sync.WaitGroup
