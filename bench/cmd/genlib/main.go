@@ -20,9 +20,10 @@ func main() {
 	flag.BoolVar(&o.ImportSchema, "import-schema", true, "import imgctl.dev/schema (vendored in cue.mod/pkg) and constrain the library with it, so plain cue vet checks what imgctl checks")
 	flag.IntVar(&o.PinEvery, "pin-every", 0, "pin every Nth team to -pin-version of its family (0: none)")
 	flag.StringVar(&o.PinVersion, "pin-version", "2026.11.01", "version pinned teams use")
+	flag.StringVar(&o.RootFrom, "root-from", "", "the root's external base, REPO@sha256:… (\"\": a made-up debian digest no registry serves)")
 	flag.Parse()
 	if *out == "" || flag.NArg() > 0 {
-		fmt.Fprintln(os.Stderr, "usage: genlib -out DIR [-n N] [-registry HOST:PORT/PREFIX] [-seed S] [-import-schema=false] [-pin-every K]")
+		fmt.Fprintln(os.Stderr, "usage: genlib -out DIR [-n N] [-registry HOST:PORT/PREFIX] [-seed S] [-import-schema=false] [-pin-every K] [-root-from REF]")
 		os.Exit(2)
 	}
 	if err := genlib.Write(*out, o); err != nil {

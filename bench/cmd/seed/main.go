@@ -2,6 +2,12 @@
 // published and nothing changed since, without building anything.
 //
 //	seed -version 2026.11.01 -previous 2026.10.01 DIR
+//
+// With -upstream REPO instead of DIR, it pushes the stand-in for the
+// library's external base as REPO:12 and prints its reference by digest,
+// for genlib -root-from.
+//
+//	seed -upstream 127.0.0.1:5000/upstream/debian
 package main
 
 import (
@@ -22,13 +28,23 @@ func main() {
 	flag.StringVar(&o.Version, "version", "2026.11.01", "dated version every image is published as")
 	flag.StringVar(&o.Previous, "previous", "", "older, superseded version to publish first (\"\": none)")
 	flag.IntVar(&o.Jobs, "jobs", 16, "concurrent pushes")
+	upstream := flag.String("upstream", "", "push the external base stand-in as REPO:12 and print its REPO@DIGEST, instead of seeding DIR")
 	flag.Parse()
-	if flag.NArg() != 1 {
-		fmt.Fprintln(os.Stderr, "usage: seed [-version V] [-previous V] [-jobs N] DIR")
-		os.Exit(2)
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
+	if *upstream != "" && flag.NArg() == 0 {
+		ref, err := seed.Upstream(ctx, regclient.New(), *upstream)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "seed:", err)
+			os.Exit(1)
+		}
+		fmt.Println(ref)
+		return
+	}
+	if flag.NArg() != 1 || *upstream != "" {
+		fmt.Fprintln(os.Stderr, "usage: seed [-version V] [-previous V] [-jobs N] DIR | seed -upstream REPO")
+		os.Exit(2)
+	}
 	if err := run(ctx, flag.Arg(0), o); err != nil {
 		fmt.Fprintln(os.Stderr, "seed:", err)
 		os.Exit(1)

@@ -18,8 +18,10 @@ import (
 // RootName is the library's one image on an external base.
 const RootName = "debian"
 
-// RootFrom is the root's external base, given by digest so that planning
-// needs no registry request for it.
+// RootFrom is the root's default external base, given by digest. No
+// registry serves it: a library on it loads and validates, but plan, which
+// reads every external base's manifest and platforms, needs
+// Options.RootFrom naming a base that is served.
 const RootFrom = "debian@" + RootDigest
 
 // RootDigest is the (made-up, fixed) digest of the external base.
@@ -48,6 +50,11 @@ type Options struct {
 	PinEvery int
 	// PinVersion is the version pinned teams use.
 	PinVersion string
+	// RootFrom is the root's external base, by digest (REPO@sha256:…), for
+	// example the one bench/internal/seed.Upstream pushed. The default is
+	// RootFrom, a made-up digest of debian no registry serves: enough to
+	// load and validate, not to plan, since plan reads its external bases.
+	RootFrom string
 }
 
 // Shape is how many images of each kind a library has.
@@ -72,6 +79,11 @@ func Write(dir string, o Options) error {
 	}
 	if o.PinEvery > 0 && o.PinVersion == "" {
 		return errors.New("generating library: PinEvery needs PinVersion")
+	}
+	if o.RootFrom == "" {
+		o.RootFrom = RootFrom
+	} else if _, d, ok := strings.Cut(o.RootFrom, "@"); !ok || !strings.HasPrefix(d, "sha256:") {
+		return fmt.Errorf("generating library: root base %q is not given by digest", o.RootFrom)
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("generating library: %w", err)
@@ -232,7 +244,7 @@ _team: {
 func (g *gen) root() string {
 	w := newImage(RootName, "")
 	w.str("description", "Debian 12 (bookworm) base every image of the library is built on")
-	w.str("from", RootFrom)
+	w.str("from", g.o.RootFrom)
 	w.strMap("env", [][2]string{{"PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}, {"LANG", "C.UTF-8"}, {"DEBIAN_FRONTEND", "noninteractive"}})
 	w.list("apt", []string{"ca-certificates", "curl", "locales", "tzdata", "procps", "less"})
 	w.list("run", []string{"mkdir -p /home/ds && chown 1000:1000 /home/ds", "sed -i 's/^# *en_US.UTF-8/en_US.UTF-8/' /etc/locale.gen && locale-gen"})

@@ -80,6 +80,16 @@ func TestWriteRefusesNonEmptyDir(t *testing.T) {
 	assert.ErrorContains(t, Write(dir, Options{Images: 10, Registry: "r.example/x"}), "not empty")
 }
 
+func TestWriteRootFrom(t *testing.T) {
+	const up = "127.0.0.1:5000/upstream/debian@" + RootDigest
+	dir := filepath.Join(t.TempDir(), "lib")
+	require.NoError(t, Write(dir, Options{Images: 10, Registry: "r.example/x", RootFrom: up}))
+	lib, err := spec.Load(dir)
+	require.NoError(t, err)
+	assert.Equal(t, up, lib.Image(RootName).From)
+	assert.ErrorContains(t, Write(t.TempDir(), Options{Images: 10, Registry: "r.example/x", RootFrom: "debian:12"}), "not given by digest")
+}
+
 func TestShapeOf(t *testing.T) {
 	for n, want := range map[int]Shape{3: {1, 1}, 100: {2, 97}, 1000: {20, 979}, 5000: {100, 4899}} {
 		assert.Equal(t, want, ShapeOf(n), "n=%d", n)

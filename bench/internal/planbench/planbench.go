@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -18,8 +19,9 @@ import (
 // Calls counts the reads Observe makes, by kind. Moving counts the
 // resolves of moving tags; Resolve counts every other resolve (superseded
 // versions, external bases, versions a stray moving tag may be on).
+// Bases counts the reads of external bases' platforms.
 type Calls struct {
-	ListTags, Manifest, Moving, Resolve, Marked atomic.Int64
+	ListTags, Manifest, Moving, Resolve, Marked, Bases atomic.Int64
 }
 
 // Counting is a plan.Registry that counts the calls made through it.
@@ -31,7 +33,10 @@ type Counting struct {
 	Moving map[string]bool
 }
 
-var _ plan.Registry = Counting{}
+var (
+	_ plan.Registry         = Counting{}
+	_ plan.PlatformResolver = Counting{}
+)
 
 // ListTags implements plan.Registry.
 func (c Counting) ListTags(ctx context.Context, repo string) ([]string, error) {
@@ -55,6 +60,21 @@ func (c Counting) Resolve(ctx context.Context, ref string) (string, error) {
 	return c.Inner.Resolve(ctx, ref)
 }
 
+// Platforms implements plan.PlatformResolver when Inner does, as Observe
+// would use it; otherwise it resolves ref as Observe does without it and
+// reports no platforms.
+func (c Counting) Platforms(ctx context.Context, ref string) (string, []string, error) {
+	if pr, ok := c.Inner.(plan.PlatformResolver); ok {
+		c.Calls.Bases.Add(1)
+		return pr.Platforms(ctx, ref)
+	}
+	if _, d, ok := strings.Cut(ref, "@"); ok {
+		return d, nil, nil
+	}
+	d, err := c.Resolve(ctx, ref)
+	return d, nil, err
+}
+
 // Marked implements plan.Registry.
 func (c Counting) Marked(ctx context.Context, repo, digest string) (bool, error) {
 	c.Calls.Marked.Add(1)
@@ -66,8 +86,8 @@ type Report struct {
 	Images int
 	// Requests are the HTTP requests sent to the registry.
 	Requests int64
-	// ListTags … Marked are Observe's reads by kind (see Calls).
-	ListTags, Manifest, Moving, Resolve, Marked int64
+	// ListTags … Bases are Observe's reads by kind (see Calls).
+	ListTags, Manifest, Moving, Resolve, Marked, Bases int64
 	// MovingTags counts the moving tags that exist (latest and the spec's
 	// tags): the budget allows one read each.
 	MovingTags int
@@ -83,7 +103,8 @@ type Report struct {
 func (r Report) PerImage() float64 { return float64(r.Requests) / float64(max(r.Images, 1)) }
 
 // Reads is the number of registry reads Observe made for images, without
-// the one auth handshake per registry and run.
+// the one auth handshake per registry and the external bases' reads, once
+// per run.
 func (r Report) Reads() int64 { return r.ListTags + r.Manifest + r.Moving + r.Resolve + r.Marked }
 
 // Budget is the most reads an unchanged library may cost: 2 per image plus
@@ -140,7 +161,7 @@ func Plan(ctx context.Context, dir string, o Options) (Report, error) {
 	r.Summary = p.Summary
 	r.Requests = cnt.Requests()
 	r.ListTags, r.Manifest, r.Moving = calls.ListTags.Load(), calls.Manifest.Load(), calls.Moving.Load()
-	r.Resolve, r.Marked = calls.Resolve.Load(), calls.Marked.Load()
+	r.Resolve, r.Marked, r.Bases = calls.Resolve.Load(), calls.Marked.Load(), calls.Bases.Load()
 	for _, st := range snap.Images {
 		r.MovingTags += len(st.TagDigests)
 	}

@@ -207,6 +207,47 @@ func push(ctx context.Context, pusher *remote.Pusher, c *regclient.Client, repo 
 	return r, nil
 }
 
+// Upstream pushes, as repo:12, a tiny image standing for the library's
+// external base, on the platform of a root that sets none
+// (spec.DefaultPlatforms), and returns its reference by digest, for
+// genlib.Options.RootFrom: plan reads the manifest and platforms of
+// external bases, so they must be served.
+func Upstream(ctx context.Context, c *regclient.Client, repo string) (string, error) {
+	img, err := baseImage()
+	if err != nil {
+		return "", err
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		return "", fmt.Errorf("making the upstream image: %w", err)
+	}
+	cf = cf.DeepCopy()
+	p, err := v1.ParsePlatform(spec.DefaultPlatforms[0])
+	if err != nil {
+		return "", fmt.Errorf("making the upstream image: %w", err)
+	}
+	cf.OS, cf.Architecture, cf.Variant = p.OS, p.Architecture, p.Variant
+	if img, err = mutate.ConfigFile(img, cf); err != nil {
+		return "", fmt.Errorf("making the upstream image: %w", err)
+	}
+	d, err := img.Digest()
+	if err != nil {
+		return "", fmt.Errorf("making the upstream image: %w", err)
+	}
+	ref, err := c.Reference(repo + ":12")
+	if err != nil {
+		return "", err
+	}
+	wopts, err := c.WriteOptions(ctx, ref.Context())
+	if err != nil {
+		return "", fmt.Errorf("pushing %s: %w", ref, err)
+	}
+	if err := remote.Write(ref, img, wopts...); err != nil {
+		return "", fmt.Errorf("pushing %s: %w", ref, err)
+	}
+	return repo + "@" + d.String(), nil
+}
+
 // baseImage is the image every seeded manifest shares: an OCI image with
 // one tiny layer. Only the manifest annotations differ between images.
 func baseImage() (v1.Image, error) {

@@ -30,12 +30,15 @@ func TestSeededLibraryIsUnchanged(t *testing.T) {
 	host := strings.TrimPrefix(srv.URL, "http://")
 	dir := filepath.Join(t.TempDir(), "lib")
 	const n = 80
+	ctx := context.Background()
+	upstream, err := seed.Upstream(ctx, regclient.New(), host+"/upstream/debian")
+	require.NoError(t, err)
 	require.NoError(t, genlib.Write(dir, genlib.Options{
 		Images: n, Registry: host + "/bench", Seed: 3, ImportSchema: true, PinEvery: 10, PinVersion: "2026.11.01",
+		RootFrom: upstream,
 	}))
 	lib, err := spec.Load(dir)
 	require.NoError(t, err)
-	ctx := context.Background()
 
 	res, err := seed.Seed(ctx, lib, regclient.New(), seed.Options{Version: "2026.11.01", Previous: "2026.10.01", Jobs: 4})
 	require.NoError(t, err)
@@ -58,6 +61,7 @@ func TestSeededLibraryIsUnchanged(t *testing.T) {
 	assert.Equal(t, moving, r.MovingTags, "every moving tag was seeded")
 	assert.Zero(t, r.Resolve, "no other HEAD: superseded versions carry their -deprecated tag, the root's base is a digest")
 	assert.Zero(t, r.Marked, "superseded versions carry their -deprecated tag: no reads")
+	assert.EqualValues(t, 1, r.Bases, "the external base's manifest and platforms, once")
 	assert.Equal(t, r.Budget(), r.Reads(), "2 per image plus one per moving tag")
 	assert.GreaterOrEqual(t, r.Requests, r.Reads())
 	unchanged := r
@@ -97,7 +101,7 @@ func TestSeededLibraryIsUnchanged(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, n, p.Repos)
 	assert.EqualValues(t, moving, p.Heads, "the peer reads the moving tags too")
-	assert.Equal(t, unchanged.Requests, p.Requests, "the peer sends the requests plan sends")
+	assert.Equal(t, unchanged.Requests-2, p.Requests, "the peer sends the requests plan sends, but for the external base's manifest and config")
 }
 
 func TestSeedRejectsUnseededPin(t *testing.T) {
