@@ -5,10 +5,12 @@
 # 1 root FROM scratch + a busybox rootfs tar, 3 families, 36 teams, 2–3 RUN
 # steps each) to the same BuildKit daemon and registry with
 #   imgctl    bin/imgctl publish DIR --progress quiet (its default: registry
-#             build cache REPO:buildcache exported and imported per image)
+#             build cache PREFIX/imgctl-cache/NAME:buildcache exported and
+#             imported per image)
 #   nocache   bin/imgctl publish DIR --progress quiet --no-cache
-#   bake      bin/docker-buildx bake (remote driver on the same buildkitd,
-#             an equivalent bake file, push=true, no attestations)
+#   bake      bin/docker-buildx bake --set '*.platform=PLATFORMS' (remote
+#             driver on the same buildkitd, an equivalent bake file,
+#             push=true, no attestations)
 # in three scenarios:
 #   cold      a new buildkitd state directory and a new registry prefix
 #   noop      the same again, nothing changed
@@ -23,14 +25,36 @@
 # imgctl's noop runs are given a BuildKit address where nothing listens: they
 # pass only if publish never contacts BuildKit when nothing changed.
 #
+# With BENCH_PLATFORMS=linux/amd64,linux/arm64 the graph is built for both
+# platforms (arm64 through QEMU user emulation on an amd64 machine): the root
+# declares both and a busybox rootfs per platform (hack/rootfs.sh
+# busybox-arm64), the children inherit them, and every bake target has the
+# same platforms (the bake root ADDs busybox-${TARGETARCH}.tar). The script
+# then also runs imgctl and bake on the same graph for the first platform
+# alone (tools imgctl-amd64 and bake-amd64), in the same rounds, and reports
+# what the second platform costs each of them. Every fresh buildkitd must
+# list every platform among its workers' (the QEMU binfmt handlers are
+# registered before it starts), or the script stops.
+#
 # Environment:
 #   ROUNDS              rounds (default 7, at least 1)
+#   BENCH_PLATFORMS     the graph's platforms, comma-separated (default
+#                       linux/amd64; linux/amd64,linux/arm64 for two)
+#   BENCH_TOOLS         the tools to run, space-separated (default "imgctl
+#                       nocache bake", plus "imgctl-ARCH bake-ARCH" for the
+#                       first platform alone when there are several;
+#                       nocache-ARCH is also known)
+#   BENCH_IMGCTL        the imgctl binary (default bin/imgctl); a copy of it
+#                       is run, so a rebuild of bin/imgctl during the
+#                       benchmark changes nothing
 #   BENCH_PUBLISH_PORT  registry port on 127.0.0.1 (default 5055)
 #   BENCH_PUBLISH_DIR   work directory (default: a new /tmp/imgctl-bench-publish.*);
 #                       results.tsv, the logs and the generated graph stay there
 #   BENCH_DATE          imgctl --date (default today, UTC)
 #   BENCH_OUT           where the report (publish.md) and the samples
-#                       (publish.samples) are copied (default _output/bench)
+#                       (publish.samples) are copied (default _output/bench);
+#                       for several platforms publish-amd64-arm64.md and
+#                       publish-amd64-arm64.samples
 #   BENCH_SETTLE        1 (default): start every run with buildkitd idle; 0: run
 #                       back to back, so BuildKit's deferred work for one run
 #                       lands in the next (for comparison only)
@@ -42,6 +66,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../hack/lib.sh"
 
 ROUNDS=${ROUNDS:-7}
+PLATFORMS=${BENCH_PLATFORMS:-linux/amd64}
 PORT=${BENCH_PUBLISH_PORT:-5055}
 DATE=${BENCH_DATE:-$(date -u +%F)}
 SETTLE=${BENCH_SETTLE:-1}
@@ -49,13 +74,43 @@ OUT=${BENCH_OUT:-$REPO_ROOT/_output/bench}
 [[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || die "ROUNDS must be a positive number, got $ROUNDS"
 
 BIN=$REPO_ROOT/bin
-IMGCTL=$BIN/imgctl
+IMGCTL_SRC=$(abspath "${BENCH_IMGCTL:-$BIN/imgctl}")
 BUILDX=$BIN/docker-buildx
 TOOLS_DIR=$REPO_ROOT/bench/publish/tools
-TOOLS=(imgctl nocache bake)
 
-for b in imgctl buildkitd buildctl; do
+for b in buildkitd buildctl; do
 	[[ -x $BIN/$b ]] || die "$BIN/$b missing; run make deps build"
+done
+[[ -x $IMGCTL_SRC ]] || die "$IMGCTL_SRC missing; run make build"
+
+# The platforms: PLATS is the list, ONE the first (the single-platform
+# baseline's), ONE_ARCH its architecture (the baseline tools' suffix).
+IFS=, read -r -a PLATS <<<"$PLATFORMS"
+((${#PLATS[@]} > 0)) || die "BENCH_PLATFORMS is empty"
+for p in "${PLATS[@]}"; do
+	[[ $p =~ ^linux/(amd64|arm64)$ ]] || die "BENCH_PLATFORMS: $p: only linux/amd64 and linux/arm64 are supported (hack/rootfs.sh makes their busybox rootfs)"
+done
+[[ $(printf '%s\n' "${PLATS[@]}" | sort -u | wc -l) -eq ${#PLATS[@]} ]] || die "BENCH_PLATFORMS names a platform twice: $PLATFORMS"
+ONE=${PLATS[0]}
+ONE_ARCH=${ONE#linux/}
+MULTI=0 REPORT=publish
+if ((${#PLATS[@]} > 1)); then
+	MULTI=1
+	REPORT=publish-$(printf '%s\n' "${PLATS[@]#linux/}" | paste -sd-)
+fi
+if [[ -n ${BENCH_TOOLS:-} ]]; then
+	read -r -a TOOLS <<<"$BENCH_TOOLS"
+elif ((MULTI)); then
+	TOOLS=(imgctl nocache bake "imgctl-$ONE_ARCH" "bake-$ONE_ARCH")
+else
+	TOOLS=(imgctl nocache bake)
+fi
+for t in "${TOOLS[@]}"; do
+	case $t in
+	imgctl | nocache | bake) ;;
+	imgctl-"$ONE_ARCH" | nocache-"$ONE_ARCH" | bake-"$ONE_ARCH") ((MULTI)) || die "BENCH_TOOLS: $t needs more than one platform in BENCH_PLATFORMS" ;;
+	*) die "BENCH_TOOLS: unknown tool $t (imgctl, nocache, bake$( ((MULTI)) && echo ", imgctl-$ONE_ARCH, nocache-$ONE_ARCH, bake-$ONE_ARCH"))" ;;
+	esac
 done
 
 # install_buildx builds bin/docker-buildx at the version bench/publish/tools
@@ -92,7 +147,11 @@ NO_BK_ADDR=unix://$WORK/no-buildkitd-here.sock
 LOG=$WORK/log
 RESULTS=$WORK/results.tsv
 mkdir -p "$LOG" "$OUT"
-printf 'round\ttool\tscenario\twall_s\tcpu_s\tload1\n' >"$RESULTS"
+printf 'round\ttool\tscenario\twall_s\tcpu_s\tload1\thost_cpu_s\n' >"$RESULTS"
+# A private copy: another `make build` during the benchmark does not change
+# what is measured.
+IMGCTL=$WORK/imgctl
+cp "$IMGCTL_SRC" "$IMGCTL"
 # buildx keeps its builder list and state under DOCKER_CONFIG; a private one
 # leaves the user's alone. No docker CLI or engine is involved.
 export DOCKER_CONFIG=$WORK/docker-config
@@ -106,22 +165,62 @@ cleanup() {
 	# The image data and the rootfs copies are large and useless
 	# afterwards; the logs, samples and specs stay.
 	rm -rf "$REG_DIR/storage" "$BK_DIR/root"
-	find "$WORK" -name busybox.tar -delete 2>/dev/null || true
+	find "$WORK" -name 'busybox*.tar' -delete 2>/dev/null || true
 }
 trap cleanup EXIT
 
+# worker_platforms prints the platforms buildkitd's workers support, one per
+# line.
+worker_platforms() {
+	"$BIN/buildctl" --addr "$BK_ADDR" debug workers \
+		--format '{{range .}}{{range .Platforms}}{{.OS}}/{{.Architecture}}{{with .Variant}}/{{.}}{{end}}{{"\n"}}{{end}}{{end}}'
+}
+
 # fresh_buildkitd restarts buildkitd on an empty state directory (same
-# socket), so no build cache survives.
+# socket), so no build cache survives, and checks that it can build every
+# platform of the graph (a daemon started before the QEMU binfmt handlers
+# lacks linux/arm64).
 fresh_buildkitd() {
+	local have p
 	"$REPO_ROOT/hack/buildkitd.sh" stop "$BK_DIR" 2>>"$LOG/daemons.log"
 	rm -rf "$BK_DIR/root"
 	"$REPO_ROOT/hack/buildkitd.sh" start "$BK_DIR" 2>>"$LOG/daemons.log"
+	have=$(worker_platforms) || die "buildctl debug workers failed on $BK_ADDR"
+	for p in "${PLATS[@]}"; do
+		grep -qx "$p" <<<"$have" ||
+			die "buildkitd lacks $p (it has: $(echo $have)); run hack/install-deps.sh binfmt first"
+	done
 }
 
-log "work directory $WORK"
+# rootfs_for PLATFORM prints the busybox rootfs tar for PLATFORM, making it
+# with hack/rootfs.sh when missing (busybox for the host's architecture,
+# busybox-ARCH for another).
+rootfs_for() {
+	local arch=${1#linux/} kind out
+	if [[ $arch == "$(dpkg --print-architecture)" ]]; then
+		kind=busybox out=$REPO_ROOT/_output/rootfs/busybox.tar
+	else
+		kind=busybox-$arch out=$REPO_ROOT/_output/rootfs/busybox-$arch.tar
+	fi
+	"$REPO_ROOT/hack/rootfs.sh" "$kind" "$out" 2>>"$LOG/daemons.log" || die "hack/rootfs.sh $kind failed; see $LOG/daemons.log"
+	echo "$out"
+}
+
+log "work directory $WORK; platforms $PLATFORMS; tools ${TOOLS[*]}"
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
-"$REPO_ROOT/hack/rootfs.sh" busybox "$REPO_ROOT/_output/rootfs/busybox.tar" 2>>"$LOG/daemons.log"
-(cd "$REPO_ROOT" && go run ./bench/publish/gen -out "$WORK/graph" -rootfs "$REPO_ROOT/_output/rootfs/busybox.tar")
+UPTIME0=$(uptime)
+gen_args=(-platforms "$PLATFORMS")
+for p in "${PLATS[@]}"; do
+	tar=$(rootfs_for "$p")
+	if ((MULTI)); then gen_args+=(-rootfs "$p=$tar"); else gen_args+=(-rootfs "$tar"); fi
+	[[ $p == "$ONE" ]] && one_tar=$tar
+done
+(cd "$REPO_ROOT" && go run ./bench/publish/gen -out "$WORK/graph" "${gen_args[@]}")
+if ((MULTI)); then
+	# The baseline: the same graph for the first platform alone.
+	(cd "$REPO_ROOT" && go run ./bench/publish/gen -out "$WORK/graph-$ONE_ARCH" -platforms "$ONE" -rootfs "$one_tar")
+	"$IMGCTL" validate "$WORK/graph-$ONE_ARCH/imgctl" >>"$LOG/validate.log"
+fi
 IFS=$'\t' read -r LEAF LEAF_FROM LEAF_TO LEAF_PARENT <"$WORK/graph/leaf"
 "$IMGCTL" validate "$WORK/graph/imgctl" >>"$LOG/validate.log"
 
@@ -155,6 +254,15 @@ cpu_now() {
 		$(ticks "$(<"$REG_DIR/registry.pid")" 14 15 16 17) + $(ticks $$ 16 17)))
 }
 
+# host_busy prints the CPU ticks every processor of the machine has spent
+# busy so far (user, nice, system, irq, softirq, steal in /proc/stat): less
+# the run's own CPU, what others used while it ran.
+host_busy() {
+	local cpu user nice system idle iowait irq softirq steal rest
+	read -r cpu user nice system idle iowait irq softirq steal rest </proc/stat
+	echo $((user + nice + system + irq + softirq + steal))
+}
+
 # settle waits until buildkitd has been idle (under 20 ms of CPU per 0.5 s)
 # for 4 s in a row, at most 60 s. BuildKit writes each solve's trace into
 # its build history 3 s after the solve ends (solver/llbsolver/history.go);
@@ -179,11 +287,12 @@ settle() {
 # processes) until buildkitd has settled afterwards, so the daemon's
 # deferred work is charged to the run that caused it.
 measure() {
-	local round=$1 tool=$2 scenario=$3 t0 t1 c0 c1 secs cpu out
+	local round=$1 tool=$2 scenario=$3 t0 t1 c0 c1 h0 h1 secs cpu host out
 	shift 3
 	out=$LOG/r$round-$tool-$scenario.log
 	# The previous measure settled, or buildkitd was just started.
 	c0=$(cpu_now)
+	h0=$(host_busy)
 	t0=$EPOCHREALTIME
 	if ! ("$@") >"$out" 2>&1; then
 		log "round $round $tool $scenario failed; last lines of $out:"
@@ -193,10 +302,12 @@ measure() {
 	t1=$EPOCHREALTIME
 	settle
 	c1=$(cpu_now)
+	h1=$(host_busy)
 	secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
 	cpu=$(awk -v a="$c0" -v b="$c1" -v hz="$HZ" 'BEGIN { printf "%.2f", (b - a) / hz }')
-	printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$tool" "$scenario" "$secs" "$cpu" "$(cut -d' ' -f1 /proc/loadavg)" >>"$RESULTS"
-	log "round $round: $tool $scenario ${secs}s wall, ${cpu}s CPU"
+	host=$(awk -v a="$h0" -v b="$h1" -v hz="$HZ" 'BEGIN { printf "%.2f", (b - a) / hz }')
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$tool" "$scenario" "$secs" "$cpu" "$(cut -d' ' -f1 /proc/loadavg)" "$host" >>"$RESULTS"
+	log "round $round: $tool $scenario ${secs}s wall, ${cpu}s CPU (machine: ${host}s busy)"
 }
 
 # digest_of REF prints the manifest digest REF points at (skopeo, outside
@@ -212,23 +323,46 @@ check_changed() {
 		die "round $1 $2: $LEAF:latest did not change after the leaf edit"
 }
 
+# check_platforms ROUND TOOL REF WANT fails unless REF is an index whose
+# image manifests are for exactly the comma-separated platforms WANT (a
+# single-platform image may also be a plain manifest). Outside any
+# measurement.
+check_platforms() {
+	local raw got
+	raw=$(skopeo inspect --tls-verify=false --raw "docker://$3")
+	if [[ $(jq -r '.manifests // empty | length' <<<"$raw") == "" ]]; then
+		[[ $4 != *,* ]] || die "round $1 $2: $3 is a single manifest, want an index for $4"
+		return 0
+	fi
+	got=$(jq -r '[.manifests[] | .platform | select(. != null and .os != "unknown") |
+		"\(.os)/\(.architecture)"] | sort | join(",")' <<<"$raw")
+	[[ $got == "$(tr , '\n' <<<"$4" | sort | paste -sd,)" ]] ||
+		die "round $1 $2: $3 is for platforms ${got:-none}, want $4"
+}
+
 # run_tool ROUND TOOL runs TOOL's cold, noop and leaf publishes of the graph
 # to a prefix of its own, checking each did what it should. After bake's
 # runs it measures the floor of the leaf scenario: buildctl building and
 # pushing only the changed leaf (changed once more, so not cached), FROM
-# its parent's tag, on the same warm daemon.
+# its parent's tag, on the same warm daemon. A tool named with the -ARCH
+# suffix runs on the graph for the first platform alone (its floor is
+# floor-ARCH).
 run_tool() {
-	local round=$1 tool=$2 dir prefix before args
+	local round=$1 tool=$2 dir prefix before args graph=$WORK/graph plats=$PLATFORMS floor=floor
+	if [[ $tool == *-"$ONE_ARCH" ]]; then
+		graph=$WORK/graph-$ONE_ARCH plats=$ONE floor=floor-$ONE_ARCH
+	fi
 	dir=$WORK/r$round/$tool
 	prefix=127.0.0.1:$PORT/r$round-$tool
 	mkdir -p "$dir"
-	cp -r "$WORK/graph/." "$dir/"
+	cp -r "$graph/." "$dir/"
 	fresh_buildkitd
 	case $tool in
-	imgctl | nocache)
+	imgctl | nocache | imgctl-* | nocache-*)
 		args=(publish "$dir/imgctl" --registry "$prefix" --date "$DATE" --progress quiet)
-		[[ $tool == nocache ]] && args+=(--no-cache)
+		[[ $tool == nocache* ]] && args+=(--no-cache)
 		measure "$round" "$tool" cold "$IMGCTL" "${args[@]}" --buildkit "$BK_ADDR"
+		check_platforms "$round" "$tool" "$prefix/$LEAF:latest" "$plats"
 		before=$(digest_of "$prefix/$LEAF:latest")
 		measure "$round" "$tool" noop "$IMGCTL" "${args[@]}" --buildkit "$NO_BK_ADDR"
 		grep -q "Nothing to do" "$LOG/r$round-$tool-noop.log" ||
@@ -239,17 +373,22 @@ run_tool() {
 			die "round $round $tool leaf did not build exactly one image; see $LOG/r$round-$tool-leaf.log"
 		check_changed "$round" "$tool" "$prefix" "$before"
 		;;
-	bake)
-		args=(bake --builder bench --progress quiet -f "$dir/bake/docker-bake.hcl" --var "REGISTRY=$prefix")
+	bake | bake-*)
+		# The bake file names the same platforms; --set says so on the
+		# command line too, as one would for a multi-platform build.
+		args=(bake --builder bench --progress quiet -f "$dir/bake/docker-bake.hcl" --var "REGISTRY=$prefix"
+			--set "*.platform=$plats")
 		measure "$round" "$tool" cold in_dir "$dir/bake" "$BUILDX" "${args[@]}"
+		check_platforms "$round" "$tool" "$prefix/$LEAF:latest" "$plats"
 		before=$(digest_of "$prefix/$LEAF:latest")
 		measure "$round" "$tool" noop in_dir "$dir/bake" "$BUILDX" "${args[@]}"
 		sed -i "s/$LEAF step 0 $LEAF_FROM/$LEAF step 0 $LEAF_TO/" "$dir/bake/$LEAF/Dockerfile"
 		measure "$round" "$tool" leaf in_dir "$dir/bake" "$BUILDX" "${args[@]}"
 		check_changed "$round" "$tool" "$prefix" "$before"
 		sed -i "s/$LEAF step 0 $LEAF_TO/$LEAF step 0 floor/" "$dir/bake/$LEAF/Dockerfile"
-		measure "$round" floor leaf "$BIN/buildctl" --addr "$BK_ADDR" build --progress plain \
-			--frontend dockerfile.v0 --local "context=$dir/bake/$LEAF" --local "dockerfile=$dir/bake/$LEAF" \
+		measure "$round" "$floor" leaf "$BIN/buildctl" --addr "$BK_ADDR" build --progress plain \
+			--frontend dockerfile.v0 --opt "platform=$plats" \
+			--local "context=$dir/bake/$LEAF" --local "dockerfile=$dir/bake/$LEAF" \
 			--opt "context:parent=docker-image://$prefix/$LEAF_PARENT:latest" \
 			--output "type=image,name=$prefix/$LEAF:floor,push=true,registry.insecure=true"
 		;;
@@ -264,44 +403,94 @@ for ((r = 1; r <= ROUNDS; r++)); do
 done
 
 # The report: every run, then medians and ratios of wall time (the targets
-# are about wall time) and of CPU time.
-awk -F'\t' -v rounds="$ROUNDS" -v load0="$LOAD0" -v load1="$(cut -d' ' -f1-3 /proc/loadavg)" '
+# are about wall time) and of CPU time; with several platforms also what the
+# extra platforms cost each tool against the first platform alone.
+awk -F'\t' -v rounds="$ROUNDS" -v load0="$LOAD0" -v load1="$(cut -d' ' -f1-3 /proc/loadavg)" \
+	-v uptime0="$UPTIME0" -v uptime1="$(uptime)" -v plats="$PLATFORMS" -v one="$ONE_ARCH" -v multi="$MULTI" '
 function median(a, key,   n, i, j, t, v) {
 	n = cnt[key]
+	if (n == 0) return -1
 	for (i = 1; i <= n; i++) v[i] = a[key, i]
 	for (i = 2; i <= n; i++) { t = v[i]; for (j = i - 1; j >= 1 && v[j] > t; j--) v[j + 1] = v[j]; v[j + 1] = t }
 	return (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
 }
+function num(v) { return (v < 0) ? "–" : sprintf("%.2f", v) }
+# ratio prints a / b, "–" when either is missing.
+function ratio(a, b) {
+	if (a < 0 || b < 0) return "–"
+	return (b > 0) ? sprintf("%.1f×", a / b) : "∞ (0 ticks)"
+}
+# ratio2 is ratio with two decimals (for costs near 1×).
+function ratio2(a, b) {
+	if (a < 0 || b < 0) return "–"
+	return (b > 0) ? sprintf("%.2f×", a / b) : "∞ (0 ticks)"
+}
 NR == 1 { next }
-{ key = $2 SUBSEP $3; n = ++cnt[key]; wall[key, n] = $4; cpu[key, n] = $5; runs[key] = runs[key] sprintf(" %6.2f", $4) }
+{
+	key = $2 SUBSEP $3; n = ++cnt[key]; wall[key, n] = $4; cpu[key, n] = $5; runs[key] = runs[key] sprintf(" %6.2f", $4)
+	others[key] = others[key] ((NF >= 7) ? sprintf(" %6.2f", $7 - $5) : "      –")
+}
 END {
 	split("cold noop leaf", sc, " ")
-	split("imgctl nocache bake", tl, " ")
+	nt = split("imgctl nocache bake", tl, " ")
+	if (multi) nt = split("imgctl nocache bake imgctl-" one " nocache-" one " bake-" one, tl, " ")
 	target["cold"] = 1; target["noop"] = 30; target["leaf"] = 7
+	printf "Platforms: %s%s\n\n", plats, multi ? sprintf(" (tools named -%s: the same graph for linux/%s alone)", one, one) : ""
 	printf "Wall time of every run (seconds, rounds in order):\n"
-	for (s = 1; s <= 3; s++) for (t = 1; t <= 3; t++)
-		printf "  %-5s %-8s%s\n", sc[s], tl[t], runs[tl[t], sc[s]]
-	printf "  %-5s %-8s%s\n", "leaf", "floor", runs["floor", "leaf"]
+	for (s = 1; s <= 3; s++) for (t = 1; t <= nt; t++)
+		if (cnt[tl[t], sc[s]]) printf "  %-5s %-14s%s\n", sc[s], tl[t], runs[tl[t], sc[s]]
+	for (f = 0; f <= multi; f++) {
+		fl = f ? "floor-" one : "floor"
+		if (cnt[fl, "leaf"]) printf "  %-5s %-14s%s\n", "leaf", fl, runs[fl, "leaf"]
+	}
+	printf "\nCPU used by others during each cold run and its settling (seconds: busy time of\nall processors minus the CPU of the run itself; 0 on an otherwise idle machine):\n"
+	for (t = 1; t <= nt; t++)
+		if (cnt[tl[t], "cold"]) printf "  %-5s %-14s%s\n", "cold", tl[t], others[tl[t], "cold"]
 	printf "\nLoad average (1, 5, 15 min) before: %s, after: %s\n", load0, load1
-	printf "\nWall time, medians of %d interleaved rounds (seconds):\n\n", rounds
+	printf "uptime before: %s\nuptime after:  %s\n", uptime0, uptime1
+	printf "\nWall time, medians of %d interleaved rounds (seconds), platforms %s:\n\n", rounds, plats
 	printf "| scenario | bake | imgctl | imgctl --no-cache | bake/imgctl | bake/imgctl --no-cache | target | met |\n"
 	printf "|---|---:|---:|---:|---:|---:|---:|---|\n"
 	for (s = 1; s <= 3; s++) {
 		b = median(wall, "bake" SUBSEP sc[s]); i = median(wall, "imgctl" SUBSEP sc[s]); n = median(wall, "nocache" SUBSEP sc[s])
-		printf "| %s | %.2f | %.2f | %.2f | %.1f× | %.1f× | ≥ %d× | %s |\n", sc[s], b, i, n, b / i, b / n, target[sc[s]], (b / i >= target[sc[s]]) ? "yes" : "no"
+		met = (b < 0 || i < 0) ? "–" : (b / i >= target[sc[s]]) ? "yes" : "no"
+		printf "| %s | %s | %s | %s | %s | %s | ≥ %d× | %s |\n", sc[s], num(b), num(i), num(n), ratio(b, i), ratio(b, n), target[sc[s]], met
 	}
 	f = median(wall, "floor" SUBSEP "leaf"); b = median(wall, "bake" SUBSEP "leaf")
-	printf "\nFloor of leaf: buildctl building and pushing only the changed image: %.2f s,\n", f
-	printf "bake/floor %.1f×: the most any tool that builds the changed image here can reach.\n", b / f
+	if (f >= 0) {
+		printf "\nFloor of leaf: buildctl building and pushing only the changed image: %.2f s,\n", f
+		printf "bake/floor %s: the most any tool that builds the changed image here can reach.\n", ratio(b, f)
+	}
 	printf "\nCPU time (client + buildkitd with its runc/RUN processes + registry), medians (seconds):\n\n"
 	printf "| scenario | bake | imgctl | imgctl --no-cache | bake/imgctl | bake/imgctl --no-cache |\n"
 	printf "|---|---:|---:|---:|---:|---:|\n"
 	for (s = 1; s <= 3; s++) {
 		b = median(cpu, "bake" SUBSEP sc[s]); i = median(cpu, "imgctl" SUBSEP sc[s]); n = median(cpu, "nocache" SUBSEP sc[s])
-		printf "| %s | %.2f | %.2f | %.2f | %s | %s |\n", sc[s], b, i, n, ratio(b, i), ratio(b, n)
+		printf "| %s | %s | %s | %s | %s | %s |\n", sc[s], num(b), num(i), num(n), ratio(b, i), ratio(b, n)
 	}
+	if (!multi) exit
+	pl = plats; gsub(/linux\//, "", pl); gsub(/,/, "+", pl)
+	for (m = 1; m <= 2; m++) {
+		if (m == 1) printf "\n%s against linux/%s alone, wall time medians (seconds):\n\n", plats, one
+		else printf "\n%s against linux/%s alone, CPU time medians (seconds):\n\n", plats, one
+		printf "| scenario | imgctl %s | imgctl %s | imgctl %s / %s | imgctl --no-cache %s | imgctl --no-cache %s | bake %s | bake %s | bake %s / %s | bake/imgctl %s | bake/imgctl %s | bake/imgctl --no-cache %s |\n", one, pl, pl, one, one, pl, one, pl, pl, one, one, pl, pl
+		printf "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
+		for (s = 1; s <= 3; s++) {
+			if (m == 1) {
+				i1 = median(wall, "imgctl-" one SUBSEP sc[s]); i2 = median(wall, "imgctl" SUBSEP sc[s])
+				n1 = median(wall, "nocache-" one SUBSEP sc[s]); n2 = median(wall, "nocache" SUBSEP sc[s])
+				b1 = median(wall, "bake-" one SUBSEP sc[s]); b2 = median(wall, "bake" SUBSEP sc[s])
+			} else {
+				i1 = median(cpu, "imgctl-" one SUBSEP sc[s]); i2 = median(cpu, "imgctl" SUBSEP sc[s])
+				n1 = median(cpu, "nocache-" one SUBSEP sc[s]); n2 = median(cpu, "nocache" SUBSEP sc[s])
+				b1 = median(cpu, "bake-" one SUBSEP sc[s]); b2 = median(cpu, "bake" SUBSEP sc[s])
+			}
+			printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", sc[s], num(i1), num(i2), ratio2(i2, i1), num(n1), num(n2), num(b1), num(b2), ratio2(b2, b1), ratio2(b1, i1), ratio2(b2, i2), ratio2(b2, n2)
+		}
+	}
+	f1 = median(wall, "floor-" one SUBSEP "leaf"); f2 = median(wall, "floor" SUBSEP "leaf")
+	if (f1 >= 0) printf "\nFloor of leaf for linux/%s alone: %.2f s (bake-%s/floor %s); for %s: %s s.\n", one, f1, one, ratio(median(wall, "bake-" one SUBSEP "leaf"), f1), plats, num(f2)
 }
-function ratio(a, b) { return (b > 0) ? sprintf("%.1f×", a / b) : "∞ (0 ticks)" }
-' "$RESULTS" | tee "$OUT/publish.md"
-cp "$RESULTS" "$OUT/publish.samples"
-log "report in $OUT/publish.md, samples in $OUT/publish.samples, logs in $LOG"
+' "$RESULTS" | tee "$OUT/$REPORT.md"
+cp "$RESULTS" "$OUT/$REPORT.samples"
+log "report in $OUT/$REPORT.md, samples in $OUT/$REPORT.samples, logs in $LOG"

@@ -47,7 +47,11 @@ func TestWrite(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := filepath.Join(dir, "out")
-	if err := write(out, rootfs); err != nil {
+	l, err := newLayout("linux/amd64", []string{rootfs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := write(out, l); err != nil {
 		t.Fatal(err)
 	}
 	read := func(p string) string {
@@ -87,7 +91,90 @@ func TestWrite(t *testing.T) {
 			t.Errorf("bake file: %s does not read its parent %s", im.name, im.parent)
 		}
 	}
-	if err := write(out, rootfs); err == nil {
+	if strings.Contains(read("imgctl/library.cue"), "platforms") {
+		t.Error("library.cue names platforms for linux/amd64 alone")
+	}
+	if !strings.Contains(read("imgctl/library.cue"), `rootfs: "busybox.tar"`) {
+		t.Error(`library.cue: the root lacks rootfs: "busybox.tar"`)
+	}
+	if n := strings.Count(bake, `platforms = ["linux/amd64"]`); n != len(graph()) {
+		t.Errorf(`bake file: platforms = ["linux/amd64"] %d times, want %d`, n, len(graph()))
+	}
+	if err := write(out, l); err == nil {
 		t.Error("writing into a non-empty directory: no error")
+	}
+}
+
+func TestWriteTwoPlatforms(t *testing.T) {
+	dir := t.TempDir()
+	var args []string
+	for _, a := range []string{"amd64", "arm64"} {
+		p := filepath.Join(dir, a+".tar")
+		if err := os.WriteFile(p, []byte(a+" tar"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		args = append(args, "linux/"+a+"="+p)
+	}
+	l, err := newLayout("linux/amd64,linux/arm64", args)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "out")
+	if err := write(out, l); err != nil {
+		t.Fatal(err)
+	}
+	read := func(p string) string {
+		t.Helper()
+		b, err := os.ReadFile(filepath.Join(out, p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	for _, a := range []string{"amd64", "arm64"} {
+		for _, p := range []string{"imgctl/busybox-" + a + ".tar", "bake/root/busybox-" + a + ".tar"} {
+			if got := read(p); got != a+" tar" {
+				t.Errorf("%s = %q, want the %s rootfs bytes", p, got, a)
+			}
+		}
+	}
+	lib := read("imgctl/library.cue")
+	for _, want := range []string{
+		`platforms: ["linux/amd64", "linux/arm64"]`,
+		`"linux/amd64": "busybox-amd64.tar"`,
+		`"linux/arm64": "busybox-arm64.tar"`,
+	} {
+		if n := strings.Count(lib, want); n != 1 {
+			t.Errorf("library.cue: %s occurs %d times, want 1 (on the root only)", want, n)
+		}
+	}
+	bake := read("bake/docker-bake.hcl")
+	if n := strings.Count(bake, `platforms = ["linux/amd64", "linux/arm64"]`); n != len(graph()) {
+		t.Errorf("bake file: both platforms on %d targets, want %d", n, len(graph()))
+	}
+	if df := read("bake/root/Dockerfile"); !strings.Contains(df, "ARG TARGETARCH\n") ||
+		!strings.Contains(df, "ADD busybox-${TARGETARCH}${TARGETVARIANT}.tar /\n") {
+		t.Errorf("root Dockerfile does not ADD the target platform's rootfs:\n%s", df)
+	}
+}
+
+func TestNewLayoutErrors(t *testing.T) {
+	for _, c := range []struct {
+		platforms string
+		rootfs    []string
+	}{
+		{"linux/amd64", nil},
+		{"linux/amd64", []string{"a.tar", "b.tar"}},
+		{"linux/amd64", []string{"linux/arm64=a.tar"}},
+		{"linux", []string{"a.tar"}},
+		{"linux/amd64,linux/amd64", []string{"linux/amd64=a.tar"}},
+		{"linux/amd64,linux/arm64", []string{"a.tar"}},
+		{"linux/amd64,linux/arm64", []string{"linux/amd64=a.tar"}},
+		{"linux/amd64,linux/arm64", []string{"linux/amd64=a.tar", "linux/arm64=b.tar", "linux/arm64=c.tar"}},
+		{"linux/amd64,linux/arm64", []string{"linux/amd64=a.tar", "linux/s390x=b.tar"}},
+	} {
+		if _, err := newLayout(c.platforms, c.rootfs); err == nil {
+			t.Errorf("newLayout(%q, %q): no error", c.platforms, c.rootfs)
+		}
 	}
 }
