@@ -79,10 +79,14 @@ func (c *Client) Build(ctx context.Context, req Request, status chan *client.Sol
 		return Result{}, err
 	}
 
+	attest, err := req.Attest.frontendAttrs()
+	if err != nil {
+		return Result{}, fmt.Errorf("building %s: %w", im.Name, err)
+	}
 	opt := client.SolveOpt{
 		// Never nil: BuildKit's client copies cache options into it.
-		FrontendAttrs: map[string]string{},
-		Exports:       []client.ExportEntry{{Type: client.ExporterImage, Attrs: exportAttrs(req)}},
+		FrontendAttrs: attest,
+		Exports:       []client.ExportEntry{{Type: client.ExporterImage, Attrs: exportAttrs(req.Repository, req.Insecure, req.Annotations)}},
 		Session: []session.Attachable{
 			secretsprovider.FromMap(secrets),
 			authprovider.NewDockerAuthProvider(authprovider.DockerAuthProviderConfig{
@@ -225,19 +229,19 @@ func buildFunc(builds []platformBuild, imports []gateway.CacheOptionsEntry) gate
 // exportAttrs are the image exporter's attributes: push by digest,
 // reproducible timestamps, the annotations on the index and on every
 // platform's manifest. The configs come with the result.
-func exportAttrs(req Request) map[string]string {
+func exportAttrs(repository string, insecure bool, annotations map[string]string) map[string]string {
 	attrs := map[string]string{
-		"name":              req.Repository,
+		"name":              repository,
 		"push":              "true",
 		"push-by-digest":    "true",
 		"oci-mediatypes":    "true",
 		"source-date-epoch": strconv.Itoa(SourceDateEpoch),
 		"rewrite-timestamp": "true",
 	}
-	if req.Insecure {
+	if insecure {
 		attrs["registry.insecure"] = "true"
 	}
-	for k, v := range req.Annotations {
+	for k, v := range annotations {
 		attrs["annotation-index."+k] = v
 		attrs["annotation-manifest."+k] = v
 	}

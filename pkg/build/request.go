@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/containerd/platforms"
@@ -45,6 +46,67 @@ type Request struct {
 	// PipCredentialsSecret to "user:password". Values never reach the
 	// definition, a layer, the config or a log line of this package.
 	Secrets map[string][]byte
+	// Attest is what BuildKit attaches to every platform of the image
+	// inside its index; the zero value attaches nothing.
+	Attest Attestations
+}
+
+// Attestations are the in-toto attestations BuildKit makes and attaches,
+// per platform, as attestation manifests in the pushed index
+// (vnd.docker.reference.type: attestation-manifest), where standard tools
+// (buildx imagetools inspect, cosign, …) read them.
+type Attestations struct {
+	// SBOMGenerator is the scanner image BuildKit runs over each
+	// platform's result to make its SPDX SBOM, a digest reference
+	// "host/repo@sha256:…" so that every build of a publish uses the same
+	// scanner; "" makes no SBOM.
+	SBOMGenerator string
+	// Provenance is the SLSA v1 provenance mode, "min" or "max"; "" makes
+	// none.
+	Provenance string
+	// BuilderID names the builder in the provenance (runDetails.builder.id).
+	BuilderID string
+	// VCSSource and VCSRevision are the spec repository URL and commit the
+	// provenance records (BuildKit's vcs:source and vcs:revision); "" when
+	// unknown.
+	VCSSource, VCSRevision string
+}
+
+// DefaultBuilderID is the provenance builder id of images imgctl builds.
+const DefaultBuilderID = "https://github.com/imgctl/imgctl"
+
+// frontendAttrs are the solve's attributes that ask BuildKit for a's
+// attestations. BuildKit reads attest:* for every solve, gateway ones
+// included, and copies vcs:* into the provenance.
+func (a Attestations) frontendAttrs() (map[string]string, error) {
+	attrs := map[string]string{}
+	if a.SBOMGenerator != "" {
+		if _, err := name.NewDigest(a.SBOMGenerator, name.Insecure); err != nil {
+			return nil, fmt.Errorf("SBOM generator %q is not a digest reference: %w", a.SBOMGenerator, err)
+		}
+		attrs["attest:sbom"] = "generator=" + a.SBOMGenerator
+	}
+	switch a.Provenance {
+	case "":
+	case "min", "max":
+		v := "mode=" + a.Provenance
+		if a.BuilderID != "" {
+			if strings.ContainsAny(a.BuilderID, ",\"") {
+				return nil, fmt.Errorf("provenance builder id %q must not contain a comma or a quote", a.BuilderID)
+			}
+			v += ",builder-id=" + a.BuilderID
+		}
+		attrs["attest:provenance"] = v
+		if a.VCSSource != "" {
+			attrs["vcs:source"] = a.VCSSource
+		}
+		if a.VCSRevision != "" {
+			attrs["vcs:revision"] = a.VCSRevision
+		}
+	default:
+		return nil, fmt.Errorf("provenance mode %q: want min or max", a.Provenance)
+	}
+	return attrs, nil
 }
 
 // Result is a pushed image.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
@@ -275,12 +276,24 @@ func testConcurrent(t *testing.T, e registryEnv, path string, writers ...*Writer
 func testMarkAll(t *testing.T, e registryEnv) {
 	ctx := t.Context()
 	repo := e.repo(t, "lifecycle/index")
-	idx, err := random.Index(64, 1, 3)
+	images, err := random.Index(64, 1, 3)
 	require.NoError(t, err)
+	im, err := images.IndexManifest()
+	require.NoError(t, err)
+	// BuildKit's attestation manifest for the first image: not marked.
+	att, err := random.Image(64, 1)
+	require.NoError(t, err)
+	attDigest, err := att.Digest()
+	require.NoError(t, err)
+	idx := mutate.AppendManifests(images, mutate.IndexAddendum{Add: att, Descriptor: v1.Descriptor{
+		Platform: &v1.Platform{OS: "unknown", Architecture: "unknown"},
+		Annotations: map[string]string{
+			"vnd.docker.reference.type":   "attestation-manifest",
+			"vnd.docker.reference.digest": im.Manifests[0].Digest.String(),
+		},
+	}})
 	require.NoError(t, remote.WriteIndex(repo.Tag("2026.05.01"), idx))
 	desc, err := remote.Head(repo.Tag("2026.05.01"))
-	require.NoError(t, err)
-	im, err := idx.IndexManifest()
 	require.NoError(t, err)
 	m := newMarker(v1.Descriptor{}, "2026-11-24", "superseded by 2026.11.24")
 
@@ -296,6 +309,9 @@ func testMarkAll(t *testing.T, e registryEnv) {
 		mm.Subject = sub
 		assert.Equal(t, []Marker{want(t, mm)}, got, "marker on %s", sub.Digest)
 	}
+	got, err := Read(ctx, repo, attDigest)
+	require.NoError(t, err)
+	assert.Empty(t, got, "no marker on the attestation manifest")
 
 	n, err = w.MarkAll(ctx, repo, *desc, m)
 	require.NoError(t, err)

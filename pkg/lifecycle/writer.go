@@ -245,6 +245,12 @@ func (w *Writer) MarkAll(ctx context.Context, repo name.Repository, subject v1.D
 			if !child.MediaType.IsImage() && !child.MediaType.IsIndex() {
 				continue
 			}
+			// BuildKit's attestation manifests (SBOM, provenance) are
+			// about a platform's image, not images themselves: they are
+			// retired with the index that holds them.
+			if child.Annotations["vnd.docker.reference.type"] == "attestation-manifest" {
+				continue
+			}
 			n, err := w.MarkAll(ctx, repo, child, m)
 			wrote += n
 			if err != nil {

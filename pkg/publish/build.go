@@ -35,7 +35,7 @@ type result struct {
 
 // buildAll builds every Build step; a child starts as soon as its parent is
 // pushed, FROM the digest the parent was pushed as. It returns what was built.
-func (pub *Publisher) buildAll(ctx context.Context, lib *spec.Library, p *plan.Plan, status chan *client.SolveStatus) (map[string]Built, error) {
+func (pub *Publisher) buildAll(ctx context.Context, lib *spec.Library, p *plan.Plan, attest build.Attestations, status chan *client.SolveStatus) (map[string]Built, error) {
 	results := map[string]*result{}
 	for _, st := range p.Images {
 		if st.Action == plan.Build {
@@ -73,7 +73,7 @@ func (pub *Publisher) buildAll(ctx context.Context, lib *spec.Library, p *plan.P
 				return nil
 			}
 			defer func() { <-sem }()
-			r.built, r.err = pub.buildOne(gctx, lib, st, baseDigest, status)
+			r.built, r.err = pub.buildOne(gctx, lib, st, baseDigest, attest, status)
 			if r.err != nil {
 				r.err = &BuildError{Image: st.Name, Err: r.err}
 				return r.err
@@ -91,7 +91,7 @@ func (pub *Publisher) buildAll(ctx context.Context, lib *spec.Library, p *plan.P
 	return out, err
 }
 
-func (pub *Publisher) buildOne(ctx context.Context, lib *spec.Library, st plan.ImageStep, baseDigest string, status chan *client.SolveStatus) (Built, error) {
+func (pub *Publisher) buildOne(ctx context.Context, lib *spec.Library, st plan.ImageStep, baseDigest string, attest build.Attestations, status chan *client.SolveStatus) (Built, error) {
 	im := lib.Image(st.Name)
 	baseRef, err := baseReference(st.Base, baseDigest)
 	if err != nil {
@@ -116,6 +116,7 @@ func (pub *Publisher) buildOne(ctx context.Context, lib *spec.Library, st plan.I
 		Annotations: ann,
 		Insecure:    pub.Insecure,
 		Secrets:     secrets,
+		Attest:      attest,
 	}
 	if pub.CacheRepo != "" {
 		req.CacheRef = pub.CacheRepo + "/" + st.Name + ":buildcache"

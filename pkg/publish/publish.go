@@ -79,7 +79,37 @@ type Publisher struct {
 	// caches in CacheRepo/NAME:buildcache, never in its own repository.
 	// "" disables the registry build cache. See DefaultCacheRepo.
 	CacheRepo string
-	Log       *slog.Logger
+	// Attest is what BuildKit attaches to every platform built (SBOM,
+	// provenance); the zero value attaches nothing.
+	Attest Attest
+	// Signer, when set, signs the digest of every version a tag of the
+	// plan points at, after the builds and before any tag is written: no
+	// tag ever points at an unsigned image.
+	Signer Signer
+	Log    *slog.Logger
+}
+
+// Attest configures the attestations of every build.
+type Attest struct {
+	// SBOM names the scanner image; nil makes no SBOM. It is asked once,
+	// before the first build, and only when something is built.
+	SBOM Generator
+	// Provenance is the SLSA provenance mode, "min" or "max"; "" makes none.
+	Provenance string
+	// BuilderID names imgctl in the provenance (build.DefaultBuilderID).
+	BuilderID string
+}
+
+// Generator gives the digest reference of the SBOM scanner image BuildKit
+// runs (pushing it first if need be; see pkg/sbom).
+type Generator interface {
+	Generator(ctx context.Context) (string, error)
+}
+
+// Signer signs an image (index) digest; signing one already signed with
+// the same key writes nothing new. Its errors never contain key material.
+type Signer interface {
+	Sign(ctx context.Context, ref name.Digest) error
 }
 
 // CacheRepoName is the path under the registry where build caches live
@@ -95,6 +125,8 @@ type Result struct {
 	Images []Built
 	// Tags and Marked count the tags written and versions marked.
 	Tags, Marked int
+	// Signed counts the digests signed.
+	Signed int
 }
 
 // Built is one image built and pushed.
@@ -144,7 +176,11 @@ func (pub *Publisher) Apply(ctx context.Context, lib *spec.Library, p *plan.Plan
 		return nil, err
 	}
 	res := &Result{}
-	digests, err := pub.buildAll(ctx, lib, p, status)
+	attest, err := pub.attestations(ctx, p)
+	if err != nil {
+		return res, err
+	}
+	digests, err := pub.buildAll(ctx, lib, p, attest, status)
 	closeStatus()
 	for _, st := range p.Images {
 		if b, ok := digests[st.Name]; ok {
@@ -154,15 +190,19 @@ func (pub *Publisher) Apply(ctx context.Context, lib *spec.Library, p *plan.Plan
 	if err != nil {
 		return res, err
 	}
-	// Phase two: every build succeeded. Re-check, then tag.
-	if err := pub.checkFresh(ctx, p); err != nil {
-		return res, err
-	}
 	target := func(image, digest string) string {
 		if digest != "" {
 			return digest
 		}
 		return digests[image].Digest
+	}
+	// Still phase one: sign what the tags will point at.
+	if res.Signed, err = pub.signAll(ctx, p, target); err != nil {
+		return res, err
+	}
+	// Phase two: every build succeeded. Re-check, then tag.
+	if err := pub.checkFresh(ctx, p); err != nil {
+		return res, err
 	}
 	if res.Tags, err = pub.tagAll(ctx, p, target); err != nil {
 		return res, err
@@ -181,6 +221,60 @@ func (pub *Publisher) Apply(ctx context.Context, lib *spec.Library, p *plan.Plan
 	}
 	res.Marked = len(p.Deprecations)
 	return res, nil
+}
+
+// attestations resolves what every build of p attaches: the SBOM
+// scanner is asked for only when something is built.
+func (pub *Publisher) attestations(ctx context.Context, p *plan.Plan) (build.Attestations, error) {
+	a := build.Attestations{
+		Provenance:  pub.Attest.Provenance,
+		BuilderID:   pub.Attest.BuilderID,
+		VCSSource:   pub.Source,
+		VCSRevision: pub.Revision,
+	}
+	if pub.Attest.SBOM != nil && p.Summary.Build > 0 {
+		gen, err := pub.Attest.SBOM.Generator(ctx)
+		if err != nil {
+			return a, err
+		}
+		a.SBOMGenerator = gen
+		pub.logger().Info("SBOM scanner", "image", gen)
+	}
+	return a, nil
+}
+
+// signAll signs, when there is a signer, every digest a tag step of p
+// points at (the versions built and any existing version a tag is
+// repaired to), each once. It returns how many it signed.
+func (pub *Publisher) signAll(ctx context.Context, p *plan.Plan, target func(image, digest string) string) (int, error) {
+	if pub.Signer == nil {
+		return 0, nil
+	}
+	seen := map[string]bool{}
+	var refs []name.Digest
+	for _, t := range p.Tags {
+		ref := t.Repository + "@" + target(t.Image, t.Digest)
+		if seen[ref] {
+			continue
+		}
+		seen[ref] = true
+		r, err := name.NewDigest(ref, name.Insecure)
+		if err != nil {
+			return 0, fmt.Errorf("signing %s:%s: %w", t.Image, t.Version, err)
+		}
+		refs = append(refs, r)
+	}
+	err := pub.each(ctx, len(refs), func(ctx context.Context, i int) error {
+		if err := pub.Signer.Sign(ctx, refs[i]); err != nil {
+			return fmt.Errorf("signing %s: %w; no tag was moved", refs[i], err)
+		}
+		pub.logger().Info("signed", "image", refs[i].String())
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return len(refs), nil
 }
 
 // logger is pub.Log, or a logger that discards.

@@ -79,6 +79,11 @@ func checkPolicy(pol *Policy, idx *syntaxIndex, c *collector) {
 	if pol.CacheRepo != "" && !ValidRegistry(pol.CacheRepo) {
 		c.add(pol.CacheRepoPos, "policy.cacheRepo: %q is not host[:port]/path (no scheme; lowercase path components)", pol.CacheRepo)
 	}
+	if pol.SBOMScanner != "" {
+		if _, err := name.ParseReference(pol.SBOMScanner, name.StrictValidation); err != nil {
+			c.add(pol.SBOMScannerPos, "policy.sbomScanner: %q is not an image reference host[:port]/repo:tag or …@sha256:…: %v", pol.SBOMScanner, err)
+		}
+	}
 	if len(pol.Platforms) > 0 {
 		elem := func(i int) Pos {
 			if pos := idx.elemPos("", "policy.platforms", i); pos.IsValid() {

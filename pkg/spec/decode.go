@@ -46,6 +46,11 @@ func decode(ev evaluated, dir string, lenient bool, c *collector) (*Library, *sy
 			Source        *string   `json:"source"`
 			CacheRepo     *string   `json:"cacheRepo"`
 			Platforms     *[]string `json:"platforms"`
+			SBOM          *bool     `json:"sbom"`
+			SBOMScanner   *string   `json:"sbomScanner"`
+			Provenance    any       `json:"provenance"`
+			Sign          *bool     `json:"sign"`
+			SignKeyEnv    *string   `json:"signKeyEnv"`
 		}
 		if err := pv.Decode(&p); err != nil {
 			report(err)
@@ -70,6 +75,27 @@ func decode(ev evaluated, dir string, lenient bool, c *collector) (*Library, *sy
 		}
 		if p.Platforms != nil && len(*p.Platforms) > 0 { // [] is unset
 			lib.Policy.Platforms, lib.Policy.PlatformsPos = *p.Platforms, at("platforms")
+		}
+		if p.SBOM != nil {
+			lib.Policy.SBOM = *p.SBOM
+		}
+		if p.SBOMScanner != nil {
+			lib.Policy.SBOMScanner, lib.Policy.SBOMScannerPos = *p.SBOMScanner, at("sbomScanner")
+		}
+		switch v := p.Provenance.(type) {
+		case bool:
+			lib.Policy.Provenance, lib.Policy.ProvenancePos = "", at("provenance")
+			if v {
+				lib.Policy.Provenance = ProvenanceMin
+			}
+		case string: // "min" or "max": the schema allows no other
+			lib.Policy.Provenance, lib.Policy.ProvenancePos = v, at("provenance")
+		}
+		if p.Sign != nil {
+			lib.Policy.Sign, lib.Policy.SignPos = *p.Sign, at("sign")
+		}
+		if p.SignKeyEnv != nil {
+			lib.Policy.SignKeyEnv = *p.SignKeyEnv
 		}
 	}
 

@@ -56,7 +56,7 @@ func TestExampleLibrary(t *testing.T) {
 	assert.True(t, strings.HasPrefix(m.Files[0].Digest, "sha256:"))
 	assert.Equal(t, filepath.Join(dir, "teams.cue"), m.Files[0].Pos.Filename)
 	assert.Equal(t, DefaultPlatforms, m.Platforms)
-	assert.Equal(t, Policy{GraceDays: 30, DeprecatedTag: true}, lib.Policy)
+	assert.Equal(t, DefaultPolicy, lib.Policy)
 }
 
 func TestLoadErrors(t *testing.T) {

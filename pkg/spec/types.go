@@ -99,10 +99,38 @@ type Policy struct {
 	Platforms []string `json:"platforms,omitempty"`
 	// PlatformsPos is where Platforms is set; invalid when it is unset.
 	PlatformsPos Pos `json:"-"`
+	// SBOM attaches an SPDX SBOM attestation to every platform built.
+	SBOM bool `json:"sbom"`
+	// SBOMScanner is the scanner image reference the SBOMs are made with;
+	// "" is imgctl's own scanner.
+	SBOMScanner string `json:"sbomScanner,omitempty"`
+	// SBOMScannerPos is where SBOMScanner is set; invalid when it is unset.
+	SBOMScannerPos Pos `json:"-"`
+	// Provenance is the SLSA provenance mode: ProvenanceMin,
+	// ProvenanceMax, or "" for none.
+	Provenance string `json:"provenance,omitempty"`
+	// ProvenancePos is where Provenance is set; invalid when it is unset.
+	ProvenancePos Pos `json:"-"`
+	// Sign makes signing mandatory: publish refuses to start without a key.
+	Sign bool `json:"sign,omitempty"`
+	// SignPos is where Sign is set; invalid when it is unset.
+	SignPos Pos `json:"-"`
+	// SignKeyEnv is the environment variable naming the cosign key file.
+	SignKeyEnv string `json:"signKeyEnv"`
 }
 
+// Provenance modes (Policy.Provenance).
+const (
+	ProvenanceMin = "min"
+	ProvenanceMax = "max"
+)
+
+// DefaultSignKeyEnv is the environment variable that names the signing
+// key file when policy.signKeyEnv is unset.
+const DefaultSignKeyEnv = "IMGCTL_SIGN_KEY"
+
 // DefaultPolicy is the policy of a library that does not set one.
-var DefaultPolicy = Policy{GraceDays: 30, DeprecatedTag: true}
+var DefaultPolicy = Policy{GraceDays: 30, DeprecatedTag: true, SBOM: true, Provenance: ProvenanceMin, SignKeyEnv: DefaultSignKeyEnv}
 
 // Image is the spec of one image. Slices and maps are never nil-vs-empty
 // sensitive: the content key treats both the same.
