@@ -9,7 +9,7 @@ IMGCTL   := $(BIN)/imgctl
 REGISTRY_PORT ?= 5000
 export GOFLAGS ?= -buildvcs=false
 
-.PHONY: schema-sync all build deps test test-short demo stop bench bench-validate bench-plan bench-publish fuzz fmt vet clean
+.PHONY: schema-sync all build deps scanner test test-short demo stop bench bench-validate bench-plan bench-publish fuzz fmt vet clean
 
 all: build
 
@@ -21,12 +21,19 @@ build:
 deps:
 	hack/install-deps.sh all
 
+# imgctl's SBOM scanner (scanner/, a module of its own: syft as a library),
+# cross-compiled into bin/scanner/linux_{amd64,arm64}/imgctl-sbom-scanner,
+# where publish finds it beside bin/imgctl and pushes it as an image.
+scanner:
+	hack/scanner.sh
+
 # Every test of the project. End-to-end tests start their own registries
 # (Debian's distribution 2.8 and go-containerregistry's in-process one) and
 # one BuildKit daemon per test binary; IMGCTL_E2E=1 makes a missing
 # component a failure, never a skip.
-test: deps
+test: deps scanner
 	$(GO) vet ./...
+	cd scanner && $(GO) vet ./... && $(GO) test ./...
 	IMGCTL_E2E=1 $(GO) test -timeout 60m ./...
 
 # Unit tests only: no daemons.
@@ -34,7 +41,7 @@ test-short:
 	$(GO) test -short ./...
 
 # Build and publish the example library to a registry on localhost:$(REGISTRY_PORT).
-demo: deps build
+demo: deps build scanner
 	hack/demo.sh
 
 # Stop the demo's registry and BuildKit daemon (their data stays in _output/).
@@ -50,14 +57,14 @@ bench-validate: deps build
 bench-plan: deps build
 	bench/plan.sh
 
-bench-publish: deps build
+bench-publish: deps build scanner
 	bench/publish.sh
 
 fuzz:
 	$(GO) test -run=XXX -fuzz=FuzzLoad -fuzztime=60s ./pkg/spec/
 
 fmt:
-	gofmt -w cmd internal pkg schemas
+	gofmt -w cmd internal pkg schemas scanner
 
 vet:
 	$(GO) vet ./...

@@ -17,6 +17,18 @@ hack/registry.sh start "$out/registry" "$port"
 hack/buildkitd.sh start "$out/buildkitd"
 export BUILDKIT_HOST=unix://$out/buildkitd/buildkitd.sock
 
+# Every version the demo publishes is signed with a demo key (made once,
+# kept in _output/demo/): a real pipeline keeps its key in the CI's secret
+# store and sets IMGCTL_SIGN_KEY and COSIGN_PASSWORD the same way.
+keys=$out/demo
+export COSIGN_PASSWORD=${COSIGN_PASSWORD:-demo-only-password}
+if [[ ! -f $keys/cosign.key ]]; then
+	say "Making a demo signing key ($keys/cosign.key, cosign's format)"
+	mkdir -p "$keys"
+	(cd "$keys" && "$OLDPWD/bin/cosign" generate-key-pair --output-key-prefix cosign >/dev/null)
+fi
+export IMGCTL_SIGN_KEY=$keys/cosign.key
+
 say "Validating the specs"
 "$imgctl" validate images
 "$imgctl" graph images
@@ -51,6 +63,19 @@ say "Publish"
 
 say "Status, read back from the registry"
 "$imgctl" status images
+
+say "Verify: signatures (with the public key), SBOM and provenance for every platform of every version"
+"$imgctl" verify images --key "$keys/cosign.pub"
+
+say "The same, with tools that owe nothing to imgctl"
+ref=localhost:$port/datasci/python3@$(skopeo inspect --tls-verify=false --format '{{.Digest}}' "docker://localhost:$port/datasci/python3:latest")
+bin/cosign verify --key "$keys/cosign.pub" --insecure-ignore-tlog=true --allow-http-registry "$ref" 2>/dev/null |
+	head -c 300
+echo
+if [[ -x bin/docker-buildx ]]; then
+	bin/docker-buildx imagetools inspect "$ref" --format '{{json .SBOM}}' 2>/dev/null |
+		grep -o '"name": *"python3-pandas"[^}]*"versionInfo": *"[^"]*"' | head -n 1 || true
+fi
 
 say "Tags and platforms in the registry, as skopeo sees them"
 for repo in debian tools python3 r marketing notebook credit-risk; do

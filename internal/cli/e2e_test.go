@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
+	"log"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -12,10 +15,14 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/google/go-containerregistry/pkg/registry"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/imgctl/imgctl/internal/e2etest"
+	"github.com/imgctl/imgctl/pkg/build"
+	"github.com/imgctl/imgctl/pkg/regclient"
+	"github.com/imgctl/imgctl/pkg/sbom"
 )
 
 func TestMain(m *testing.M) { e2etest.Main(m) }
@@ -48,11 +55,17 @@ images: leaf2: {parent: "mid", run: ["echo leaf2 > /leaf2.txt"]}
 // would refuse), all on the one daemon of this test binary.
 var buildkitHost sync.Once
 
-// useBuildKit points imgctl (BUILDKIT_HOST) at the test binary's daemon.
+// useBuildKit points imgctl (BUILDKIT_HOST) at the test binary's daemon,
+// and at the SBOM scanner pushed once for the test binary
+// (IMGCTL_SBOM_SCANNER): publish makes SBOMs by default.
 func useBuildKit(t *testing.T) string {
 	t.Helper()
 	addr := e2etest.BuildKit(t)
-	buildkitHost.Do(func() { os.Setenv("BUILDKIT_HOST", addr) })
+	scanner := sharedScanner(t)
+	buildkitHost.Do(func() {
+		os.Setenv("BUILDKIT_HOST", addr)
+		os.Setenv(scannerEnv, scanner)
+	})
 	return addr
 }
 
@@ -60,6 +73,46 @@ type e2e struct {
 	t        *testing.T
 	dir, reg string
 	src      string
+}
+
+var scannerImage struct {
+	once sync.Once
+	ref  string
+	err  error
+}
+
+// sharedScanner pushes imgctl's SBOM scanner image, once per test binary,
+// to an in-process registry that lives as long as the binary, and returns
+// its digest reference: tests pin it (IMGCTL_SBOM_SCANNER) so that those
+// not about the scanner's own push do not push it to every registry they
+// start.
+func sharedScanner(t *testing.T) string {
+	t.Helper()
+	dir := e2etest.ScannerDir(t)
+	addr := e2etest.BuildKit(t)
+	scannerImage.once.Do(func() {
+		l, err := sbom.FindLocal(dir)
+		if err != nil {
+			scannerImage.err = err
+			return
+		}
+		// Not closed: it serves the scanner to the daemon for the rest
+		// of the test binary's life.
+		s := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+		repo := strings.TrimPrefix(s.URL, "http://") + "/imgctl-cache"
+		ctx := context.Background()
+		bc, err := build.New(ctx, addr)
+		if err != nil {
+			scannerImage.err = err
+			return
+		}
+		defer bc.Close()
+		scannerImage.ref, _, scannerImage.err = l.Ensure(ctx, regclient.New(), bc, repo, true, nil)
+	})
+	if scannerImage.err != nil {
+		t.Fatalf("pushing the SBOM scanner: %v", scannerImage.err)
+	}
+	return scannerImage.ref
 }
 
 func newE2E(t *testing.T) *e2e {

@@ -62,6 +62,7 @@ func newPublishCmd(s streams) *cobra.Command {
 		noCache   bool
 		source    string
 		cacheRepo string
+		af        attestFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "publish [DIR]",
@@ -103,6 +104,12 @@ re-run finishes the job. Publishing right after a success does nothing.`,
 			if err != nil {
 				return err
 			}
+			// A key that is required or named must work before anything
+			// else happens.
+			signer, err := af.signer(lib, c)
+			if err != nil {
+				return err
+			}
 			if progress != "rawjson" && progress != "quiet" {
 				if err := p.WriteText(s.errOut); err != nil {
 					return err
@@ -112,14 +119,21 @@ re-run finishes the job. Publishing right after a success does nothing.`,
 				fmt.Fprintln(s.out, "Nothing to do: every image is up to date.")
 				return nil
 			}
-			var builder publish.Builder
+			var (
+				builder publish.Builder
+				bc      *build.Client
+			)
 			if p.Summary.Build > 0 {
-				bc, err := build.New(ctx, bk.address(), bk.options()...)
+				bc, err = build.New(ctx, bk.address(), bk.options()...)
 				if err != nil {
 					return err
 				}
 				defer bc.Close()
 				builder = buildretry.New(bc, f.retries, retryLog(s))
+			}
+			attest, err := af.attest(lib, p, c, bc, cacheRepo)
+			if err != nil {
+				return err
 			}
 			target, err := c.Repository(p.Registry)
 			if err != nil {
@@ -137,6 +151,8 @@ re-run finishes the job. Publishing right after a success does nothing.`,
 				Insecure:  c.PlainHTTP(p.Registry),
 				CacheRepo: cacheRepoOf(lib, p, cacheRepo, noCache),
 				Getenv:    os.LookupEnv,
+				Attest:    attest,
+				Signer:    signer,
 				Log:       slog.New(slog.NewTextHandler(s.errOut, &slog.HandlerOptions{Level: slog.LevelWarn})),
 			}
 			pub.Source, pub.Revision = gitSource(lib.Dir)
@@ -165,6 +181,7 @@ re-run finishes the job. Publishing right after a success does nothing.`,
 	cmd.Flags().StringVar(&planFile, "plan", "", "apply exactly this saved plan (from imgctl plan --out)")
 	cmd.Flags().StringVar(&progress, "progress", "auto", "build progress: auto, tty, plain, rawjson or quiet")
 	cmd.Flags().StringVar(&source, "source", "", "spec repository URL recorded as org.opencontainers.image.source (default: the git origin remote when it is a network URL; a local path is never recorded)")
+	af.add(cmd)
 	cmd.Flags().BoolVar(&noCache, "no-cache", false, "do not export or import the registry build cache")
 	cmd.Flags().StringVar(&cacheRepo, "cache-repo", "", "registry build cache of image NAME at PREFIX/NAME:buildcache (default policy.cacheRepo, else REGISTRY/"+publish.CacheRepoName+")")
 	return cmd

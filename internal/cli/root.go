@@ -83,6 +83,8 @@ func newRoot(s streams) *cobra.Command {
 		newPublishCmd(s),
 		newStatusCmd(s),
 		newRenderCmd(s),
+		newScannerCmd(s),
+		newVerifyCmd(s),
 	)
 	return root
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/imgctl/imgctl/pkg/plan"
 	"github.com/imgctl/imgctl/pkg/status"
+	"github.com/imgctl/imgctl/pkg/verify"
 )
 
 func newStatusCmd(s streams) *cobra.Command {
@@ -20,8 +21,9 @@ func newStatusCmd(s streams) *cobra.Command {
 		Long: `status reads the registry (not local state) and shows, for every image of the
 library in DIR (default images/) or only the NAMEs given: its dated versions with
 digest and date, which one is latest, which are deprecated with their end-of-life
-date and successor, a retired image's replacement, and the parent version each
-version was built on.`,
+date and successor, a retired image's replacement, the parent version each
+version was built on, and whether it is signed and carries an SBOM and
+provenance for its platforms (imgctl verify checks the signature with a key).`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := f.validate(); err != nil {
 				return err
@@ -39,7 +41,8 @@ version was built on.`,
 					return usageErr("no image %q in %s", n, displayDir(dir))
 				}
 			}
-			r, err := status.Collect(cmd.Context(), lib, plan.Remote{C: f.client(s)}, status.Options{Registry: f.registry, Names: args, Jobs: f.jobs})
+			c := f.client(s)
+			r, err := status.Collect(cmd.Context(), lib, plan.Remote{C: c}, status.Options{Registry: f.registry, Names: args, Jobs: f.jobs, Trust: &verify.Checker{Registry: c}})
 			if err != nil {
 				return err
 			}

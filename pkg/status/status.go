@@ -8,11 +8,13 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/imgctl/imgctl/pkg/lifecycle"
 	"github.com/imgctl/imgctl/pkg/plan"
 	"github.com/imgctl/imgctl/pkg/spec"
+	"github.com/imgctl/imgctl/pkg/verify"
 )
 
 // FormatVersion versions the JSON report.
@@ -69,6 +71,12 @@ type Version struct {
 	Replacement        string `json:"replacement,omitempty"`
 	// BuiltOn is the parent version this version was built FROM.
 	BuiltOn *BuiltOn `json:"built_on,omitempty"`
+	// Signature is "signed" or "unsigned" (verify.SignaturePresent,
+	// SignatureMissing); "" when not read.
+	Signature string `json:"signature,omitempty"`
+	// SBOM and Provenance are the platforms that carry one.
+	SBOM       []string `json:"sbom,omitempty"`
+	Provenance []string `json:"provenance,omitempty"`
 }
 
 // BuiltOn names a base by image, version and digest.
@@ -79,8 +87,19 @@ type BuiltOn struct {
 	Digest  string `json:"digest"`
 }
 
+// Trust reads what a version carries: its signature and, per platform,
+// SBOM and provenance (verify.Checker).
+type Trust interface {
+	Check(ctx context.Context, ref name.Digest, revision string) (*verify.Report, error)
+}
+
+var _ Trust = (*verify.Checker)(nil)
+
 // Options configure Collect.
 type Options struct {
+	// Trust, when set, fills each version's Signature, SBOM and
+	// Provenance.
+	Trust Trust
 	// Registry overrides the library's registry.
 	Registry string
 	// Names restricts the report to these images (their parents are read
@@ -111,7 +130,7 @@ func Collect(ctx context.Context, lib *spec.Library, reg Registry, opts Options)
 	eg.SetLimit(max(1, opts.Jobs))
 	for i, n := range names {
 		eg.Go(func() error {
-			im, err := collectImage(ctx, reg, lib.Image(n), registry+"/"+n, opts.Jobs)
+			im, err := collectImage(ctx, reg, opts.Trust, lib.Image(n), registry+"/"+n, opts.Jobs)
 			if err != nil {
 				return fmt.Errorf("image %s: %w", n, err)
 			}
@@ -136,7 +155,7 @@ func Collect(ctx context.Context, lib *spec.Library, reg Registry, opts Options)
 	return r, nil
 }
 
-func collectImage(ctx context.Context, reg Registry, si *spec.Image, repo string, jobs int) (Image, error) {
+func collectImage(ctx context.Context, reg Registry, trust Trust, si *spec.Image, repo string, jobs int) (Image, error) {
 	im := Image{Name: si.Name, Repository: repo, Team: si.Team, Family: si.Family, Parent: si.Parent, Retired: si.Deprecated, Versions: []Version{}}
 	tags, err := reg.ListTags(ctx, repo)
 	if err != nil {
@@ -173,6 +192,17 @@ func collectImage(ctx context.Context, reg Registry, si *spec.Image, repo string
 			ver := Version{Version: v, Digest: m.Digest, Date: strings.ReplaceAll(v[:10], ".", "-"), Platforms: m.Platforms}
 			if d := m.Annotations[plan.AnnotationBaseDigest]; d != "" {
 				ver.BuiltOn = &BuiltOn{Ref: m.Annotations[plan.AnnotationBaseName], Digest: d}
+			}
+			if trust != nil {
+				ref, err := name.NewDigest(repo+"@"+m.Digest, name.Insecure)
+				if err != nil {
+					return err
+				}
+				t, err := trust.Check(ctx, ref, m.Annotations[plan.AnnotationRevision])
+				if err != nil {
+					return err
+				}
+				ver.Signature, ver.SBOM, ver.Provenance = t.Signature, t.SBOMPlatforms(), t.ProvenancePlatforms()
 			}
 			markers, err := reg.Markers(ctx, repo, m.Digest)
 			if err != nil {
@@ -262,17 +292,41 @@ func (r *Report) WriteText(w io.Writer) error {
 			fmt.Fprintln(w, "  no published versions")
 			continue
 		}
-		rows := [][]string{{"VERSION", "DIGEST", "PLATFORMS", "STATUS", "BUILT ON"}}
+		trust := false
+		for _, v := range im.Versions {
+			trust = trust || v.Signature != ""
+		}
+		cols := []string{"VERSION", "DIGEST", "PLATFORMS"}
+		if trust {
+			cols = append(cols, "SIGNED", "SBOM", "PROVENANCE")
+		}
+		rows := [][]string{append(cols, "STATUS", "BUILT ON")}
 		for _, v := range im.Versions {
 			plats := strings.Join(v.Platforms, ",")
 			if plats == "" {
 				plats = "-"
 			}
-			rows = append(rows, []string{v.Version, shortDigest(v.Digest), plats, versionState(v), builtOn(v.BuiltOn)})
+			row := []string{v.Version, shortDigest(v.Digest), plats}
+			if trust {
+				row = append(row, v.Signature, coverage(v.SBOM, v.Platforms), coverage(v.Provenance, v.Platforms))
+			}
+			rows = append(rows, append(row, versionState(v), builtOn(v.BuiltOn)))
 		}
 		writeRows(w, rows)
 	}
 	return nil
+}
+
+// coverage says which of a version's platforms carry an attestation:
+// "yes" (all), "no" (none), or the platforms that do.
+func coverage(have, all []string) string {
+	switch {
+	case len(have) == 0:
+		return "no"
+	case len(have) == len(all) || len(all) == 0:
+		return "yes"
+	}
+	return strings.Join(have, ",")
 }
 
 func versionState(v Version) string {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -18,6 +19,7 @@ import (
 	"github.com/imgctl/imgctl/pkg/regclient"
 	"github.com/imgctl/imgctl/pkg/spec"
 	"github.com/imgctl/imgctl/pkg/status"
+	"github.com/imgctl/imgctl/pkg/verify"
 )
 
 // fake serves tags, manifests (by digest) and markers from maps.
@@ -58,6 +60,21 @@ func (f *fake) Markers(_ context.Context, repo, digest string) ([]lifecycle.Mark
 
 func dg(c string) string { return "sha256:" + strings.Repeat(c, 64) }
 
+// trust says versions from the 24th on are signed with an SBOM and
+// provenance for every platform, except team@dg(4), whose arm64 SBOM is
+// missing; older ones are unsigned single manifests.
+type trust struct{}
+
+func (trust) Check(_ context.Context, ref name.Digest, _ string) (*verify.Report, error) {
+	r := &verify.Report{Ref: ref.String(), Signature: verify.SignatureMissing}
+	switch d := ref.DigestStr(); {
+	case d == dg("2") || d == dg("4") || d == dg("5"):
+		r.Signature = verify.SignaturePresent
+		r.Platforms = []verify.Platform{{Platform: "linux/amd64", SBOM: true, Provenance: true}, {Platform: "linux/arm64", SBOM: d != dg("4"), Provenance: true}}
+	}
+	return r, nil
+}
+
 func TestReportGolden(t *testing.T) {
 	dir := t.TempDir()
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "lib.cue"), []byte(`package lib
@@ -90,7 +107,7 @@ images: never: {parent: "py"}
 			r + "old@" + dg("6"):  {{EndOfLife: "2026-12-10", Date: "2026-11-10", Reason: "retired: merged into team", Replacement: "team"}},
 		},
 	}
-	rep, err := status.Collect(context.Background(), lib, f, status.Options{Jobs: 3})
+	rep, err := status.Collect(context.Background(), lib, f, status.Options{Jobs: 3, Trust: trust{}})
 	require.NoError(t, err)
 	var text, js bytes.Buffer
 	require.NoError(t, rep.WriteText(&text))
