@@ -38,8 +38,9 @@ func TestMain(m *testing.M) { e2etest.Main(m) }
 type fakeBuilder struct {
 	mu    sync.Mutex
 	fail  string // image name whose build fails
-	bases map[string]string
-	calls int
+	bases  map[string]string
+	attest map[string]build.Attestations
+	calls  int
 }
 
 func (b *fakeBuilder) Build(ctx context.Context, req build.Request, _ chan *client.SolveStatus) (build.Result, error) {
@@ -49,6 +50,10 @@ func (b *fakeBuilder) Build(ctx context.Context, req build.Request, _ chan *clie
 		b.bases = map[string]string{}
 	}
 	b.bases[req.Image.Name] = req.Base
+	if b.attest == nil {
+		b.attest = map[string]build.Attestations{}
+	}
+	b.attest[req.Image.Name] = req.Attest
 	fail := b.fail == req.Image.Name
 	b.mu.Unlock()
 	if fail {
@@ -485,4 +490,92 @@ func TestDatedTagsParentsFirst(t *testing.T) {
 		}
 	}
 	assert.NotContains(t, e.tags("team"), "2026.11.02.1")
+}
+
+// recordingSigner checks, when asked to sign, that no tag of the plan
+// points at the digest yet, and records what it signed.
+type recordingSigner struct {
+	t      *testing.T
+	c      *regclient.Client
+	tags   []string // repo:tag that must not exist yet
+	mu     sync.Mutex
+	signed []string
+	fail   bool
+}
+
+func (s *recordingSigner) Sign(ctx context.Context, ref name.Digest) error {
+	for _, tag := range s.tags {
+		if strings.HasPrefix(tag, ref.Context().Name()+":") {
+			// (Another signature failing cancels ctx: only a tag found
+			// is wrong.)
+			_, err := s.c.Head(ctx, tag)
+			assert.Error(s.t, err, "%s written before its version was signed", tag)
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.signed = append(s.signed, ref.String())
+	if s.fail {
+		return errors.New("signing backend unavailable")
+	}
+	return nil
+}
+
+type fakeGenerator struct{ calls int }
+
+func (g *fakeGenerator) Generator(context.Context) (string, error) {
+	g.calls++
+	return "127.0.0.1:1/scan@sha256:" + strings.Repeat("5", 64), nil
+}
+
+func TestSigningBeforeAnyTagAndAttestations(t *testing.T) {
+	e := newEnv(t, e2etest.InProcessRegistry(t, false))
+	gen := &fakeGenerator{}
+	e.pub.Attest = publish.Attest{SBOM: gen, Provenance: "min", BuilderID: build.DefaultBuilderID}
+	e.pub.Source, e.pub.Revision = "https://git.example.com/specs.git", "abc123"
+
+	// A failing signer: every build done, no tag written.
+	lib, p := e.plan("2026-11-24")
+	var tags []string
+	for _, ts := range p.Tags {
+		tags = append(tags, ts.Repository+":"+ts.Tag)
+	}
+	failing := &recordingSigner{t: t, c: e.c, tags: tags, fail: true}
+	e.pub.Signer = failing
+	_, err := e.pub.Apply(context.Background(), lib, p, nil)
+	require.ErrorContains(t, err, "signing backend unavailable; no tag was moved")
+	for _, tag := range tags {
+		_, err := e.c.Head(context.Background(), tag)
+		assert.ErrorIs(t, err, regclient.ErrNotFound, "%s", tag)
+	}
+	assert.Equal(t, 1, gen.calls, "the scanner is resolved once per publish")
+	for _, n := range []string{"base", "py", "team", "other"} {
+		assert.Equal(t, build.Attestations{
+			SBOMGenerator: "127.0.0.1:1/scan@sha256:" + strings.Repeat("5", 64),
+			Provenance:    "min",
+			BuilderID:     build.DefaultBuilderID,
+			VCSSource:     "https://git.example.com/specs.git",
+			VCSRevision:   "abc123",
+		}, e.b.attest[n], n)
+	}
+
+	// A working signer: each version signed once, before its tags.
+	lib, p = e.plan("2026-11-24")
+	s := &recordingSigner{t: t, c: e.c, tags: tags}
+	e.pub.Signer = s
+	res, err := e.pub.Apply(context.Background(), lib, p, nil)
+	require.NoError(t, err)
+	assert.Equal(t, 4, res.Signed)
+	assert.Len(t, s.signed, 4, "one signature per version, not per tag: %v", s.signed)
+	for _, b := range res.Images {
+		assert.Contains(t, s.signed, e.reg+"/ds/"+b.Image+"@"+b.Digest)
+	}
+
+	// Nothing to build: the scanner is not asked for.
+	lib, p = e.plan("2026-11-24")
+	require.False(t, p.HasChanges())
+	gen.calls = 0
+	_, err = e.pub.Apply(context.Background(), lib, p, nil)
+	require.NoError(t, err)
+	assert.Zero(t, gen.calls)
 }
