@@ -36,8 +36,8 @@ func TestMain(m *testing.M) { e2etest.Main(m) }
 // fakeBuilder pushes a small deterministic image per request, carrying the
 // request's annotations, and records what it was asked to build FROM.
 type fakeBuilder struct {
-	mu    sync.Mutex
-	fail  string // image name whose build fails
+	mu     sync.Mutex
+	fail   string // image name whose build fails
 	bases  map[string]string
 	attest map[string]build.Attestations
 	calls  int
