@@ -7,6 +7,8 @@ package tools
 
 import (
 	_ "cuelang.org/go/cmd/cue"
+	_ "github.com/docker/buildx/cmd/buildx"
 	_ "github.com/moby/buildkit/cmd/buildctl"
 	_ "github.com/moby/buildkit/cmd/buildkitd"
+	_ "github.com/sigstore/cosign/v2/cmd/cosign"
 )
