@@ -42,8 +42,11 @@ var ErrWrongPassword = errors.New("wrong password?")
 var ErrNoKey = errors.New("no signing key")
 
 // Signer signs image digests with one cosign private key. It is safe for
-// concurrent use, but two Sign calls for the same digest with the same key
-// may both write (each appends one signature; either one verifies).
+// concurrent use. The signature tag is read, extended and written back
+// without a lock (as the cosign CLI does): two signers writing the same
+// digest's tag at once, in this process or another, can both append (the
+// same key: two signatures, either verifies) or lose one another's (two
+// keys: signing again repairs it).
 type Signer struct {
 	keyPath string
 	sv      signature.SignerVerifier
