@@ -17,7 +17,8 @@ build:
 	$(GO) build -o $(IMGCTL) ./cmd/imgctl
 
 # Debian packages (runc, docker-registry, skopeo, debootstrap, busybox-static)
-# and bin/buildkitd, bin/buildctl, bin/cue built from the Go module proxy.
+# and bin/buildkitd, bin/buildctl, bin/cue, bin/cosign, bin/docker-buildx built
+# from the Go module proxy (pinned in hack/tools).
 deps:
 	hack/install-deps.sh all
 
