@@ -21,6 +21,13 @@ var forbidden = map[string][]string{
 	"pkg/lifecycle": {"cuelang.org/", mod + "pkg/spec", mod + "pkg/plan", mod + "pkg/build", "github.com/moby/buildkit"},
 	"pkg/build":     {mod + "pkg/plan", mod + "pkg/publish", mod + "pkg/regclient"},
 	"pkg/status":    {mod + "pkg/build", mod + "pkg/publish", "github.com/moby/buildkit"},
+	// Signing, attestation reading and verification only read or sign
+	// what is in a registry: no specs, plans, builds or publishes.
+	"pkg/signing": {"cuelang.org/", mod + "pkg/spec", mod + "pkg/plan", mod + "pkg/build", mod + "pkg/publish", "github.com/moby/buildkit"},
+	"pkg/attest":  {"cuelang.org/", mod + "pkg/spec", mod + "pkg/plan", mod + "pkg/build", mod + "pkg/publish", mod + "pkg/signing", "github.com/moby/buildkit"},
+	"pkg/verify":  {"cuelang.org/", mod + "pkg/spec", mod + "pkg/plan", mod + "pkg/build", mod + "pkg/publish", "github.com/moby/buildkit"},
+	// The scanner image: built with pkg/build, never planned or published.
+	"pkg/sbom": {mod + "pkg/plan", mod + "pkg/publish", mod + "pkg/signing"},
 }
 
 // packages returns every package in the build of the module with its
