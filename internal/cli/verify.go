@@ -2,6 +2,7 @@ package cli
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -12,6 +13,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/imgctl/imgctl/pkg/plan"
+	"github.com/imgctl/imgctl/pkg/regclient"
 	"github.com/imgctl/imgctl/pkg/signing"
 	"github.com/imgctl/imgctl/pkg/verify"
 )
@@ -125,6 +127,9 @@ version and what failed.`,
 			for i, j := range jobs {
 				g.Go(func() error {
 					m, err := remote.Manifest(gctx, j.ref)
+					if errors.Is(err, regclient.ErrNotFound) {
+						return fmt.Errorf("%s has no version %s in %s", j.image, j.version, registry)
+					}
 					if err != nil {
 						return fmt.Errorf("%s@%s: %w", j.image, j.version, err)
 					}

@@ -116,7 +116,7 @@ func (c *Client) BuildBinary(ctx context.Context, bi BinaryImage, status chan *c
 		}
 		return nil
 	})
-	resp, err := c.bk.Build(ctx, opt, "", buildFunc(builds, nil), ch)
+	resp, err := c.bk.Build(ctx, opt, "", buildFunc(builds, nil, nil), ch)
 	_ = eg.Wait()
 	if err != nil {
 		return Result{}, fmt.Errorf("building %s: %s", bi.Repository, oneLine(grpcMessage(err)))

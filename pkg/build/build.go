@@ -21,6 +21,7 @@ import (
 	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/exporter/containerimage/exptypes"
 	gateway "github.com/moby/buildkit/frontend/gateway/client"
+	"github.com/moby/buildkit/solver/pb"
 	"github.com/moby/buildkit/session"
 	"github.com/moby/buildkit/session/auth/authprovider"
 	"github.com/moby/buildkit/session/secrets/secretsprovider"
@@ -140,7 +141,7 @@ func (c *Client) Build(ctx context.Context, req Request, status chan *client.Sol
 	for _, ci := range opt.CacheImports {
 		imports = append(imports, gateway.CacheOptionsEntry{Type: ci.Type, Attrs: ci.Attrs})
 	}
-	resp, err := c.bk.Build(ctx, opt, "", buildFunc(builds, imports), ch)
+	resp, err := c.bk.Build(ctx, opt, "", buildFunc(builds, imports, req.Attest.solveOpts()), ch)
 	_ = eg.Wait()
 	if err != nil {
 		return Result{}, tr.failure(im.Name, all, err)
@@ -186,7 +187,9 @@ func mergePrepared(builds []platformBuild) *prepared {
 // BuildKit's image exporter makes one index.
 // imports are the build caches each solve imports (a gateway solve does
 // not use the client's SolveOpt.CacheImports by itself).
-func buildFunc(builds []platformBuild, imports []gateway.CacheOptionsEntry) gateway.BuildFunc {
+// frontendOpt are each solve's options: BuildKit records those of the
+// solve that made a result (vcs:source, vcs:revision) in its provenance.
+func buildFunc(builds []platformBuild, imports []gateway.CacheOptionsEntry, frontendOpt map[string]string) gateway.BuildFunc {
 	return func(ctx context.Context, c gateway.Client) (*gateway.Result, error) {
 		res := gateway.NewResult()
 		refs := make([]gateway.Reference, len(builds))
@@ -197,7 +200,13 @@ func buildFunc(builds []platformBuild, imports []gateway.CacheOptionsEntry) gate
 				if err != nil {
 					return fmt.Errorf("marshalling LLB for %s: %w", b.id, err)
 				}
-				r, err := c.Solve(ctx, gateway.SolveRequest{Definition: def.ToPB(), CacheImports: imports})
+				sreq := gateway.SolveRequest{Definition: def.ToPB(), CacheImports: imports}
+				if len(frontendOpt) > 0 {
+					if sreq, err = throughFrontend(ctx, def, b.id, frontendOpt, imports); err != nil {
+						return err
+					}
+				}
+				r, err := c.Solve(ctx, sreq)
 				if err != nil {
 					return err
 				}
@@ -224,6 +233,40 @@ func buildFunc(builds []platformBuild, imports []gateway.CacheOptionsEntry) gate
 		res.AddMeta(exptypes.ExporterPlatformsKey, meta)
 		return res, nil
 	}
+}
+
+// inputName names the image's LLB as the Dockerfile frontend's input.
+const inputName = "imgctl"
+
+// throughFrontend is a solve of def, the image for platform, through
+// BuildKit's built-in Dockerfile frontend with a Dockerfile that is only
+// "FROM imgctl", imgctl being def as a named input: the result is def's
+// own, step for step and layer for layer (same cache keys, same manifest
+// digest), but it is a frontend request, and BuildKit records a frontend
+// request's options (vcs:source, vcs:revision) in the provenance, which
+// it never does for a raw definition.
+func throughFrontend(ctx context.Context, def *llb.Definition, platform string, opts map[string]string, imports []gateway.CacheOptionsEntry) (gateway.SolveRequest, error) {
+	df, err := llb.Scratch().File(llb.Mkfile("/Dockerfile", 0o644, []byte("FROM "+inputName+"\n"), llb.WithCreatedTime(epoch)),
+		llb.WithCustomName("[internal] imgctl provenance request")).Marshal(ctx)
+	if err != nil {
+		return gateway.SolveRequest{}, err
+	}
+	fo := map[string]string{
+		"context:" + inputName: "input:" + inputName,
+		"platform":             platform,
+	}
+	for k, v := range opts {
+		fo[k] = v
+	}
+	return gateway.SolveRequest{
+		Frontend:    "dockerfile.v0",
+		FrontendOpt: fo,
+		FrontendInputs: map[string]*pb.Definition{
+			"dockerfile": df.ToPB(),
+			inputName:    def.ToPB(),
+		},
+		CacheImports: imports,
+	}, nil
 }
 
 // exportAttrs are the image exporter's attributes: push by digest,

@@ -82,6 +82,52 @@ func TestE2EMultiPlatform(t *testing.T) {
 		t.Errorf("rebuild after prune: %s, first build %s", d, first)
 	}
 
+	// With provenance (the solve goes through the Dockerfile frontend so
+	// that BuildKit records the commit): the same platform manifests, an
+	// index of its own, and the commit in each platform's provenance.
+	attested := req
+	attested.Attest = Attestations{Provenance: "min", BuilderID: DefaultBuilderID, VCSSource: "https://git.example.com/specs.git", VCSRevision: "0123456789abcdef0123456789abcdef01234567"}
+	withProv := mustBuild(t, c, attested)
+	if withProv == first {
+		t.Errorf("with provenance: the index %s is the one without", withProv)
+	}
+	pidx := index(t, req.Repository+"@"+withProv)
+	provs := 0
+	for _, m := range pidx.Manifests {
+		if m.Annotations["vnd.docker.reference.type"] == "attestation-manifest" {
+			provs++
+			continue
+		}
+		if pf := m.Platform.OS + "/" + m.Platform.Architecture; got[pf] != m.Digest.String() {
+			t.Errorf("with provenance: %s manifest %s, without %s", pf, m.Digest, got[pf])
+		}
+	}
+	if provs != 2 {
+		t.Errorf("with provenance: %d attestation manifests, want 2", provs)
+	}
+	for _, pf := range []string{"linux/amd64", "linux/arm64"} {
+		var prov struct {
+			RunDetails struct {
+				Builder  struct{ ID string } `json:"builder"`
+				Metadata struct {
+					BuildKit struct {
+						VCS map[string]string `json:"vcs"`
+					} `json:"buildkit_metadata"`
+				} `json:"metadata"`
+			} `json:"runDetails"`
+		}
+		provenanceOf(t, req.Repository, pidx, got[pf], &prov)
+		if r := prov.RunDetails.Metadata.BuildKit.VCS["revision"]; r != attested.Attest.VCSRevision {
+			t.Errorf("%s: provenance revision %q, want %q", pf, r, attested.Attest.VCSRevision)
+		}
+		if s := prov.RunDetails.Metadata.BuildKit.VCS["source"]; s != attested.Attest.VCSSource {
+			t.Errorf("%s: provenance source %q", pf, s)
+		}
+		if prov.RunDetails.Builder.ID != DefaultBuilderID {
+			t.Errorf("%s: builder id %q", pf, prov.RunDetails.Builder.ID)
+		}
+	}
+
 	// From the registry cache after a prune: both platforms' steps cached.
 	prune(t, c)
 	req.CacheImport = true
@@ -116,4 +162,52 @@ func index(t *testing.T, ref string) *v1.IndexManifest {
 		t.Fatal(err)
 	}
 	return &im
+}
+
+// provenanceOf decodes the SLSA provenance predicate about the platform
+// manifest subject in idx.
+func provenanceOf(t *testing.T, repo string, idx *v1.IndexManifest, subject string, into any) {
+	t.Helper()
+	for _, m := range idx.Manifests {
+		if m.Annotations["vnd.docker.reference.digest"] != subject {
+			continue
+		}
+		d, err := name.NewDigest(repo+"@"+m.Digest.String(), name.Insecure)
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err := remote.Image(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mf, err := img.Manifest()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range mf.Layers {
+			if l.Annotations["in-toto.io/predicate-type"] != "https://slsa.dev/provenance/v1" {
+				continue
+			}
+			layer, err := img.LayerByDigest(l.Digest)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rc, err := layer.Compressed()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rc.Close()
+			var st struct {
+				Predicate json.RawMessage `json:"predicate"`
+			}
+			if err := json.NewDecoder(rc).Decode(&st); err != nil {
+				t.Fatal(err)
+			}
+			if err := json.Unmarshal(st.Predicate, into); err != nil {
+				t.Fatal(err)
+			}
+			return
+		}
+	}
+	t.Fatalf("no provenance about %s", subject)
 }

@@ -75,9 +75,26 @@ type Attestations struct {
 // DefaultBuilderID is the provenance builder id of images imgctl builds.
 const DefaultBuilderID = "https://github.com/imgctl/imgctl"
 
+// solveOpts are the options of each platform's gateway solve: the
+// provenance records the vcs:* options of the solve that made the result,
+// not those of the build as a whole.
+func (a Attestations) solveOpts() map[string]string {
+	if a.Provenance == "" {
+		return nil
+	}
+	opts := map[string]string{}
+	if a.VCSSource != "" {
+		opts["vcs:source"] = a.VCSSource
+	}
+	if a.VCSRevision != "" {
+		opts["vcs:revision"] = a.VCSRevision
+	}
+	return opts
+}
+
 // frontendAttrs are the solve's attributes that ask BuildKit for a's
 // attestations. BuildKit reads attest:* for every solve, gateway ones
-// included, and copies vcs:* into the provenance.
+// included.
 func (a Attestations) frontendAttrs() (map[string]string, error) {
 	attrs := map[string]string{}
 	if a.SBOMGenerator != "" {
@@ -97,12 +114,6 @@ func (a Attestations) frontendAttrs() (map[string]string, error) {
 			v += ",builder-id=" + a.BuilderID
 		}
 		attrs["attest:provenance"] = v
-		if a.VCSSource != "" {
-			attrs["vcs:source"] = a.VCSSource
-		}
-		if a.VCSRevision != "" {
-			attrs["vcs:revision"] = a.VCSRevision
-		}
 	default:
 		return nil, fmt.Errorf("provenance mode %q: want min or max", a.Provenance)
 	}
