@@ -38,15 +38,30 @@ images: amdonly: {parent: "base", platforms: ["linux/amd64"], run: ["uname -m > 
 // rawIndex is an OCI index as skopeo inspect --raw prints it.
 type rawIndex struct {
 	MediaType string
-	Manifests []struct {
-		Digest   string
-		Platform struct{ OS, Architecture string }
+	Manifests []rawEntry
+}
+
+type rawEntry struct {
+	Digest      string
+	Platform    struct{ OS, Architecture string }
+	Annotations map[string]string
+}
+
+// images are the index's platform images, without BuildKit's attestation
+// manifests (SBOM, provenance).
+func (x rawIndex) images() []rawEntry {
+	var out []rawEntry
+	for _, m := range x.Manifests {
+		if m.Annotations["vnd.docker.reference.type"] != "attestation-manifest" {
+			out = append(out, m)
+		}
 	}
+	return out
 }
 
 func (x rawIndex) platforms() []string {
 	var out []string
-	for _, m := range x.Manifests {
+	for _, m := range x.images() {
 		out = append(out, m.Platform.OS+"/"+m.Platform.Architecture)
 	}
 	sort.Strings(out)
@@ -115,7 +130,7 @@ func TestPublishTwoPlatforms(t *testing.T) {
 			// platform manifest, as go-containerregistry reads referrers
 			// (the API, or the OCI 1.1 fallback tag).
 			subjects := []string{firstDigest}
-			for _, m := range first.Manifests {
+			for _, m := range first.images() {
 				subjects = append(subjects, m.Digest)
 			}
 			require.Len(t, subjects, 3)
