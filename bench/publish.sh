@@ -42,8 +42,10 @@
 #                       linux/amd64; linux/amd64,linux/arm64 for two)
 #   BENCH_TOOLS         the tools to run, space-separated (default "imgctl
 #                       nocache bake", plus "imgctl-ARCH bake-ARCH" for the
-#                       first platform alone when there are several;
-#                       nocache-ARCH is also known)
+#                       first platform alone when there are several; with
+#                       several, TOOL-ARCH runs TOOL on the graph for
+#                       linux/ARCH alone, for any ARCH of BENCH_PLATFORMS,
+#                       and nocache-ARCH is also known)
 #   BENCH_IMGCTL        the imgctl binary (default bin/imgctl); a copy of it
 #                       is run, so a rebuild of bin/imgctl during the
 #                       benchmark changes nothing
@@ -83,8 +85,9 @@ for b in buildkitd buildctl; do
 done
 [[ -x $IMGCTL_SRC ]] || die "$IMGCTL_SRC missing; run make build"
 
-# The platforms: PLATS is the list, ONE the first (the single-platform
-# baseline's), ONE_ARCH its architecture (the baseline tools' suffix).
+# The platforms: PLATS is the list, ARCHS their architectures (the suffixes
+# of the single-platform tools), ONE the first (the default baseline's),
+# ONE_ARCH its architecture.
 IFS=, read -r -a PLATS <<<"$PLATFORMS"
 ((${#PLATS[@]} > 0)) || die "BENCH_PLATFORMS is empty"
 for p in "${PLATS[@]}"; do
@@ -93,6 +96,7 @@ done
 [[ $(printf '%s\n' "${PLATS[@]}" | sort -u | wc -l) -eq ${#PLATS[@]} ]] || die "BENCH_PLATFORMS names a platform twice: $PLATFORMS"
 ONE=${PLATS[0]}
 ONE_ARCH=${ONE#linux/}
+ARCHS=("${PLATS[@]#linux/}")
 MULTI=0 REPORT=publish
 if ((${#PLATS[@]} > 1)); then
 	MULTI=1
@@ -108,8 +112,11 @@ fi
 for t in "${TOOLS[@]}"; do
 	case $t in
 	imgctl | nocache | bake) ;;
-	imgctl-"$ONE_ARCH" | nocache-"$ONE_ARCH" | bake-"$ONE_ARCH") ((MULTI)) || die "BENCH_TOOLS: $t needs more than one platform in BENCH_PLATFORMS" ;;
-	*) die "BENCH_TOOLS: unknown tool $t (imgctl, nocache, bake$( ((MULTI)) && echo ", imgctl-$ONE_ARCH, nocache-$ONE_ARCH, bake-$ONE_ARCH"))" ;;
+	imgctl-* | nocache-* | bake-*)
+		((MULTI)) || die "BENCH_TOOLS: $t needs more than one platform in BENCH_PLATFORMS"
+		[[ " ${ARCHS[*]} " == *" ${t#*-} "* ]] || die "BENCH_TOOLS: $t: ${t#*-} is not an architecture of BENCH_PLATFORMS ($PLATFORMS)"
+		;;
+	*) die "BENCH_TOOLS: unknown tool $t (imgctl, nocache, bake$( ((MULTI)) && echo "; imgctl-ARCH, nocache-ARCH, bake-ARCH for ARCH in ${ARCHS[*]}"))" ;;
 	esac
 done
 
@@ -213,14 +220,13 @@ gen_args=(-platforms "$PLATFORMS")
 for p in "${PLATS[@]}"; do
 	tar=$(rootfs_for "$p")
 	if ((MULTI)); then gen_args+=(-rootfs "$p=$tar"); else gen_args+=(-rootfs "$tar"); fi
-	[[ $p == "$ONE" ]] && one_tar=$tar
+	if ((MULTI)); then
+		# The same graph for this platform alone (tools named -ARCH).
+		(cd "$REPO_ROOT" && go run ./bench/publish/gen -out "$WORK/graph-${p#linux/}" -platforms "$p" -rootfs "$tar")
+		"$IMGCTL" validate "$WORK/graph-${p#linux/}/imgctl" >>"$LOG/validate.log"
+	fi
 done
 (cd "$REPO_ROOT" && go run ./bench/publish/gen -out "$WORK/graph" "${gen_args[@]}")
-if ((MULTI)); then
-	# The baseline: the same graph for the first platform alone.
-	(cd "$REPO_ROOT" && go run ./bench/publish/gen -out "$WORK/graph-$ONE_ARCH" -platforms "$ONE" -rootfs "$one_tar")
-	"$IMGCTL" validate "$WORK/graph-$ONE_ARCH/imgctl" >>"$LOG/validate.log"
-fi
 IFS=$'\t' read -r LEAF LEAF_FROM LEAF_TO LEAF_PARENT <"$WORK/graph/leaf"
 "$IMGCTL" validate "$WORK/graph/imgctl" >>"$LOG/validate.log"
 
@@ -344,13 +350,12 @@ check_platforms() {
 # to a prefix of its own, checking each did what it should. After bake's
 # runs it measures the floor of the leaf scenario: buildctl building and
 # pushing only the changed leaf (changed once more, so not cached), FROM
-# its parent's tag, on the same warm daemon. A tool named with the -ARCH
-# suffix runs on the graph for the first platform alone (its floor is
-# floor-ARCH).
+# its parent's tag, on the same warm daemon. A tool named with an -ARCH
+# suffix runs on the graph for linux/ARCH alone (its floor is floor-ARCH).
 run_tool() {
 	local round=$1 tool=$2 dir prefix before args graph=$WORK/graph plats=$PLATFORMS floor=floor
-	if [[ $tool == *-"$ONE_ARCH" ]]; then
-		graph=$WORK/graph-$ONE_ARCH plats=$ONE floor=floor-$ONE_ARCH
+	if [[ $tool == *-* ]]; then
+		graph=$WORK/graph-${tool#*-} plats=linux/${tool#*-} floor=floor-${tool#*-}
 	fi
 	dir=$WORK/r$round/$tool
 	prefix=127.0.0.1:$PORT/r$round-$tool
@@ -404,9 +409,10 @@ done
 
 # The report: every run, then medians and ratios of wall time (the targets
 # are about wall time) and of CPU time; with several platforms also what the
-# extra platforms cost each tool against the first platform alone.
+# extra platforms cost each tool against the first platform alone, and each
+# platform alone that was run.
 awk -F'\t' -v rounds="$ROUNDS" -v load0="$LOAD0" -v load1="$(cut -d' ' -f1-3 /proc/loadavg)" \
-	-v uptime0="$UPTIME0" -v uptime1="$(uptime)" -v plats="$PLATFORMS" -v one="$ONE_ARCH" -v multi="$MULTI" '
+	-v uptime0="$UPTIME0" -v uptime1="$(uptime)" -v plats="$PLATFORMS" -v one="$ONE_ARCH" -v archs="${ARCHS[*]}" -v multi="$MULTI" '
 function median(a, key,   n, i, j, t, v) {
 	n = cnt[key]
 	if (n == 0) return -1
@@ -433,16 +439,16 @@ NR == 1 { next }
 END {
 	split("cold noop leaf", sc, " ")
 	nt = split("imgctl nocache bake", tl, " ")
-	if (multi) nt = split("imgctl nocache bake imgctl-" one " nocache-" one " bake-" one, tl, " ")
+	na = split(archs, ar, " ")
+	if (multi) for (a = 1; a <= na; a++) { tl[++nt] = "imgctl-" ar[a]; tl[++nt] = "nocache-" ar[a]; tl[++nt] = "bake-" ar[a] }
 	target["cold"] = 1; target["noop"] = 30; target["leaf"] = 7
-	printf "Platforms: %s%s\n\n", plats, multi ? sprintf(" (tools named -%s: the same graph for linux/%s alone)", one, one) : ""
+	printf "Platforms: %s%s\n\n", plats, multi ? " (tools named -ARCH: the same graph for linux/ARCH alone)" : ""
 	printf "Wall time of every run (seconds, rounds in order):\n"
 	for (s = 1; s <= 3; s++) for (t = 1; t <= nt; t++)
 		if (cnt[tl[t], sc[s]]) printf "  %-5s %-14s%s\n", sc[s], tl[t], runs[tl[t], sc[s]]
-	for (f = 0; f <= multi; f++) {
-		fl = f ? "floor-" one : "floor"
-		if (cnt[fl, "leaf"]) printf "  %-5s %-14s%s\n", "leaf", fl, runs[fl, "leaf"]
-	}
+	if (cnt["floor", "leaf"]) printf "  %-5s %-14s%s\n", "leaf", "floor", runs["floor", "leaf"]
+	for (a = 1; multi && a <= na; a++)
+		if (cnt["floor-" ar[a], "leaf"]) printf "  %-5s %-14s%s\n", "leaf", "floor-" ar[a], runs["floor-" ar[a], "leaf"]
 	printf "\nCPU used by others during each cold run and its settling (seconds: busy time of\nall processors minus the CPU of the run itself; 0 on an otherwise idle machine):\n"
 	for (t = 1; t <= nt; t++)
 		if (cnt[tl[t], "cold"]) printf "  %-5s %-14s%s\n", "cold", tl[t], others[tl[t], "cold"]
@@ -490,6 +496,15 @@ END {
 	}
 	f1 = median(wall, "floor-" one SUBSEP "leaf"); f2 = median(wall, "floor" SUBSEP "leaf")
 	if (f1 >= 0) printf "\nFloor of leaf for linux/%s alone: %.2f s (bake-%s/floor %s); for %s: %s s.\n", one, f1, one, ratio(median(wall, "bake-" one SUBSEP "leaf"), f1), plats, num(f2)
+	# Each platform alone, side by side.
+	printf "\nEach platform alone (the same graph for one platform), medians (seconds):\n\n"
+	printf "| scenario | platform | imgctl wall | bake wall | bake/imgctl wall | imgctl CPU | bake CPU | bake/imgctl CPU |\n"
+	printf "|---|---|---:|---:|---:|---:|---:|---:|\n"
+	for (s = 1; s <= 3; s++) for (a = 1; a <= na; a++) {
+		i1 = median(wall, "imgctl-" ar[a] SUBSEP sc[s]); b1 = median(wall, "bake-" ar[a] SUBSEP sc[s])
+		i2 = median(cpu, "imgctl-" ar[a] SUBSEP sc[s]); b2 = median(cpu, "bake-" ar[a] SUBSEP sc[s])
+		if (i1 >= 0 || b1 >= 0) printf "| %s | linux/%s | %s | %s | %s | %s | %s | %s |\n", sc[s], ar[a], num(i1), num(b1), ratio2(b1, i1), num(i2), num(b2), ratio2(b2, i2)
+	}
 }
 ' "$RESULTS" | tee "$OUT/$REPORT.md"
 cp "$RESULTS" "$OUT/$REPORT.samples"
