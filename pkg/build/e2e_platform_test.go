@@ -128,6 +128,22 @@ func TestE2EMultiPlatform(t *testing.T) {
 		}
 	}
 
+	// Built again from nothing, with provenance: the index differs (build
+	// times, invocation id), the platform manifests do not.
+	prune(t, c)
+	again := mustBuild(t, c, attested)
+	if again == withProv {
+		t.Errorf("two builds with provenance gave one index %s", again)
+	}
+	for _, m := range index(t, req.Repository+"@"+again).Manifests {
+		if m.Annotations["vnd.docker.reference.type"] == "attestation-manifest" {
+			continue
+		}
+		if pf := m.Platform.OS + "/" + m.Platform.Architecture; got[pf] != m.Digest.String() {
+			t.Errorf("rebuilt with provenance: %s manifest %s, first build %s", pf, m.Digest, got[pf])
+		}
+	}
+
 	// From the registry cache after a prune: both platforms' steps cached.
 	prune(t, c)
 	req.CacheImport = true
