@@ -26,7 +26,7 @@ deps:
 # cross-compiled into bin/scanner/linux_{amd64,arm64}/imgctl-sbom-scanner,
 # where publish finds it beside bin/imgctl and pushes it as an image.
 scanner:
-	hack/scanner.sh
+	hack/scanner.sh all
 
 # Every test of the project. End-to-end tests start their own registries
 # (Debian's distribution 2.8 and go-containerregistry's in-process one) and
@@ -34,12 +34,13 @@ scanner:
 # component a failure, never a skip.
 test: deps scanner
 	$(GO) vet ./...
-	cd scanner && $(GO) vet ./... && $(GO) test ./...
+	cd scanner && CGO_ENABLED=0 $(GO) vet ./... && CGO_ENABLED=0 $(GO) test -trimpath ./...
 	IMGCTL_E2E=1 $(GO) test -timeout 60m ./...
 
 # Unit tests only: no daemons.
 test-short:
 	$(GO) test -short ./...
+	cd scanner && CGO_ENABLED=0 $(GO) test -trimpath -short ./...
 
 # Build and publish the example library to a registry on localhost:$(REGISTRY_PORT).
 demo: deps build scanner
@@ -69,6 +70,7 @@ fmt:
 
 vet:
 	$(GO) vet ./...
+	cd scanner && CGO_ENABLED=0 $(GO) vet ./...
 
 clean: stop
 	rm -rf $(BIN) $(OUT)
