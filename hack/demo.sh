@@ -64,8 +64,8 @@ say "Publish"
 say "Status, read back from the registry"
 "$imgctl" status images
 
-say "Verify: signatures (with the public key), SBOM and provenance for every platform of every version"
-"$imgctl" verify images --key "$keys/cosign.pub"
+say "Verify what users pull (each latest version): signature (with the public key), SBOM and provenance for every platform"
+"$imgctl" verify images --latest --key "$keys/cosign.pub"
 
 say "The same, with tools that owe nothing to imgctl"
 ref=localhost:$port/datasci/python3@$(skopeo inspect --tls-verify=false --format '{{.Digest}}' "docker://localhost:$port/datasci/python3:latest")

@@ -345,6 +345,11 @@ func TestAttestationsAndSignatures(t *testing.T) {
 				assert.Contains(t, stdout, "py@2026.12.01: linux/amd64: no SBOM")
 				assert.Contains(t, stdout, "py@2026.12.01: linux/amd64: no provenance")
 				assert.NotContains(t, stdout, "py@2026.12.01: signature")
+				// --latest checks what users pull: latest is still 2026.11.24.
+				code, stdout, _ = e.run("verify", dir, "py", "--latest", "--key", pub)
+				assert.Equal(t, 0, code, stdout)
+				assert.Regexp(t, `py\s+2026\.11\.24\s`, stdout)
+				assert.NotContains(t, stdout, "2026.12.01")
 
 				// A tampered signature: base's signature replaced by py's
 				// (a valid signature, of another image).

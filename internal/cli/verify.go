@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -42,6 +43,7 @@ func newVerifyCmd(s streams) *cobra.Command {
 		f      registryFlags
 		key    string
 		asJSON bool
+		latest bool
 	)
 	cmd := &cobra.Command{
 		Use:   "verify [DIR] [NAME[@VERSION]...] --key cosign.pub",
@@ -76,6 +78,9 @@ version and what failed.`,
 			var targets []target
 			for _, a := range args {
 				n, v, _ := strings.Cut(a, "@")
+				if v != "" && latest {
+					return usageErr("%s: --latest checks the latest version; name no version", a)
+				}
 				if lib.Image(n) == nil {
 					return usageErr("no image %q in %s", n, displayDir(dir))
 				}
@@ -115,6 +120,14 @@ version and what failed.`,
 				vs := plan.DatedVersions(tags)
 				if len(vs) == 0 {
 					return fmt.Errorf("image %s: no published version in %s", t.image, repo)
+				}
+				if latest {
+					ver, err := latestVersion(ctx, c, repo, vs)
+					if err != nil {
+						return fmt.Errorf("image %s: %w", t.image, err)
+					}
+					jobs = append(jobs, job{t.image, ver, repo + ":" + ver})
+					continue
 				}
 				for _, ver := range slices.Backward(vs) {
 					jobs = append(jobs, job{t.image, ver, repo + ":" + ver})
@@ -185,7 +198,26 @@ version and what failed.`,
 	f.add(cmd)
 	cmd.Flags().StringVar(&key, "key", "", "cosign public key file (PEM) the signatures must verify with")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the report as JSON")
+	cmd.Flags().BoolVar(&latest, "latest", false, "check only the version each image's latest tag points at (what users pull), not every version")
 	return cmd
+}
+
+// latestVersion is the dated version of repo that its latest tag points at.
+func latestVersion(ctx context.Context, c *regclient.Client, repo string, versions []string) (string, error) {
+	d, err := c.Head(ctx, repo+":latest")
+	if err != nil {
+		return "", fmt.Errorf("reading %s:latest: %w", repo, err)
+	}
+	for _, v := range slices.Backward(versions) { // usually the newest
+		dv, err := c.Head(ctx, repo+":"+v)
+		if err != nil {
+			return "", err
+		}
+		if dv.Digest == d.Digest {
+			return v, nil
+		}
+	}
+	return "", fmt.Errorf("%s:latest (%s) is no dated version", repo, d.Digest)
 }
 
 // writeVerifyText renders the report: one row per version, then each
