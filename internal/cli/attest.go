@@ -81,7 +81,7 @@ func (f *attestFlags) attest(lib *spec.Library, p *plan.Plan, c *regclient.Clien
 	if !lib.Policy.SBOM {
 		return a, nil // a scanner given anyway is not needed
 	}
-	src := &sbom.Source{Registry: c, Insecure: c.PlainHTTP(p.Registry)}
+	src := &sbom.Source{Registry: c}
 	if bc != nil {
 		src.Builder = bc
 	}
@@ -102,6 +102,7 @@ func (f *attestFlags) attest(lib *spec.Library, p *plan.Plan, c *regclient.Clien
 			return a, err
 		}
 		src.Local, src.Repo = l, scannerRepo(lib, p, cacheRepo)
+		src.Insecure = c.PlainHTTP(src.Repo)
 	}
 	a.SBOM = src
 	return a, nil
