@@ -152,6 +152,9 @@ func (r *Result) WriteTable(w io.Writer) {
 		fmt.Fprintf(w, "%-*s  %-13s  %-71s  %.1fs\n", width, b.Image, b.Version, b.Digest, b.Duration.Seconds())
 	}
 	fmt.Fprintf(w, "%d images built, %d tags written, %d versions marked deprecated.\n", len(r.Images), r.Tags, r.Marked)
+	if r.Signed > 0 {
+		fmt.Fprintf(w, "%d versions signed before their tags were written.\n", r.Signed)
+	}
 }
 
 // Apply executes p for lib. status receives BuildKit progress (may be nil;
