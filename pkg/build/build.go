@@ -261,8 +261,12 @@ func throughFrontend(ctx context.Context, def *llb.Definition, platform string, 
 	return gateway.SolveRequest{
 		Frontend:    "dockerfile.v0",
 		FrontendOpt: fo,
+		// The Dockerfile's state is the build context too: the frontend
+		// reads .dockerignore from the context, and a local one would be
+		// an error shown in the progress ("no access allowed to dir").
 		FrontendInputs: map[string]*pb.Definition{
 			"dockerfile": df.ToPB(),
+			"context":    df.ToPB(),
 			inputName:    def.ToPB(),
 		},
 		CacheImports: imports,
