@@ -68,13 +68,15 @@ say "Verify what users pull (each latest version): signature (with the public ke
 "$imgctl" verify images --latest --key "$keys/cosign.pub"
 
 say "The same, with tools that owe nothing to imgctl"
-ref=localhost:$port/datasci/python3@$(skopeo inspect --tls-verify=false --format '{{.Digest}}' "docker://localhost:$port/datasci/python3:latest")
-bin/cosign verify --key "$keys/cosign.pub" --insecure-ignore-tlog=true --allow-http-registry "$ref" 2>/dev/null |
-	head -c 300
-echo
+# The signature is on the index: its digest is the sha256 of the raw bytes.
+ref=localhost:$port/datasci/python3@sha256:$(skopeo inspect --raw --tls-verify=false "docker://localhost:$port/datasci/python3:latest" | sha256sum | cut -d ' ' -f 1)
+echo "cosign verify $ref:"
+verified=$(bin/cosign verify --key "$keys/cosign.pub" --insecure-ignore-tlog=true --allow-http-registry "$ref" 2>/dev/null)
+echo "${verified:0:300}…"
 if [[ -x bin/docker-buildx ]]; then
+	echo "python3-pandas in its SBOM, as buildx imagetools inspect reads it:"
 	bin/docker-buildx imagetools inspect "$ref" --format '{{json .SBOM}}' 2>/dev/null |
-		grep -o '"name": *"python3-pandas"[^}]*"versionInfo": *"[^"]*"' | head -n 1 || true
+		grep -A12 '"name": "python3-pandas"' | grep -m1 '"versionInfo"' || true
 fi
 
 say "Tags and platforms in the registry, as skopeo sees them"
