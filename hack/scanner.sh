@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
-# scanner.sh [amd64|arm64|all]
+# scanner.sh [native|amd64|arm64|all]
 #
 # Builds imgctl's BuildKit SBOM scanner, the separate Go module in scanner/
 # (syft as a library; its modules stay out of imgctl's go.mod), as static
 # Linux binaries for the image BuildKit runs as attest:sbom generator:
 #   bin/scanner/linux_amd64/imgctl-sbom-scanner
 #   bin/scanner/linux_arm64/imgctl-sbom-scanner
-# BuildKit runs the generator on the worker's native platform, hence one per
-# worker architecture. The default is all (amd64 and arm64).
+# BuildKit runs the generator on the worker's native platform (whatever the
+# platforms of the image it scans), hence one binary per architecture of the
+# BuildKit daemons, not of the images. The default, native, builds this
+# machine's (what make test and make demo need: their daemon runs here);
+# all builds amd64 and arm64, for a pool with daemons of both.
 #
 # A binary is rebuilt only when its inputs changed: the SHA-256 of the
 # scanner's non-test Go files, go.mod, go.sum, this script and the Go
@@ -64,8 +67,9 @@ build() {
 }
 
 command -v go >/dev/null || die "go not found in PATH; install Go $(awk '$1 == "go" {print $2}' "$SCANNER_DIR/go.mod") first"
-case ${1:-all} in
+case ${1:-native} in
+native) build "$(go env GOHOSTARCH)" ;;
 amd64 | arm64) build "$1" ;;
 all) build amd64; build arm64 ;;
-*) echo "usage: $0 [amd64|arm64|all]" >&2; exit 2 ;;
+*) echo "usage: $0 [native|amd64|arm64|all]" >&2; exit 2 ;;
 esac

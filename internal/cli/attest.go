@@ -41,7 +41,7 @@ func (f *attestFlags) add(cmd *cobra.Command) {
 }
 
 func (f *attestFlags) addScannerDir(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&f.scannerDir, "scanner-dir", "", "directory of imgctl's SBOM scanner binaries, DIR/linux_amd64/"+sbom.Binary+" and linux_arm64 (default $"+scannerDirEnv+", else scanner/ beside the imgctl executable)")
+	cmd.Flags().StringVar(&f.scannerDir, "scanner-dir", "", "directory of imgctl's SBOM scanner binaries, DIR/linux_<arch>/"+sbom.Binary+" for the BuildKit daemon's architecture (default $"+scannerDirEnv+", else scanner/ beside the imgctl executable)")
 }
 
 // localScanner finds the scanner binaries: --scanner-dir, else

@@ -4,8 +4,10 @@
 //
 // The scanner itself is a separate Go module (scanner/ in this repository:
 // syft as a library, BuildKit's scanner protocol), cross-compiled by
-// hack/scanner.sh into DIR/linux_amd64/imgctl-sbom-scanner and
-// DIR/linux_arm64/…. This package packages those binaries as a scratch
+// hack/scanner.sh into DIR/linux_<arch>/imgctl-sbom-scanner, one per
+// architecture of the BuildKit daemons (BuildKit runs the generator on the
+// daemon's own platform; make builds this machine's, amd64 and arm64 on
+// request). This package packages those binaries as a scratch
 // image with BuildKit, pushes it by digest and tags it
 // "sbom-scanner-<hash of the binaries>" in the scanner repository
 // (default REGISTRY/imgctl-cache, which no image may be named), so a

@@ -29,8 +29,9 @@ const (
 // TagPrefix starts the tag of every scanner image imgctl pushes.
 const TagPrefix = "sbom-scanner-"
 
-// Platforms are the platforms the scanner is built for: BuildKit runs the
-// generator on the worker's own platform.
+// Platforms are the platforms the scanner can be built for: BuildKit runs
+// the generator on the worker's own (native) platform, so a scanner needs
+// the platforms of the daemons that build, not those of the images.
 var Platforms = []string{"linux/amd64", "linux/arm64"}
 
 // Registry is what Ensure needs of a registry client.
@@ -58,8 +59,9 @@ type Local struct {
 	Tag string
 }
 
-// FindLocal finds the scanner binaries in dir (dir/linux_amd64/Binary, …)
-// and hashes them.
+// FindLocal finds the scanner binaries in dir (dir/linux_amd64/Binary,
+// dir/linux_arm64/Binary: those that are there, at least one) and hashes
+// them.
 func FindLocal(dir string) (*Local, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
@@ -70,17 +72,47 @@ func FindLocal(dir string) (*Local, error) {
 	for _, p := range Platforms {
 		path := filepath.Join(abs, strings.ReplaceAll(p, "/", "_"), Binary)
 		sum, err := fileSum(path)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
 		if err != nil {
-			if errors.Is(err, os.ErrNotExist) {
-				return nil, fmt.Errorf("the SBOM scanner for %s is not built: %s is missing (run hack/scanner.sh, or pin a scanner image with --sbom-scanner or policy.sbomScanner)", p, path)
-			}
 			return nil, fmt.Errorf("reading the SBOM scanner: %w", err)
 		}
 		l.Binaries[p] = path
 		fmt.Fprintf(h, "%s %s\n", p, sum)
 	}
+	if len(l.Binaries) == 0 {
+		return nil, fmt.Errorf("the SBOM scanner is not built: %s has no linux_<arch>/%s (run hack/scanner.sh, or pin a scanner image with --sbom-scanner or policy.sbomScanner)", abs, Binary)
+	}
 	l.Tag = TagPrefix + hex.EncodeToString(h.Sum(nil))[:16]
 	return l, nil
+}
+
+// Covers reports whether the scanner has a binary for platform.
+func (l *Local) Covers(platform string) bool {
+	_, ok := l.Binaries[platform]
+	return ok
+}
+
+// checkNative fails when the daemon b builds on (the first of its
+// platforms, when it can list them) is one the scanner has no binary for:
+// BuildKit would fail later, inside the first build, with a less clear
+// error.
+func (l *Local) checkNative(ctx context.Context, b Builder) error {
+	pl, ok := b.(interface {
+		Platforms(context.Context) ([]string, error)
+	})
+	if !ok {
+		return nil
+	}
+	plats, err := pl.Platforms(ctx)
+	if err != nil || len(plats) == 0 {
+		return nil // the build reports an unreachable daemon itself
+	}
+	if native := plats[0]; !l.Covers(native) {
+		return fmt.Errorf("the SBOM scanner is not built for %s, the BuildKit daemon's own platform, where BuildKit runs it: run hack/scanner.sh %s (or all)", native, strings.TrimPrefix(native, "linux/"))
+	}
+	return nil
 }
 
 func fileSum(path string) (string, error) {
@@ -109,6 +141,11 @@ func fileSum(path string) (string, error) {
 func (l *Local) Ensure(ctx context.Context, reg Registry, b Builder, repo string, insecure bool, status chan *client.SolveStatus) (ref string, pushed bool, err error) {
 	if _, err := name.NewRepository(repo, name.Insecure); err != nil {
 		return "", false, fmt.Errorf("scanner repository %q: %w", repo, err)
+	}
+	if b != nil {
+		if err := l.checkNative(ctx, b); err != nil {
+			return "", false, err
+		}
 	}
 	d, err := reg.Head(ctx, repo+":"+l.Tag)
 	switch {

@@ -23,9 +23,12 @@ import (
 	"github.com/imgctl/imgctl/pkg/sbom"
 )
 
-func writeBinaries(t *testing.T, dir, content string) {
+func writeBinaries(t *testing.T, dir, content string, archs ...string) {
 	t.Helper()
-	for _, p := range []string{"linux_amd64", "linux_arm64"} {
+	if len(archs) == 0 {
+		archs = []string{"linux_amd64", "linux_arm64"}
+	}
+	for _, p := range archs {
 		require.NoError(t, os.MkdirAll(filepath.Join(dir, p), 0o755))
 		require.NoError(t, os.WriteFile(filepath.Join(dir, p, sbom.Binary), []byte(content+p), 0o755))
 	}
@@ -35,8 +38,15 @@ func TestFindLocal(t *testing.T) {
 	dir := t.TempDir()
 	_, err := sbom.FindLocal(dir)
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "the SBOM scanner for linux/amd64 is not built")
+	assert.Contains(t, err.Error(), "the SBOM scanner is not built")
 	assert.Contains(t, err.Error(), "hack/scanner.sh")
+
+	// One architecture is enough (the daemons' own).
+	writeBinaries(t, dir, "v0", "linux_amd64")
+	one, err := sbom.FindLocal(dir)
+	require.NoError(t, err)
+	assert.True(t, one.Covers("linux/amd64"))
+	assert.False(t, one.Covers("linux/arm64"))
 
 	writeBinaries(t, dir, "v1")
 	l, err := sbom.FindLocal(dir)
@@ -51,6 +61,7 @@ func TestFindLocal(t *testing.T) {
 	other, err := sbom.FindLocal(dir)
 	require.NoError(t, err)
 	assert.NotEqual(t, l.Tag, other.Tag, "other binaries, another tag")
+	assert.NotEqual(t, one.Tag, l.Tag, "another set of platforms, another tag")
 
 	require.NoError(t, os.Chmod(filepath.Join(dir, "linux_arm64", sbom.Binary), 0o644))
 	_, err = sbom.FindLocal(dir)
@@ -58,11 +69,19 @@ func TestFindLocal(t *testing.T) {
 }
 
 // fakeBuilder pushes a random image where BuildBinary would push the
-// scanner.
+// scanner; its daemon's platforms are plats (default linux/amd64).
 type fakeBuilder struct {
 	t     *testing.T
 	calls int
 	got   build.BinaryImage
+	plats []string
+}
+
+func (b *fakeBuilder) Platforms(context.Context) ([]string, error) {
+	if b.plats == nil {
+		return []string{"linux/amd64", "linux/arm64"}, nil
+	}
+	return b.plats, nil
 }
 
 func (b *fakeBuilder) BuildBinary(_ context.Context, bi build.BinaryImage, _ chan *client.SolveStatus) (build.Result, error) {
@@ -114,6 +133,17 @@ func TestEnsureAndResolve(t *testing.T) {
 	require.NoError(t, err)
 	_, _, err = l2.Ensure(ctx, reg, nil, repo, true, nil)
 	assert.ErrorContains(t, err, "is not in the registry and there is no BuildKit daemon")
+
+	// A daemon whose own platform the scanner lacks is refused up front.
+	arm := t.TempDir()
+	writeBinaries(t, arm, "v3", "linux_amd64")
+	l3, err := sbom.FindLocal(arm)
+	require.NoError(t, err)
+	armb := &fakeBuilder{t: t, plats: []string{"linux/arm64", "linux/amd64"}}
+	_, _, err = l3.Ensure(ctx, reg, armb, repo, true, nil)
+	assert.ErrorContains(t, err, "the SBOM scanner is not built for linux/arm64, the BuildKit daemon's own platform")
+	assert.ErrorContains(t, err, "hack/scanner.sh arm64")
+	assert.Zero(t, armb.calls)
 
 	// A pinned scanner resolves to its digest, by tag or by digest.
 	got, err := sbom.Resolve(ctx, reg, repo+":"+l.Tag)
