@@ -28,6 +28,11 @@ var forbidden = map[string][]string{
 	"pkg/verify":  {"cuelang.org/", mod + "pkg/spec", mod + "pkg/plan", mod + "pkg/build", mod + "pkg/publish", "github.com/moby/buildkit"},
 	// The scanner image: built with pkg/build, never planned or published.
 	"pkg/sbom": {mod + "pkg/plan", mod + "pkg/publish", mod + "pkg/signing"},
+	// The pool schedules builds over daemons: it neither plans, publishes,
+	// reads the registry nor retries (buildretry wraps it).
+	"pkg/buildpool": {mod + "pkg/plan", mod + "pkg/publish", mod + "pkg/regclient", mod + "pkg/buildretry"},
+	// The Kubernetes API types are for the manifests' test only.
+	"cmd/imgctl": {"k8s.io/api", "k8s.io/apimachinery", "sigs.k8s.io/yaml"},
 }
 
 // packages returns every package in the build of the module with its

@@ -126,6 +126,8 @@ type Result struct {
 	Digest string
 	// Duration is how long Build took: checks, base config, solve and push.
 	Duration time.Duration
+	// Daemon is the address of the BuildKit daemon that built it.
+	Daemon string
 }
 
 // Platforms returns the platforms im is built for, normalised, in the

@@ -80,11 +80,15 @@ func (r *Retrying) Build(ctx context.Context, req build.Request, status chan *cl
 
 // Transient says why a build error is worth solving again ("" when it is
 // not): a registry or network failure that may pass. A failing step of the
-// spec, a cancelled ctx, and anything the registry refused for good (401,
-// 403, 404) are not.
+// spec, a cancelled ctx, anything the registry refused for good (401,
+// 403, 404), and an error that says it is permanent (a Permanent() bool
+// method returning true, like a pool with no daemon left) are not.
 func Transient(ctx context.Context, err error) string {
-	var se *build.StepError
-	if ctx.Err() != nil || errors.As(err, &se) {
+	var (
+		se   *build.StepError
+		perm interface{ Permanent() bool }
+	)
+	if ctx.Err() != nil || errors.As(err, &se) || errors.As(err, &perm) && perm.Permanent() {
 		return ""
 	}
 	return regclient.TransientReason(err)
@@ -107,4 +111,14 @@ func (r *Retrying) Addr() string {
 		return a.Addr()
 	}
 	return ""
+}
+
+// Slots forwards the inner builder's capacity (publish.Capacity): a pool
+// of daemons runs more builds at a time than one daemon. It is 0 when the
+// inner builder does not say.
+func (r *Retrying) Slots() int {
+	if c, ok := r.inner.(interface{ Slots() int }); ok {
+		return c.Slots()
+	}
+	return 0
 }

@@ -43,7 +43,11 @@ func (pub *Publisher) buildAll(ctx context.Context, lib *spec.Library, p *plan.P
 		}
 	}
 	g, gctx := errgroup.WithContext(ctx)
-	sem := make(chan struct{}, max(1, pub.Jobs))
+	slots := pub.Jobs
+	if c, ok := pub.Builder.(Capacity); ok && c.Slots() > 0 {
+		slots = c.Slots()
+	}
+	sem := make(chan struct{}, max(1, slots))
 	for _, st := range p.Images {
 		if st.Action != plan.Build {
 			continue
@@ -135,7 +139,7 @@ func (pub *Publisher) buildOne(ctx context.Context, lib *spec.Library, st plan.I
 	if err != nil {
 		return Built{}, err
 	}
-	return Built{Image: st.Name, Version: st.Version, Digest: res.Digest, Duration: time.Since(start)}, nil
+	return Built{Image: st.Name, Version: st.Version, Digest: res.Digest, Duration: time.Since(start), Daemon: res.Daemon}, nil
 }
 
 // baseReference is the digest reference an image is built FROM ("" for scratch).

@@ -51,6 +51,13 @@ type PlatformLister interface {
 	Addr() string
 }
 
+// Capacity is the optional ability of a Builder to say how many builds it
+// runs at a time (a pool of daemons: Jobs per daemon); Apply then starts
+// that many builds at once instead of Jobs (0 leaves Jobs).
+type Capacity interface {
+	Slots() int
+}
+
 // ErrPlatformUnsupported is returned when the BuildKit daemon cannot
 // build a platform the plan needs.
 var ErrPlatformUnsupported = errors.New("platform not supported by the BuildKit daemon")
@@ -66,7 +73,8 @@ type Publisher struct {
 	Builder  Builder
 	Registry *regclient.Client
 	Marker   Marker
-	// Jobs bounds concurrent builds and registry writes.
+	// Jobs bounds concurrent builds and registry writes; a Builder with
+	// Capacity sets the bound of builds itself.
 	Jobs int
 	// Insecure says the target registry is plain HTTP (for BuildKit's push).
 	Insecure bool
@@ -135,21 +143,33 @@ type Built struct {
 	Version  string
 	Digest   string
 	Duration time.Duration
+	// Daemon is the BuildKit daemon that built it ("" when unknown).
+	Daemon string
 }
 
-// WriteTable renders the summary table: image, tag, digest, build time.
+// WriteTable renders the summary table: image, tag, digest, build time,
+// and the daemon that built it when known.
 func (r *Result) WriteTable(w io.Writer) {
 	if len(r.Images) == 0 {
 		fmt.Fprintf(w, "Nothing built. %d tags written, %d versions marked deprecated.\n", r.Tags, r.Marked)
 		return
 	}
-	width := len("IMAGE")
+	width, daemons := len("IMAGE"), false
 	for _, b := range r.Images {
 		width = max(width, len(b.Image))
+		daemons = daemons || b.Daemon != ""
 	}
-	fmt.Fprintf(w, "%-*s  %-13s  %-71s  %s\n", width, "IMAGE", "TAG", "DIGEST", "BUILD TIME")
+	row := func(image, tag, digest, took, daemon string) {
+		line := fmt.Sprintf("%-*s  %-13s  %-71s  %-10s  %s", width, image, tag, digest, took, daemon)
+		fmt.Fprintln(w, strings.TrimRight(line, " "))
+	}
+	hdr := ""
+	if daemons {
+		hdr = "DAEMON"
+	}
+	row("IMAGE", "TAG", "DIGEST", "BUILD TIME", hdr)
 	for _, b := range r.Images {
-		fmt.Fprintf(w, "%-*s  %-13s  %-71s  %.1fs\n", width, b.Image, b.Version, b.Digest, b.Duration.Seconds())
+		row(b.Image, b.Version, b.Digest, fmt.Sprintf("%.1fs", b.Duration.Seconds()), b.Daemon)
 	}
 	fmt.Fprintf(w, "%d images built, %d tags written, %d versions marked deprecated.\n", len(r.Images), r.Tags, r.Marked)
 	if r.Signed > 0 {
