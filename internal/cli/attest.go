@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/imgctl/imgctl/pkg/build"
+	"github.com/imgctl/imgctl/pkg/buildpool"
 	"github.com/imgctl/imgctl/pkg/plan"
 	"github.com/imgctl/imgctl/pkg/publish"
 	"github.com/imgctl/imgctl/pkg/regclient"
@@ -73,7 +74,7 @@ func scannerRepo(lib *spec.Library, p *plan.Plan, cacheRepo string) string {
 // policy.sbom is false. The scanner is located now (a missing one is an
 // error before anything is built) and pushed, when missing, right before
 // the first build.
-func (f *attestFlags) attest(lib *spec.Library, p *plan.Plan, c *regclient.Client, bc *build.Client, cacheRepo string) (publish.Attest, error) {
+func (f *attestFlags) attest(lib *spec.Library, p *plan.Plan, c *regclient.Client, bc *buildpool.Pool, cacheRepo string) (publish.Attest, error) {
 	a := publish.Attest{Provenance: lib.Policy.Provenance, BuilderID: build.DefaultBuilderID}
 	if f.scanner == "" {
 		f.scanner = os.Getenv(scannerEnv)

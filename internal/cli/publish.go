@@ -15,43 +15,13 @@ import (
 	"github.com/moby/buildkit/util/progress/progressui"
 	"github.com/spf13/cobra"
 
-	"github.com/imgctl/imgctl/pkg/build"
+	"github.com/imgctl/imgctl/pkg/buildpool"
 	"github.com/imgctl/imgctl/pkg/buildretry"
 	"github.com/imgctl/imgctl/pkg/lifecycle"
 	"github.com/imgctl/imgctl/pkg/plan"
 	"github.com/imgctl/imgctl/pkg/publish"
 	"github.com/imgctl/imgctl/pkg/spec"
 )
-
-// buildkitFlags select and secure the BuildKit daemon.
-type buildkitFlags struct {
-	addr, ca, cert, key, serverName string
-}
-
-func (f *buildkitFlags) add(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&f.addr, "buildkit", "", "BuildKit daemon: unix://, tcp://, docker-container://, kube-pod:// (default $BUILDKIT_HOST, else unix:///run/buildkit/buildkitd.sock)")
-	cmd.Flags().StringVar(&f.ca, "buildkit-tls-ca", "", "CA certificate for a tcp:// daemon")
-	cmd.Flags().StringVar(&f.cert, "buildkit-tls-cert", "", "client certificate for a tcp:// daemon")
-	cmd.Flags().StringVar(&f.key, "buildkit-tls-key", "", "client key for a tcp:// daemon")
-	cmd.Flags().StringVar(&f.serverName, "buildkit-tls-server-name", "", "server name to verify for a tcp:// daemon")
-}
-
-func (f *buildkitFlags) address() string {
-	switch {
-	case f.addr != "":
-		return f.addr
-	case os.Getenv("BUILDKIT_HOST") != "":
-		return os.Getenv("BUILDKIT_HOST")
-	}
-	return "unix:///run/buildkit/buildkitd.sock"
-}
-
-func (f *buildkitFlags) options() []build.Option {
-	if f.ca == "" && f.cert == "" && f.key == "" && f.serverName == "" {
-		return nil
-	}
-	return []build.Option{build.WithTLS(build.TLS{CACert: f.ca, Cert: f.cert, Key: f.key, ServerName: f.serverName})}
-}
 
 func newPublishCmd(s streams) *cobra.Command {
 	var (
@@ -119,19 +89,19 @@ re-run finishes the job. Publishing right after a success does nothing.`,
 				fmt.Fprintln(s.out, "Nothing to do: every image is up to date.")
 				return nil
 			}
+			warn := slog.New(slog.NewTextHandler(s.errOut, &slog.HandlerOptions{Level: slog.LevelWarn}))
 			var (
 				builder publish.Builder
-				bc      *build.Client
+				pool    *buildpool.Pool
 			)
 			if p.Summary.Build > 0 {
-				bc, err = build.New(ctx, bk.address(), bk.options()...)
-				if err != nil {
+				if pool, err = startPool(ctx, s, &bk, lib, p, f.jobs, warn, progress); err != nil {
 					return err
 				}
-				defer bc.Close()
-				builder = buildretry.New(bc, f.retries, retryLog(s))
+				defer pool.Close()
+				builder = buildretry.New(pool, f.retries, retryLog(s))
 			}
-			attest, err := af.attest(lib, p, c, bc, cacheRepo)
+			attest, err := af.attest(lib, p, c, pool, cacheRepo)
 			if err != nil {
 				return err
 			}
@@ -153,7 +123,7 @@ re-run finishes the job. Publishing right after a success does nothing.`,
 				Getenv:    os.LookupEnv,
 				Attest:    attest,
 				Signer:    signer,
-				Log:       slog.New(slog.NewTextHandler(s.errOut, &slog.HandlerOptions{Level: slog.LevelWarn})),
+				Log:       warn,
 			}
 			pub.Source, pub.Revision = gitSource(lib.Dir)
 			switch {
@@ -177,6 +147,7 @@ re-run finishes the job. Publishing right after a success does nothing.`,
 		},
 	}
 	f.add(cmd)
+	cmd.Flags().Lookup("jobs").Usage = "concurrent registry reads and writes, and builds per BuildKit daemon (a pool of N daemons runs N×jobs builds)"
 	bk.add(cmd)
 	cmd.Flags().StringVar(&planFile, "plan", "", "apply exactly this saved plan (from imgctl plan --out)")
 	cmd.Flags().StringVar(&progress, "progress", "auto", "build progress: auto, tty, plain, rawjson or quiet")
@@ -185,6 +156,28 @@ re-run finishes the job. Publishing right after a success does nothing.`,
 	cmd.Flags().BoolVar(&noCache, "no-cache", false, "do not export or import the registry build cache")
 	cmd.Flags().StringVar(&cacheRepo, "cache-repo", "", "registry build cache of image NAME at PREFIX/NAME:buildcache (default policy.cacheRepo, else REGISTRY/"+publish.CacheRepoName+")")
 	return cmd
+}
+
+// startPool connects to the BuildKit daemons of the flags, checks that
+// those reached can build what p builds (an unreachable daemon is dropped
+// with a warning when they can), and reports the pool in one line.
+func startPool(ctx context.Context, s streams, bk *buildkitFlags, lib *spec.Library, p *plan.Plan, jobs int, warn *slog.Logger, progress string) (*buildpool.Pool, error) {
+	pool, err := bk.pool(ctx, jobs, warn)
+	if err != nil {
+		return nil, err
+	}
+	needs, err := poolNeeds(lib, p)
+	if err == nil {
+		err = pool.Require(needs)
+	}
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	if progress != "rawjson" && progress != "quiet" {
+		fmt.Fprintln(s.errOut, pool.String())
+	}
+	return pool, nil
 }
 
 // cacheRepoOf is the build cache prefix: --cache-repo, else the spec's

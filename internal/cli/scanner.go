@@ -2,10 +2,10 @@ package cli
 
 import (
 	"fmt"
+	"log/slog"
 
 	"github.com/spf13/cobra"
 
-	"github.com/imgctl/imgctl/pkg/build"
 	"github.com/imgctl/imgctl/pkg/plan"
 	"github.com/imgctl/imgctl/pkg/spec"
 )
@@ -65,7 +65,7 @@ not pushed again. Prints the digest reference BuildKit runs.`,
 			}
 			ctx := cmd.Context()
 			c := rf.client(s)
-			bc, err := build.New(ctx, bk.address(), bk.options()...)
+			bc, err := bk.pool(ctx, rf.jobs, slog.New(slog.NewTextHandler(s.errOut, &slog.HandlerOptions{Level: slog.LevelWarn})))
 			if err != nil {
 				return err
 			}
