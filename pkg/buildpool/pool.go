@@ -31,7 +31,7 @@ var _ Builder = (*build.Client)(nil)
 // ErrNoDaemon is returned when no daemon of the pool that is up can build
 // an image (every suitable one was lost, or none builds all its
 // platforms). It is permanent: retrying cannot help.
-var ErrNoDaemon = errors.New("no BuildKit daemon left for the build")
+var ErrNoDaemon = errors.New("no suitable BuildKit daemon")
 
 // Target is a daemon to connect to: its address and its own options (TLS
 // certificates of a tcp:// daemon).

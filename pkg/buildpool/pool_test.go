@@ -180,13 +180,13 @@ func TestDialAndRequire(t *testing.T) {
 			name:    "an unreachable daemon was needed",
 			daemons: []*fake{nil, {plats: amd64}},
 			needs:   []Need{{"py", both}, {"r", amd64}},
-			err:     "no BuildKit daemon left for the build: py (linux/amd64, linux/arm64): no daemon reached builds it; unix:///run/bk0.sock is unreachable (connecting to BuildKit at unix:///run/bk0.sock: connection refused); unix:///run/bk1.sock builds linux/amd64",
+			err:     "no suitable BuildKit daemon: py (linux/amd64, linux/arm64): no daemon reached builds it; unix:///run/bk0.sock is unreachable (connecting to BuildKit at unix:///run/bk0.sock: connection refused); unix:///run/bk1.sock builds linux/amd64",
 		},
 		{
 			name:    "platforms split across daemons",
 			daemons: []*fake{{plats: []string{"linux/arm64"}}, {plats: amd64}},
 			needs:   []Need{{"py", both}},
-			err:     "no BuildKit daemon left for the build: py (linux/amd64, linux/arm64): no single daemon builds all its platforms; unix:///run/bk0.sock builds linux/arm64; unix:///run/bk1.sock builds linux/amd64",
+			err:     "no suitable BuildKit daemon: py (linux/amd64, linux/arm64): no single daemon builds all its platforms; unix:///run/bk0.sock builds linux/arm64; unix:///run/bk1.sock builds linux/amd64",
 		},
 		{
 			name:    "a platform nobody builds is left to publish's check",
@@ -311,7 +311,7 @@ func TestPlatformsChooseTheDaemon(t *testing.T) {
 	assert.Equal(t, x86.addr, res.Daemon)
 	_, err = p.Build(ctx, req("s390", "", "linux/s390x"), nil)
 	assert.ErrorIs(t, err, ErrNoDaemon)
-	assert.EqualError(t, err, "building s390: no BuildKit daemon left for the build (it needs linux/s390x): unix:///run/bk0.sock builds only linux/amd64; unix:///run/bk1.sock builds only linux/amd64, linux/arm64, linux/riscv64")
+	assert.EqualError(t, err, "building s390: no suitable BuildKit daemon (it needs linux/s390x): unix:///run/bk0.sock builds only linux/amd64; unix:///run/bk1.sock builds only linux/amd64, linux/arm64, linux/riscv64")
 
 	plats, err := p.Platforms(ctx)
 	require.NoError(t, err)
@@ -405,7 +405,7 @@ func TestFailoverOnlyToASuitableDaemon(t *testing.T) {
 	var nd *NoDaemonError
 	require.ErrorAs(t, err, &nd)
 	assert.Equal(t, []string{"linux/amd64", "linux/arm64"}, nd.Platforms)
-	assert.Contains(t, err.Error(), "building multi: no BuildKit daemon left for the build (it needs linux/amd64, linux/arm64): unix:///run/bk0.sock is down: lost during a build (rpc error: code = Unavailable desc = error reading from server: EOF); not answering (listing the workers of BuildKit at unix:///run/bk0.sock: connection error: dial unix: connect: connection refused); unix:///run/bk1.sock builds only linux/amd64")
+	assert.Contains(t, err.Error(), "building multi: no suitable BuildKit daemon (it needs linux/amd64, linux/arm64): unix:///run/bk0.sock is down: lost during a build (rpc error: code = Unavailable desc = error reading from server: EOF); not answering (listing the workers of BuildKit at unix:///run/bk0.sock: connection error: dial unix: connect: connection refused); unix:///run/bk1.sock builds only linux/amd64")
 	assert.Equal(t, []string(nil), x86.built(), "the amd64-only daemon never got it")
 	// retrying cannot help: buildretry sees a permanent error, although
 	// its text says "connection refused".
@@ -444,7 +444,7 @@ func TestAllDaemonsLost(t *testing.T) {
 	}
 	_, err := p.Build(context.Background(), req("py", ""), nil)
 	require.ErrorIs(t, err, ErrNoDaemon)
-	assert.Regexp(t, `^building py: no BuildKit daemon left for the build \(it needs linux/amd64\): unix:///run/bk0.sock is down: lost during a build \(building py: error reading from server: EOF\); not answering \(.*\); unix:///run/bk1.sock is down: .*; unix:///run/bk2.sock was unreachable at start \(connecting to BuildKit at unix:///run/bk2.sock: connection refused\)$`, err.Error())
+	assert.Regexp(t, `^building py: no suitable BuildKit daemon \(it needs linux/amd64\): unix:///run/bk0.sock is down: lost during a build \(building py: error reading from server: EOF\); not answering \(.*\); unix:///run/bk1.sock is down: .*; unix:///run/bk2.sock was unreachable at start \(connecting to BuildKit at unix:///run/bk2.sock: connection refused\)$`, err.Error())
 	assert.Equal(t, []string{"py"}, a.built())
 	assert.Equal(t, []string{"py"}, b.built())
 	_, err = p.Platforms(context.Background())
