@@ -21,6 +21,12 @@ type daemon struct {
 // startDaemon starts name with args, output appended to logPath. The
 // process gets deathSig when the test binary dies.
 func startDaemon(name, logPath string, deathSig syscall.Signal, args ...string) (*daemon, error) {
+	return startDaemonEnv(name, logPath, deathSig, nil, args...)
+}
+
+// startDaemonEnv is startDaemon with the environment env (nil: this
+// process's).
+func startDaemonEnv(name, logPath string, deathSig syscall.Signal, env []string, args ...string) (*daemon, error) {
 	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("starting %s: %w", name, err)
@@ -28,6 +34,7 @@ func startDaemon(name, logPath string, deathSig syscall.Signal, args ...string) 
 	defer logf.Close()
 	cmd := exec.Command(name, args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.Env = env
 	detach(cmd, deathSig)
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("starting %s: %w", name, err)

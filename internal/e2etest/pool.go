@@ -29,10 +29,13 @@ type Daemon struct {
 
 // DaemonOptions configure the daemons [BuildKits] starts.
 type DaemonOptions struct {
-	// Platforms, when set, restricts the daemon's OCI worker to these
-	// platforms (buildkitd --oci-worker-platform); by default it builds
-	// its own and every platform QEMU emulates.
-	Platforms []string
+	// NativeOnly makes a daemon that builds only the machine's own
+	// platform, although QEMU emulation is registered: its temporary
+	// directory is a noexec tmpfs, where buildkitd runs the test binaries
+	// that detect emulators, so it finds none. (--oci-worker-platform does
+	// not do it: BuildKit v0.34 still appends every emulated platform to
+	// the list its workers report.)
+	NativeOnly bool
 }
 
 // BuildKits starts one buildkitd per entry of opts, all at once, each with
@@ -92,11 +95,19 @@ func startOwn(bin, dir string, o DaemonOptions) (*Daemon, error) {
 		"--oci-worker=true",
 		"--containerd-worker=false",
 	}
-	for _, p := range o.Platforms {
-		args = append(args, "--oci-worker-platform", p)
+	var env []string
+	if o.NativeOnly {
+		tmp := filepath.Join(dir, "tmp")
+		if err := os.Mkdir(tmp, 0o700); err != nil {
+			return nil, err
+		}
+		if err := syscall.Mount("tmpfs", tmp, "tmpfs", syscall.MS_NOEXEC|syscall.MS_NOSUID|syscall.MS_NODEV, "size=64m"); err != nil {
+			return nil, fmt.Errorf("mounting a noexec tmpfs for a native-only buildkitd: %w", err)
+		}
+		env = append(os.Environ(), "TMPDIR="+tmp)
 	}
 	logPath := filepath.Join(dir, "buildkitd.log")
-	d, err := startDaemon(bin, logPath, syscall.SIGKILL, args...)
+	d, err := startDaemonEnv(bin, logPath, syscall.SIGKILL, env, args...)
 	if err != nil {
 		return nil, err
 	}
