@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"fmt"
 	"io"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -262,4 +263,47 @@ images: mid2: {parent: "mid", run: ["uname -m > /arch2"]}
 	for arch, want := range map[string]string{"amd64": "x86_64", "arm64": "aarch64"} {
 		assert.Equal(t, want, lastLayerFile(t, e.reg+"/e2e/mid2:latest", arch, "arch2"), "mid2's RUN on %s", arch)
 	}
+}
+
+// TestPoolOverMutualTLS: a daemon serving tcp:// with the certificates
+// deploy/kubernetes/certs.sh makes, in a pool with a unix:// one. Its
+// address carries its own TLS files and the server name of a replica of
+// the StatefulSet; without a client certificate it is refused.
+func TestPoolOverMutualTLS(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("end-to-end: needs BuildKit and a registry")
+	}
+	certs := t.TempDir()
+	out, err := exec.Command(filepath.Join(e2etest.RepoRoot(t), "deploy", "kubernetes", "certs.sh"), "ci", certs).CombinedOutput()
+	require.NoError(t, err, string(out))
+	tcp := "tcp://" + e2etest.FreeAddr(t)
+	ds := e2etest.BuildKits(t, e2etest.DaemonOptions{Args: []string{
+		"--addr", tcp,
+		"--tlscacert", filepath.Join(certs, "daemon", "ca.pem"),
+		"--tlscert", filepath.Join(certs, "daemon", "cert.pem"),
+		"--tlskey", filepath.Join(certs, "daemon", "key.pem"),
+	}}, e2etest.DaemonOptions{})
+	e := newPoolE2E(t, poolLibrary(2, 2, ""))
+
+	// No client certificate: the daemon refuses the connection.
+	_, stdout, stderr, code := e.publish("2026-11-01", "--buildkit", tcp, "--buildkit-tls-ca", filepath.Join(certs, "client", "ca.pem"), "--buildkit-tls-server-name", "buildkitd-0.buildkitd.ci.svc")
+	require.Equal(t, 1, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
+	assert.Contains(t, stderr, "imgctl: connecting to BuildKit at "+tcp+": ")
+	assert.NotContains(t, stdout, "sha256:")
+
+	client := func(f string) string { return filepath.Join(certs, "client", f) }
+	withTLS := tcp + "?tlsca=" + client("ca.pem") + "&tlscert=" + client("cert.pem") + "&tlskey=" + client("key.pem") + "&tlsservername=buildkitd-0.buildkitd.ci.svc"
+	_, stdout, stderr, code = e.publish("2026-11-01", "--buildkit", withTLS, "--buildkit", ds[1].Addr, "--jobs", "1")
+	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
+	sum := summary(stdout)
+	require.Len(t, sum, 5, stdout)
+	e.checkPublished(poolParents(2, 2), sum)
+	perDaemon := map[string]int{}
+	for _, r := range sum {
+		perDaemon[r.daemon]++
+	}
+	assert.Positive(t, perDaemon[tcp], "the mTLS daemon built some: %v", perDaemon)
+	assert.Positive(t, perDaemon[ds[1].Addr], "the unix daemon built some: %v", perDaemon)
+	assert.NotContains(t, stdout+stderr, "tlskey=", "the TLS files stay out of the output")
 }

@@ -36,6 +36,21 @@ type DaemonOptions struct {
 	// not do it: BuildKit v0.34 still appends every emulated platform to
 	// the list its workers report.)
 	NativeOnly bool
+	// Args are more buildkitd arguments, e.g. a tcp:// --addr with
+	// --tlscacert, --tlscert and --tlskey (the unix:// socket, which the
+	// helper waits on, stays without TLS).
+	Args []string
+}
+
+// FreeAddr returns "127.0.0.1:PORT" with a port that was free a moment
+// ago.
+func FreeAddr(t testing.TB) string {
+	t.Helper()
+	a, err := freeAddr()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
 }
 
 // BuildKits starts one buildkitd per entry of opts, all at once, each with
@@ -95,6 +110,7 @@ func startOwn(bin, dir string, o DaemonOptions) (*Daemon, error) {
 		"--oci-worker=true",
 		"--containerd-worker=false",
 	}
+	args = append(args, o.Args...)
 	var env []string
 	if o.NativeOnly {
 		tmp := filepath.Join(dir, "tmp")
