@@ -478,3 +478,22 @@ func TestClose(t *testing.T) {
 	assert.True(t, a.closed)
 	assert.True(t, b.closed)
 }
+
+func TestChoose(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		cands    []Candidate
+		affinity int
+		want     int
+	}{
+		{"one", []Candidate{{}}, 1, 0},
+		{"least busy", []Candidate{{Busy: 2}, {Busy: 1}, {Busy: 3}}, 1, 1},
+		{"ties: built least", []Candidate{{Busy: 1, Built: 4}, {Busy: 1, Built: 2}, {Busy: 1, Built: 2}}, 1, 1},
+		{"warm within affinity", []Candidate{{Busy: 0}, {Busy: 1, Warm: true}}, 1, 1},
+		{"warm too busy", []Candidate{{Busy: 0}, {Busy: 2, Warm: true}}, 1, 0},
+		{"affinity 0: warm on a tie only", []Candidate{{Busy: 0, Built: 0}, {Busy: 0, Built: 9, Warm: true}}, 0, 1},
+		{"affinity 0: warm busier", []Candidate{{Busy: 0}, {Busy: 1, Warm: true}}, 0, 0},
+	} {
+		t.Run(c.name, func(t *testing.T) { assert.Equal(t, c.want, Choose(c.cands, c.affinity)) })
+	}
+}

@@ -128,10 +128,14 @@ func (p *Pool) acquire(ctx context.Context, image string, plats []string, parent
 	}
 }
 
-// pick chooses a daemon with a free slot (see the package doc); suitable
-// says whether any daemon up could take the image at all. p.mu is held.
+// pick chooses a daemon with a free slot (see Choose); suitable says
+// whether any daemon up could take the image at all. p.mu is held.
 func (p *Pool) pick(plats []string, parent string) (m *member, suitable bool) {
-	var free []*member
+	var (
+		free  []*member
+		cands []Candidate
+	)
+	warm := p.builtOn[parent]
 	for _, c := range p.members {
 		if c.down != nil || !c.supports(plats) {
 			continue
@@ -139,21 +143,43 @@ func (p *Pool) pick(plats []string, parent string) (m *member, suitable bool) {
 		suitable = true
 		if c.busy < p.o.jobs {
 			free = append(free, c)
+			cands = append(cands, Candidate{Busy: c.busy, Built: c.built, Warm: parent != "" && c == warm})
 		}
 	}
 	if len(free) == 0 {
 		return nil, suitable
 	}
-	least := free[0]
-	for _, c := range free[1:] { // stable: the first of equals wins
-		if c.busy < least.busy || c.busy == least.busy && c.built < least.built {
-			least = c
+	return free[Choose(cands, p.o.affinity)], true
+}
+
+// Candidate is a daemon that can take an image now: up, builds all its
+// platforms, has a free slot.
+type Candidate struct {
+	// Busy is how many builds it runs, Built how many it finished.
+	Busy, Built int
+	// Warm says it built the image's parent in this run.
+	Warm bool
+}
+
+// Choose is the pool's choice among candidates (at least one), in the
+// order the daemons were given: the warm one, unless another runs more
+// than affinity fewer builds; otherwise the least busy, then the one that
+// built least, then the first. It is exported for simulations of the
+// policy (bench/cmd/poolsim).
+func Choose(cands []Candidate, affinity int) int {
+	least := 0
+	for i, c := range cands[1:] {
+		l := cands[least]
+		if c.Busy < l.Busy || c.Busy == l.Busy && c.Built < l.Built {
+			least = i + 1
 		}
 	}
-	if warm := p.builtOn[parent]; parent != "" && warm != nil && slices.Contains(free, warm) && warm.busy <= least.busy+p.o.affinity {
-		return warm, true
+	for i, c := range cands {
+		if c.Warm && c.Busy <= cands[least].Busy+affinity {
+			return i
+		}
 	}
-	return least, true
+	return least
 }
 
 // release gives m's slot back and, after a success, records that m built
