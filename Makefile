@@ -9,7 +9,7 @@ IMGCTL   := $(BIN)/imgctl
 REGISTRY_PORT ?= 5000
 export GOFLAGS ?= -buildvcs=false
 
-.PHONY: schema-sync all build deps deps-system deps-tools scanner test test-prereqs vet-main vet-scanner test-short demo stop bench bench-validate bench-plan bench-publish fuzz fmt vet clean
+.PHONY: schema-sync all build deps deps-system deps-tools scanner test test-prereqs vet-main vet-scanner test-short demo stop bench bench-validate bench-plan bench-publish bench-pool fuzz fmt vet clean
 
 all: build
 
@@ -83,6 +83,9 @@ bench-plan: deps build
 
 bench-publish: deps build scanner
 	bench/publish.sh
+
+bench-pool: deps scanner
+	bench/pool.sh
 
 fuzz:
 	$(GO) test -run=XXX -fuzz=FuzzLoad -fuzztime=60s ./pkg/spec/
