@@ -107,3 +107,29 @@ func TestBackoffBounded(t *testing.T) {
 		assert.LessOrEqual(t, d, backoffCap)
 	}
 }
+
+// permanent is an error that says retrying cannot help, although its text
+// names a transient cause (like buildpool's "no suitable daemon").
+type permanent struct{}
+
+func (permanent) Error() string   { return "no suitable BuildKit daemon: unix:///a is down: connection refused" }
+func (permanent) Permanent() bool { return true }
+
+func TestPermanentErrorsAreNotRetried(t *testing.T) {
+	s := &scripted{errs: []error{fmt.Errorf("building py: %w", permanent{})}}
+	_, err := newRetrying(s, 3, &bytes.Buffer{}).Build(context.Background(), build.Request{Image: &spec.Image{Name: "py"}}, nil)
+	require.Error(t, err)
+	assert.Equal(t, 1, s.calls)
+	assert.Empty(t, Transient(context.Background(), err))
+	assert.Equal(t, "connection refused", Transient(context.Background(), errors.New(permanent{}.Error())), "the same text alone is transient")
+}
+
+// slotted is a builder that says how many builds it runs at a time.
+type slotted struct{ scripted }
+
+func (slotted) Slots() int { return 24 }
+
+func TestSlotsForwarded(t *testing.T) {
+	assert.Equal(t, 24, New(&slotted{}, 1, nil).Slots())
+	assert.Equal(t, 0, New(&scripted{}, 1, nil).Slots(), "an inner builder that does not say")
+}
