@@ -112,7 +112,9 @@ func TestBackoffBounded(t *testing.T) {
 // names a transient cause (like buildpool's "no suitable daemon").
 type permanent struct{}
 
-func (permanent) Error() string   { return "no suitable BuildKit daemon: unix:///a is down: connection refused" }
+func (permanent) Error() string {
+	return "no suitable BuildKit daemon: unix:///a is down: connection refused"
+}
 func (permanent) Permanent() bool { return true }
 
 func TestPermanentErrorsAreNotRetried(t *testing.T) {
