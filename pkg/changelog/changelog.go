@@ -104,8 +104,8 @@ type Size struct {
 func Compute(image string, from, to *inventory.Version, fromVersion, toVersion string) *Diff {
 	d := &Diff{
 		FormatVersion: FormatVersion, Image: image,
-		From: Side{Version: fromVersion, Digest: from.Digest},
-		To:   Side{Version: toVersion, Digest: to.Digest},
+		From:   Side{Version: fromVersion, Digest: from.Digest},
+		To:     Side{Version: toVersion, Digest: to.Digest},
 		Config: []Change{}, Sizes: []Size{},
 	}
 	if fb, tb := base(from), base(to); fb != tb {

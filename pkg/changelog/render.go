@@ -139,4 +139,3 @@ func WritePackages(w io.Writer, ps []inventory.Package) error {
 	}
 	return tw.Flush()
 }
-

@@ -25,7 +25,7 @@ func TestCompare(t *testing.T) {
 		want      int
 	}{
 		{inventory.Deb, "2.36-9+deb12u4", "2.36-9+deb12u7", -1},
-		{inventory.Deb, "1:1.0", "2.0", 1},       // epoch wins
+		{inventory.Deb, "1:1.0", "2.0", 1},        // epoch wins
 		{inventory.Deb, "1.0~rc1-1", "1.0-1", -1}, // ~ sorts first
 		{inventory.Deb, "1.26.4+ds-2", "1.24.2-1", 1},
 		{inventory.Python, "1.0rc1", "1.0", -1},
