@@ -17,6 +17,7 @@ import (
 
 	"github.com/imgctl/imgctl/pkg/build"
 	"github.com/imgctl/imgctl/pkg/buildretry"
+	"github.com/imgctl/imgctl/pkg/inventory"
 	"github.com/imgctl/imgctl/pkg/lifecycle"
 	"github.com/imgctl/imgctl/pkg/plan"
 	"github.com/imgctl/imgctl/pkg/publish"
@@ -153,6 +154,7 @@ re-run finishes the job. Publishing right after a success does nothing.`,
 				Getenv:    os.LookupEnv,
 				Attest:    attest,
 				Signer:    signer,
+				Changelog: registryChangelog{inventory.Reader{Remote: c.ReadOptions}},
 				Log:       slog.New(slog.NewTextHandler(s.errOut, &slog.HandlerOptions{Level: slog.LevelWarn})),
 			}
 			pub.Source, pub.Revision = gitSource(lib.Dir)

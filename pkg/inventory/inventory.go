@@ -119,6 +119,24 @@ type Options struct {
 	Jobs int
 }
 
+// Reader reads versions through a registry client's remote options
+// (regclient.Client.ReadOptions: transport, auth, retries).
+type Reader struct {
+	Remote func(ctx context.Context, repo name.Repository) ([]remote.Option, error)
+}
+
+// Read reads the version at ref.
+func (r Reader) Read(ctx context.Context, ref name.Digest, o Options) (*Version, error) {
+	var opts []remote.Option
+	if r.Remote != nil {
+		var err error
+		if opts, err = r.Remote(ctx, ref.Context()); err != nil {
+			return nil, err
+		}
+	}
+	return Read(ctx, ref, o, opts...)
+}
+
 // Read reads the version at ref. opts are the registry's remote options
 // (transport, auth); the reads end with ctx.
 func Read(ctx context.Context, ref name.Digest, o Options, opts ...remote.Option) (*Version, error) {
@@ -249,16 +267,26 @@ func Classify(in []attest.Package) []Package {
 		if p.Name == "" {
 			continue
 		}
-		eco, typ := ecosystemOf(p.PURL)
+		eco, typ := ecosystemOf(p.PURL, p.SourceInfo)
 		out = append(out, Package{Ecosystem: eco, Name: p.Name, Version: p.Version, Type: typ})
 	}
 	return sortUnique(out)
 }
 
-// ecosystemOf maps a package URL's type to an ecosystem.
-func ecosystemOf(purl string) (eco, typ string) {
+// ecosystemOf maps a package URL's type to an ecosystem; without one
+// (syft writes no deb package URL for a root filesystem without
+// /etc/os-release), how the scanner found the package decides.
+func ecosystemOf(purl, sourceInfo string) (eco, typ string) {
 	rest, ok := strings.CutPrefix(purl, "pkg:")
 	if !ok {
+		switch {
+		case strings.Contains(sourceInfo, "DPKG DB"):
+			return Deb, ""
+		case strings.Contains(sourceInfo, "python package"):
+			return Python, ""
+		case strings.Contains(sourceInfo, "R-package"):
+			return R, ""
+		}
 		return Other, ""
 	}
 	typ, _, _ = strings.Cut(rest, "/")

@@ -50,13 +50,17 @@ func TestClassify(t *testing.T) {
 		{Name: "ggplot2", Version: "3.4.1", PURL: "pkg:cran/ggplot2@3.4.1"},
 		{Name: "left-pad", Version: "1.3.0", PURL: "pkg:npm/left-pad@1.3.0"},
 		{Name: "mystery", Version: "1"},
+		{Name: "libfoo", Version: "1.0-1", SourceInfo: "acquired package info from DPKG DB: /var/lib/dpkg/status"}, // no os-release, no purl
+		{Name: "rprobe", Version: "1.2-3", SourceInfo: "acquired package info from R-package DESCRIPTION file: /usr/lib/R/site-library/rprobe/DESCRIPTION"},
 		{Name: "numpy", Version: "1.26.4", PURL: "pkg:pypi/numpy@1.26.4"}, // found twice
 		{Name: "", Version: "", PURL: ""},                                 // the scanned root
 	})
 	assert.Equal(t, []inventory.Package{
 		{Ecosystem: "deb", Name: "libc6", Version: "2.36-9"},
+		{Ecosystem: "deb", Name: "libfoo", Version: "1.0-1"},
 		{Ecosystem: "python", Name: "numpy", Version: "1.26.4"},
 		{Ecosystem: "R", Name: "ggplot2", Version: "3.4.1"},
+		{Ecosystem: "R", Name: "rprobe", Version: "1.2-3"},
 		{Ecosystem: "other", Name: "left-pad", Version: "1.3.0", Type: "npm"},
 		{Ecosystem: "other", Name: "mystery", Version: "1"},
 	}, got)

@@ -86,7 +86,16 @@ type Publisher struct {
 	// plan points at, after the builds and before any tag is written: no
 	// tag ever points at an unsigned image.
 	Signer Signer
-	Log    *slog.Logger
+	// Changelog, when set, sums up each version built against the version
+	// it supersedes for the summary ("+3 −1 ↑12 packages").
+	Changelog Changelogger
+	Log       *slog.Logger
+}
+
+// Changelogger counts the package changes from one digest of repo to
+// another (pkg/changelog over SBOMs read from the registry).
+type Changelogger interface {
+	Counts(ctx context.Context, repo, from, to string) (string, error)
 }
 
 // Attest configures the attestations of every build.
@@ -135,6 +144,9 @@ type Built struct {
 	Version  string
 	Digest   string
 	Duration time.Duration
+	// Changes sums up the package changes against the version superseded
+	// ("+3 −1 ↑12 packages"); "" when not known.
+	Changes string
 }
 
 // WriteTable renders the summary table: image, tag, digest, build time.
@@ -147,9 +159,21 @@ func (r *Result) WriteTable(w io.Writer) {
 	for _, b := range r.Images {
 		width = max(width, len(b.Image))
 	}
-	fmt.Fprintf(w, "%-*s  %-13s  %-71s  %s\n", width, "IMAGE", "TAG", "DIGEST", "BUILD TIME")
+	changes := false
 	for _, b := range r.Images {
-		fmt.Fprintf(w, "%-*s  %-13s  %-71s  %.1fs\n", width, b.Image, b.Version, b.Digest, b.Duration.Seconds())
+		changes = changes || b.Changes != ""
+	}
+	if !changes {
+		fmt.Fprintf(w, "%-*s  %-13s  %-71s  %s\n", width, "IMAGE", "TAG", "DIGEST", "BUILD TIME")
+		for _, b := range r.Images {
+			fmt.Fprintf(w, "%-*s  %-13s  %-71s  %.1fs\n", width, b.Image, b.Version, b.Digest, b.Duration.Seconds())
+		}
+	} else {
+		fmt.Fprintf(w, "%-*s  %-13s  %-71s  %-10s  %s\n", width, "IMAGE", "TAG", "DIGEST", "BUILD TIME", "CHANGES")
+		for _, b := range r.Images {
+			fmt.Fprintf(w, "%-*s  %-13s  %-71s  %-10s  %s\n", width, b.Image, b.Version, b.Digest,
+				fmt.Sprintf("%.1fs", b.Duration.Seconds()), orDash(b.Changes))
+		}
 	}
 	fmt.Fprintf(w, "%d images built, %d tags written, %d versions marked deprecated.\n", len(r.Images), r.Tags, r.Marked)
 	if r.Signed > 0 {
@@ -223,7 +247,42 @@ func (pub *Publisher) Apply(ctx context.Context, lib *spec.Library, p *plan.Plan
 		return res, err
 	}
 	res.Marked = len(p.Deprecations)
+	pub.changelogs(ctx, p, res)
 	return res, nil
+}
+
+// changelogs fills each built version's package changes against the
+// version it supersedes. It only informs: a failure is logged.
+func (pub *Publisher) changelogs(ctx context.Context, p *plan.Plan, res *Result) {
+	if pub.Changelog == nil {
+		return
+	}
+	prev := map[string]*plan.ImageStep{}
+	for i := range p.Images {
+		prev[p.Images[i].Name] = &p.Images[i]
+	}
+	_ = pub.each(ctx, len(res.Images), func(ctx context.Context, i int) error {
+		b := &res.Images[i]
+		st := prev[b.Image]
+		if st == nil || st.Previous == nil {
+			b.Changes = "first version"
+			return nil
+		}
+		c, err := pub.Changelog.Counts(ctx, st.Repository, st.Previous.Digest, b.Digest)
+		if err != nil {
+			pub.logger().Warn("changelog unavailable", "image", b.Image, "err", err)
+			return nil
+		}
+		b.Changes = c + " since " + st.Previous.Tag
+		return nil
+	})
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }
 
 // attestations resolves what every build of p attaches: the SBOM
