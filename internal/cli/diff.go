@@ -127,7 +127,6 @@ func diffVersions(ctx context.Context, c *regclient.Client, repo string, given [
 	return vs[i-1], to, nil
 }
 
-
 // registryChangelog counts, for the publish summary, the package changes
 // between two versions from their SBOMs in the registry; "" when either
 // has none.

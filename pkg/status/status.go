@@ -11,9 +11,9 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/imgctl/imgctl/pkg/lifecycle"
 	"github.com/imgctl/imgctl/pkg/changelog"
 	"github.com/imgctl/imgctl/pkg/inventory"
+	"github.com/imgctl/imgctl/pkg/lifecycle"
 	"github.com/imgctl/imgctl/pkg/plan"
 	"github.com/imgctl/imgctl/pkg/spec"
 	"github.com/imgctl/imgctl/pkg/verify"
