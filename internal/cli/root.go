@@ -86,6 +86,7 @@ func newRoot(s streams) *cobra.Command {
 		newScannerCmd(s),
 		newVerifyCmd(s),
 		newDiffCmd(s),
+		newTestCmd(s),
 	)
 	return root
 }

@@ -61,6 +61,9 @@ func Compute(lib *spec.Library, snap *Snapshot, opts Options) (*Plan, error) {
 	}
 	for i := range p.Images {
 		c.derive(&p.Images[i])
+		if st := &p.Images[i]; st.Action == Build {
+			st.Tests = lib.Image(st.Name).Test
+		}
 	}
 	p.Summary = summarize(p)
 	return p, nil
@@ -430,6 +433,9 @@ func summarize(p *Plan) Summary {
 		switch st.Action {
 		case Build:
 			s.Build++
+			if len(st.Tests) > 0 {
+				s.Tested++
+			}
 		case Skip:
 			s.Unchanged++
 		case Retire:

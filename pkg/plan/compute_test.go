@@ -174,6 +174,7 @@ func TestChangeDetection(t *testing.T) {
 		{name: "external base moved", change: func(f *fixture) { f.reg.Put("debian", "12", debianV2, nil) },
 			build: []string{"base", "py", "r", "team", "team2"}, reason: "external base debian:12 moved from sha256:111111111111 to sha256:222222222222"},
 		{name: "moving tag added: tag step, no build", change: func(f *fixture) { f.edit("py.cue", `tags: ["3.11"]`, `tags: ["3.11", "3"]`) }},
+		{name: "a test changes nothing", change: func(f *fixture) { f.edit("team2.cue", `run:`, `test: ["true"], run:`) }},
 		{name: "owning team changes nothing", change: func(f *fixture) { f.edit("team2.cue", `run:`, `team: "x", family: "python3", run:`) }},
 	}
 	for _, tt := range tests {

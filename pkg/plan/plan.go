@@ -62,6 +62,9 @@ type ImageStep struct {
 	Base Base `json:"base"`
 	// Previous is the newest published version before this plan, if any.
 	Previous *Version `json:"previous,omitempty"`
+	// Tests are the spec's test commands a build runs inside the new
+	// version, on every platform, before any tag moves.
+	Tests []string `json:"tests,omitempty"`
 	Pos      spec.Pos `json:"pos"`
 }
 
@@ -164,6 +167,8 @@ type Summary struct {
 	Blocked   int `json:"blocked"`
 	Tags      int `json:"tags"`
 	Deprecate int `json:"deprecate"`
+	// Tested counts the images built whose tests run before the tags.
+	Tested int `json:"tested"`
 }
 
 // HasChanges reports whether applying the plan would write anything.

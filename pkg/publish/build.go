@@ -135,7 +135,18 @@ func (pub *Publisher) buildOne(ctx context.Context, lib *spec.Library, st plan.I
 	if err != nil {
 		return Built{}, err
 	}
-	return Built{Image: st.Name, Version: st.Version, Digest: res.Digest, Duration: time.Since(start)}, nil
+	b := Built{Image: st.Name, Version: st.Version, Digest: res.Digest, Duration: time.Since(start)}
+	if len(st.Tests) > 0 {
+		// Pushed by digest, tagged nowhere: the tests decide whether any
+		// tag may move to it, and whether the children build on it.
+		t0 := time.Now()
+		if err := pub.Tester.Test(ctx, st.Repository+"@"+res.Digest, im.Platforms, st.Tests); err != nil {
+			return Built{}, fmt.Errorf("testing %s %s: %w", st.Name, st.Version, err)
+		}
+		b.Tests = len(st.Tests) * len(im.Platforms)
+		pub.logger().Info("tested", "image", st.Name, "version", st.Version, "runs", b.Tests, "seconds", time.Since(t0).Seconds())
+	}
+	return b, nil
 }
 
 // baseReference is the digest reference an image is built FROM ("" for scratch).

@@ -86,10 +86,20 @@ type Publisher struct {
 	// plan points at, after the builds and before any tag is written: no
 	// tag ever points at an unsigned image.
 	Signer Signer
+	// Tester runs each built image's spec tests inside the new version,
+	// on every platform, before any tag moves; a failure fails the image
+	// like a failed build. Without a Tester, a plan with tests is refused.
+	Tester Tester
 	// Changelog, when set, sums up each version built against the version
 	// it supersedes for the summary ("+3 −1 ↑12 packages").
 	Changelog Changelogger
 	Log       *slog.Logger
+}
+
+// Tester runs test commands inside ref (repo@digest) on each platform.
+// A failing command is an error carrying its output.
+type Tester interface {
+	Test(ctx context.Context, ref string, platforms, commands []string) error
 }
 
 // Changelogger counts the package changes from one digest of repo to
@@ -147,6 +157,8 @@ type Built struct {
 	// Changes sums up the package changes against the version superseded
 	// ("+3 −1 ↑12 packages"); "" when not known.
 	Changes string
+	// Tests counts the test commands that passed (each platform once).
+	Tests int
 }
 
 // WriteTable renders the summary table: image, tag, digest, build time.
@@ -179,6 +191,16 @@ func (r *Result) WriteTable(w io.Writer) {
 	if r.Signed > 0 {
 		fmt.Fprintf(w, "%d versions signed before their tags were written.\n", r.Signed)
 	}
+	tested, runs := 0, 0
+	for _, b := range r.Images {
+		if b.Tests > 0 {
+			tested++
+			runs += b.Tests
+		}
+	}
+	if tested > 0 {
+		fmt.Fprintf(w, "%d images passed their tests (%d runs) before their tags were written.\n", tested, runs)
+	}
 }
 
 // Apply executes p for lib. status receives BuildKit progress (may be nil;
@@ -195,6 +217,9 @@ func (pub *Publisher) Apply(ctx context.Context, lib *spec.Library, p *plan.Plan
 	defer closeStatus()
 	if err := checkSpecs(lib, p); err != nil {
 		return nil, err
+	}
+	if pub.Tester == nil && p.Summary.Tested > 0 {
+		return nil, errors.New("the plan has images with tests and the publisher has no tester")
 	}
 	if err := pub.checkPlatforms(ctx, lib, p); err != nil {
 		return nil, err

@@ -176,6 +176,9 @@ type Image struct {
 	Cmd              []string              `json:"cmd,omitempty"`
 	Ports            []int                 `json:"ports,omitempty"`
 	Labels           map[string]string     `json:"labels,omitempty"`
+	// Test are shell commands that must succeed inside every built
+	// version before a tag moves to it. Not part of the content key.
+	Test []string `json:"test,omitempty"`
 	// Platforms is the effective list of platforms, never empty after
 	// Load: as written, or else inherited from the parent image (also a
 	// pinned one: its spec's platforms), or for a root (external from: or
