@@ -252,4 +252,3 @@ func indentBlock(s, prefix string) string {
 	}
 	return prefix + strings.ReplaceAll(s, "\n", "\n"+prefix)
 }
-

@@ -65,7 +65,7 @@ type ImageStep struct {
 	// Tests are the spec's test commands a build runs inside the new
 	// version, on every platform, before any tag moves.
 	Tests []string `json:"tests,omitempty"`
-	Pos      spec.Pos `json:"pos"`
+	Pos   spec.Pos `json:"pos"`
 }
 
 // Base is what an image is built FROM.
