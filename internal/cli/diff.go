@@ -148,3 +148,35 @@ func (c registryChangelog) Counts(ctx context.Context, repo, from, to string) (s
 	}
 	return changelog.ComparePackages(vs[0].Packages(), vs[1].Packages()).Counts.String(), nil
 }
+
+// Same says whether refreshed holds the same packages as newest, on every
+// platform, from their SBOMs; without SBOMs it cannot tell and says so (a
+// new version is then published).
+func (c registryChangelog) Same(ctx context.Context, repo, newest, refreshed string) (bool, string, error) {
+	var vs [2]*inventory.Version
+	for i, d := range []string{newest, refreshed} {
+		ref, err := name.NewDigest(repo+"@"+d, name.Insecure)
+		if err != nil {
+			return false, "", err
+		}
+		if vs[i], err = c.r.Read(ctx, ref, inventory.Options{Packages: true}); err != nil {
+			return false, "", err
+		}
+	}
+	switch {
+	case !vs[0].HasPackages():
+		return false, "the newest version has no SBOM to compare with", nil
+	case !vs[1].HasPackages():
+		return false, "the refresh has no SBOM (policy.sbom is false?)", nil
+	}
+	for _, p := range vs[1].Platforms {
+		old := vs[0].Platform(p.Platform)
+		if old == nil {
+			return false, "new platform " + p.Platform, nil
+		}
+		if c := changelog.ComparePackages(old.Packages, p.Packages).Counts; !c.Zero() {
+			return false, p.Platform + ": " + c.String(), nil
+		}
+	}
+	return true, "", nil
+}

@@ -156,6 +156,7 @@ re-run finishes the job. Publishing right after a success does nothing.`,
 				Signer:    signer,
 				Changelog: registryChangelog{inventory.Reader{Remote: c.ReadOptions}},
 				Tester:    newTester(bc, c),
+				Refresher: registryChangelog{inventory.Reader{Remote: c.ReadOptions}},
 				Log:       slog.New(slog.NewTextHandler(s.errOut, &slog.HandlerOptions{Level: slog.LevelWarn})),
 			}
 			pub.Source, pub.Revision = gitSource(lib.Dir)

@@ -113,6 +113,9 @@ func (s Summary) Text() string {
 		parts = append(parts, fmt.Sprintf("%d blocked", s.Blocked))
 	}
 	parts = append(parts, fmt.Sprintf("%d tags to write", s.Tags), fmt.Sprintf("%d to deprecate", s.Deprecate))
+	if s.Refresh > 0 {
+		parts[0] += fmt.Sprintf(" (%d %s: published only if packages changed)", s.Refresh, plural(s.Refresh, "refresh", "refreshes"))
+	}
 	if s.Tested > 0 {
 		parts = append(parts, fmt.Sprintf("%d tested before tagging", s.Tested))
 	}

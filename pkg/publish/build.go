@@ -52,6 +52,7 @@ func (pub *Publisher) buildAll(ctx context.Context, lib *spec.Library, p *plan.P
 		g.Go(func() error {
 			defer close(r.done)
 			baseDigest := st.Base.Digest
+			parentUnchanged := false
 			if st.Base.RebuiltInPlan {
 				pr := results[st.Base.Image]
 				select { // wait for the parent, or give up with everyone else
@@ -65,6 +66,16 @@ func (pub *Publisher) buildAll(ctx context.Context, lib *spec.Library, p *plan.P
 					return nil
 				}
 				baseDigest = pr.built.Digest
+				if pr.built.Unchanged {
+					// The parent's refresh published nothing: this image
+					// is built, if at all, on the parent's newest version.
+					parentUnchanged, baseDigest = true, pr.built.Previous
+					if !st.Refresh {
+						r.built = Built{Image: st.Name, Unchanged: true, Previous: st.Previous.Digest,
+							Changes: "unchanged: parent " + st.Base.Image + " refreshed with no change"}
+						return nil
+					}
+				}
 			}
 			select {
 			case sem <- struct{}{}:
@@ -73,7 +84,7 @@ func (pub *Publisher) buildAll(ctx context.Context, lib *spec.Library, p *plan.P
 				return nil
 			}
 			defer func() { <-sem }()
-			r.built, r.err = pub.buildOne(gctx, lib, st, baseDigest, attest, status)
+			r.built, r.err = pub.buildOne(gctx, lib, st, baseDigest, !st.Base.RebuiltInPlan || parentUnchanged, attest, status)
 			if r.err != nil {
 				r.err = &BuildError{Image: st.Name, Err: r.err}
 				return r.err
@@ -84,14 +95,16 @@ func (pub *Publisher) buildAll(ctx context.Context, lib *spec.Library, p *plan.P
 	err := g.Wait()
 	out := map[string]Built{}
 	for n, r := range results {
-		if r.err == nil && r.built.Digest != "" {
+		if r.err == nil && (r.built.Digest != "" || r.built.Unchanged) {
 			out[n] = r.built
 		}
 	}
 	return out, err
 }
 
-func (pub *Publisher) buildOne(ctx context.Context, lib *spec.Library, st plan.ImageStep, baseDigest string, attest build.Attestations, status chan *client.SolveStatus) (Built, error) {
+// buildOne builds st on baseDigest. sameBase says the base is the one the
+// newest version was built on: a refresh is then compared with it.
+func (pub *Publisher) buildOne(ctx context.Context, lib *spec.Library, st plan.ImageStep, baseDigest string, sameBase bool, attest build.Attestations, status chan *client.SolveStatus) (Built, error) {
 	im := lib.Image(st.Name)
 	baseRef, err := baseReference(st.Base, baseDigest)
 	if err != nil {
@@ -117,6 +130,7 @@ func (pub *Publisher) buildOne(ctx context.Context, lib *spec.Library, st plan.I
 		Insecure:    pub.Insecure,
 		Secrets:     secrets,
 		Attest:      attest,
+		Refresh:     st.Refresh,
 	}
 	if pub.CacheRepo != "" {
 		req.CacheRef = pub.CacheRepo + "/" + st.Name + ":buildcache"
@@ -136,6 +150,19 @@ func (pub *Publisher) buildOne(ctx context.Context, lib *spec.Library, st plan.I
 		return Built{}, err
 	}
 	b := Built{Image: st.Name, Version: st.Version, Digest: res.Digest, Duration: time.Since(start)}
+	if st.Refresh && sameBase && st.Previous != nil {
+		same, why, err := pub.Refresher.Same(ctx, st.Repository, st.Previous.Digest, res.Digest)
+		if err != nil {
+			return Built{}, fmt.Errorf("comparing the refresh of %s with %s: %w", st.Name, st.Previous.Tag, err)
+		}
+		if same {
+			// Pushed by digest and left untagged: nothing is published.
+			pub.logger().Info("refreshed: nothing changed", "image", st.Name, "newest", st.Previous.Tag)
+			return Built{Image: st.Name, Unchanged: true, Previous: st.Previous.Digest, Duration: b.Duration,
+				Changes: "refreshed: nothing changed since " + st.Previous.Tag}, nil
+		}
+		pub.logger().Info("refreshed: publishing a new version", "image", st.Name, "why", why)
+	}
 	if len(st.Tests) > 0 {
 		// Pushed by digest, tagged nowhere: the tests decide whether any
 		// tag may move to it, and whether the children build on it.

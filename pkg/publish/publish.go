@@ -90,6 +90,9 @@ type Publisher struct {
 	// on every platform, before any tag moves; a failure fails the image
 	// like a failed build. Without a Tester, a plan with tests is refused.
 	Tester Tester
+	// Refresher compares a refresh (plan.ImageStep.Refresh) with the
+	// newest version; without one, a plan with refreshes is refused.
+	Refresher Refresher
 	// Changelog, when set, sums up each version built against the version
 	// it supersedes for the summary ("+3 −1 ↑12 packages").
 	Changelog Changelogger
@@ -100,6 +103,13 @@ type Publisher struct {
 // A failing command is an error carrying its output.
 type Tester interface {
 	Test(ctx context.Context, ref string, platforms, commands []string) error
+}
+
+// Refresher says whether a version built by a refresh holds the same
+// packages as the newest version (then nothing is published), and if not,
+// why.
+type Refresher interface {
+	Same(ctx context.Context, repo, newest, refreshed string) (same bool, why string, err error)
 }
 
 // Changelogger counts the package changes from one digest of repo to
@@ -159,6 +169,11 @@ type Built struct {
 	Changes string
 	// Tests counts the test commands that passed (each platform once).
 	Tests int
+	// Unchanged says a refresh published nothing (its packages came out
+	// as the newest version's, or its parent's did); Previous is that
+	// version's digest. Version and Digest are then empty.
+	Unchanged bool
+	Previous  string
 }
 
 // WriteTable renders the summary table: image, tag, digest, build time.
@@ -178,16 +193,26 @@ func (r *Result) WriteTable(w io.Writer) {
 	if !changes {
 		fmt.Fprintf(w, "%-*s  %-13s  %-71s  %s\n", width, "IMAGE", "TAG", "DIGEST", "BUILD TIME")
 		for _, b := range r.Images {
-			fmt.Fprintf(w, "%-*s  %-13s  %-71s  %.1fs\n", width, b.Image, b.Version, b.Digest, b.Duration.Seconds())
+			fmt.Fprintf(w, "%-*s  %-13s  %-71s  %.1fs\n", width, b.Image, orDash(b.Version), orDash(b.Digest), b.Duration.Seconds())
 		}
 	} else {
 		fmt.Fprintf(w, "%-*s  %-13s  %-71s  %-10s  %s\n", width, "IMAGE", "TAG", "DIGEST", "BUILD TIME", "CHANGES")
 		for _, b := range r.Images {
-			fmt.Fprintf(w, "%-*s  %-13s  %-71s  %-10s  %s\n", width, b.Image, b.Version, b.Digest,
+			fmt.Fprintf(w, "%-*s  %-13s  %-71s  %-10s  %s\n", width, b.Image, orDash(b.Version), orDash(b.Digest),
 				fmt.Sprintf("%.1fs", b.Duration.Seconds()), orDash(b.Changes))
 		}
 	}
-	fmt.Fprintf(w, "%d images built, %d tags written, %d versions marked deprecated.\n", len(r.Images), r.Tags, r.Marked)
+	unchanged := 0
+	for _, b := range r.Images {
+		if b.Unchanged {
+			unchanged++
+		}
+	}
+	if unchanged > 0 {
+		fmt.Fprintf(w, "%d images built (%d refreshed with nothing changed: no new version), %d tags written, %d versions marked deprecated.\n", len(r.Images), unchanged, r.Tags, r.Marked)
+	} else {
+		fmt.Fprintf(w, "%d images built, %d tags written, %d versions marked deprecated.\n", len(r.Images), r.Tags, r.Marked)
+	}
 	if r.Signed > 0 {
 		fmt.Fprintf(w, "%d versions signed before their tags were written.\n", r.Signed)
 	}
@@ -221,6 +246,9 @@ func (pub *Publisher) Apply(ctx context.Context, lib *spec.Library, p *plan.Plan
 	if pub.Tester == nil && p.Summary.Tested > 0 {
 		return nil, errors.New("the plan has images with tests and the publisher has no tester")
 	}
+	if pub.Refresher == nil && p.Summary.Refresh > 0 {
+		return nil, errors.New("the plan refreshes images and the publisher cannot compare refreshes")
+	}
 	if err := pub.checkPlatforms(ctx, lib, p); err != nil {
 		return nil, err
 	}
@@ -242,6 +270,8 @@ func (pub *Publisher) Apply(ctx context.Context, lib *spec.Library, p *plan.Plan
 	if err != nil {
 		return res, err
 	}
+	// Refreshes that changed nothing publish nothing: no tag, no marker.
+	p = withoutUnchanged(p, digests)
 	target := func(image, digest string) string {
 		if digest != "" {
 			return digest
@@ -276,6 +306,34 @@ func (pub *Publisher) Apply(ctx context.Context, lib *spec.Library, p *plan.Plan
 	return res, nil
 }
 
+// withoutUnchanged is p without the tag and deprecation steps of the images
+// whose refresh published nothing.
+func withoutUnchanged(p *plan.Plan, built map[string]Built) *plan.Plan {
+	skip := map[string]bool{}
+	for n, b := range built {
+		if b.Unchanged {
+			skip[n] = true
+		}
+	}
+	if len(skip) == 0 {
+		return p
+	}
+	q := *p
+	q.Tags = nil
+	for _, t := range p.Tags {
+		if !skip[t.Image] {
+			q.Tags = append(q.Tags, t)
+		}
+	}
+	q.Deprecations = nil
+	for _, d := range p.Deprecations {
+		if !skip[d.Image] {
+			q.Deprecations = append(q.Deprecations, d)
+		}
+	}
+	return &q
+}
+
 // changelogs fills each built version's package changes against the
 // version it supersedes. It only informs: a failure is logged.
 func (pub *Publisher) changelogs(ctx context.Context, p *plan.Plan, res *Result) {
@@ -288,6 +346,9 @@ func (pub *Publisher) changelogs(ctx context.Context, p *plan.Plan, res *Result)
 	}
 	_ = pub.each(ctx, len(res.Images), func(ctx context.Context, i int) error {
 		b := &res.Images[i]
+		if b.Unchanged {
+			return nil // says so already
+		}
 		st := prev[b.Image]
 		if st == nil || st.Previous == nil {
 			b.Changes = "first version"

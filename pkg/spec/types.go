@@ -80,6 +80,11 @@ func (l *Library) index() {
 type Policy struct {
 	// GraceDays is the time from supersession to end of life.
 	GraceDays int `json:"graceDays"`
+	// RefreshDays is the age of its newest version at which an unchanged
+	// image is rebuilt with its package-install steps run again; 0 is off.
+	RefreshDays int `json:"refreshDays,omitempty"`
+	// RefreshDaysPos is where RefreshDays is set; invalid when it is unset.
+	RefreshDaysPos Pos `json:"-"`
 	// DeprecatedTag adds "<version>-deprecated" tags to superseded versions.
 	DeprecatedTag bool `json:"deprecatedTag"`
 	// Source is the URL of the spec repository (https://…, ssh://… or
