@@ -19,12 +19,14 @@ type planFlags struct {
 	registryFlags
 	date    string
 	targets []string
+	refresh bool
 }
 
 func (f *planFlags) add(cmd *cobra.Command) {
 	f.registryFlags.add(cmd)
 	cmd.Flags().StringVar(&f.date, "date", "", "publish date YYYY-MM-DD (UTC) for dated tags; default today")
 	cmd.Flags().StringArrayVar(&f.targets, "target", nil, "plan only this image and what it needs; repeatable")
+	cmd.Flags().BoolVar(&f.refresh, "refresh", false, "refresh now every unchanged image that installs packages (apt, pip, r): rebuild it with those steps run again, and publish a new version only if its packages changed (policy.refreshDays does it by age)")
 }
 
 func (f *planFlags) validate() error {
@@ -49,7 +51,7 @@ func makePlan(ctx context.Context, s streams, dir string, f *planFlags, c *regcl
 	if err != nil {
 		return nil, nil, err
 	}
-	p, _, err := plan.Make(ctx, lib, plan.Remote{C: c}, plan.ObserveOptions{Registry: f.registry, Targets: f.targets, Jobs: f.jobs}, plan.Options{Date: f.date, Targets: f.targets})
+	p, _, err := plan.Make(ctx, lib, plan.Remote{C: c}, plan.ObserveOptions{Registry: f.registry, Targets: f.targets, Jobs: f.jobs}, plan.Options{Date: f.date, Targets: f.targets, Refresh: f.refresh})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -70,7 +70,7 @@ func newPoolE2E(t *testing.T, src string) *e2e {
 type summaryRow struct{ digest, daemon string }
 
 func summary(stdout string) map[string]summaryRow {
-	row := regexp.MustCompile(`^(\S+)\s+\d{4}\.\d\d\.\d\d(?:\.\d+)?\s+(sha256:[0-9a-f]{64})\s+\S+s\s+(\S+)$`)
+	row := regexp.MustCompile(`^(\S+)\s+\d{4}\.\d\d\.\d\d(?:\.\d+)?\s+(sha256:[0-9a-f]{64})\s+\S+s\s+(\S+)`)
 	out := map[string]summaryRow{}
 	for _, l := range strings.Split(stdout, "\n") {
 		if m := row.FindStringSubmatch(l); m != nil {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/imgctl/imgctl/pkg/buildpool"
 	"github.com/imgctl/imgctl/pkg/buildretry"
+	"github.com/imgctl/imgctl/pkg/inventory"
 	"github.com/imgctl/imgctl/pkg/lifecycle"
 	"github.com/imgctl/imgctl/pkg/plan"
 	"github.com/imgctl/imgctl/pkg/publish"
@@ -123,6 +124,9 @@ re-run finishes the job. Publishing right after a success does nothing.`,
 				Getenv:    os.LookupEnv,
 				Attest:    attest,
 				Signer:    signer,
+				Changelog: registryChangelog{inventory.Reader{Remote: c.ReadOptions}},
+				Tester:    newTester(pool, c),
+				Refresher: registryChangelog{inventory.Reader{Remote: c.ReadOptions}},
 				Log:       warn,
 			}
 			pub.Source, pub.Revision = gitSource(lib.Dir)

@@ -85,6 +85,8 @@ func newRoot(s streams) *cobra.Command {
 		newRenderCmd(s),
 		newScannerCmd(s),
 		newVerifyCmd(s),
+		newDiffCmd(s),
+		newTestCmd(s),
 	)
 	return root
 }

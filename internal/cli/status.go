@@ -5,25 +5,35 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/imgctl/imgctl/pkg/inventory"
 	"github.com/imgctl/imgctl/pkg/plan"
+	"github.com/imgctl/imgctl/pkg/spec"
 	"github.com/imgctl/imgctl/pkg/status"
 	"github.com/imgctl/imgctl/pkg/verify"
 )
 
 func newStatusCmd(s streams) *cobra.Command {
 	var (
-		f      registryFlags
-		asJSON bool
+		f        registryFlags
+		asJSON   bool
+		packages bool
+		version  string
 	)
 	cmd := &cobra.Command{
-		Use:   "status [DIR] [NAME...]",
+		Use:   "status [DIR] [NAME...] [--packages [--version V]]",
 		Short: "Show every image's versions, latest, deprecations and end-of-life dates from the registry",
 		Long: `status reads the registry (not local state) and shows, for every image of the
 library in DIR (default images/) or only the NAMEs given: its dated versions with
 digest and date, which one is latest, which are deprecated with their end-of-life
 date and successor, a retired image's replacement, the parent version each
-version was built on, and whether it is signed and carries an SBOM and
-provenance for its platforms (imgctl verify checks the signature with a key).`,
+version was built on, each version's compressed size per platform, and whether
+it is signed and carries an SBOM and provenance for its platforms (imgctl verify
+checks the signature with a key).
+
+With --packages, status lists instead the packages of the latest version (or
+--version V) of each NAME, grouped by ecosystem (deb, python, R, other), as its
+SBOM attestations record them; with --json the report carries them as the
+version's "packages".`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := f.validate(); err != nil {
 				return err
@@ -41,19 +51,37 @@ provenance for its platforms (imgctl verify checks the signature with a key).`,
 					return usageErr("no image %q in %s", n, displayDir(dir))
 				}
 			}
+			switch {
+			case version != "" && !packages:
+				return usageErr("--version selects the version of --packages")
+			case version != "" && !spec.ValidVersion(version):
+				return usageErr("--version %q is not a dated version (YYYY.MM.DD or YYYY.MM.DD.N)", version)
+			case packages && len(args) == 0:
+				return usageErr("--packages lists one version's packages: name the images (status NAME --packages)")
+			}
 			c := f.client(s)
-			r, err := status.Collect(cmd.Context(), lib, plan.Remote{C: c}, status.Options{Registry: f.registry, Names: args, Jobs: f.jobs, Trust: &verify.Checker{Registry: c}})
+			r, err := status.Collect(cmd.Context(), lib, plan.Remote{C: c}, status.Options{
+				Registry: f.registry, Names: args, Jobs: f.jobs,
+				Trust:     &verify.Checker{Registry: c},
+				Inventory: inventory.Reader{Remote: c.ReadOptions},
+				Packages:  packages, PackagesOf: version,
+			})
 			if err != nil {
 				return err
 			}
-			if asJSON {
+			switch {
+			case asJSON:
 				return r.WriteJSON(s.out)
+			case packages:
+				return r.WritePackages(s.out)
 			}
 			return r.WriteText(s.out)
 		},
 	}
 	f.add(cmd)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the report as JSON")
+	cmd.Flags().BoolVar(&packages, "packages", false, "list the packages of each NAME's latest version (from its SBOM), grouped by ecosystem")
+	cmd.Flags().StringVar(&version, "version", "", "with --packages: the dated version to list instead of latest")
 	return cmd
 }
 

@@ -26,6 +26,10 @@ var forbidden = map[string][]string{
 	"pkg/signing": {"cuelang.org/", mod + "pkg/spec", mod + "pkg/plan", mod + "pkg/build", mod + "pkg/publish", "github.com/moby/buildkit"},
 	"pkg/attest":  {"cuelang.org/", mod + "pkg/spec", mod + "pkg/plan", mod + "pkg/build", mod + "pkg/publish", mod + "pkg/signing", "github.com/moby/buildkit"},
 	"pkg/verify":  {"cuelang.org/", mod + "pkg/spec", mod + "pkg/plan", mod + "pkg/build", mod + "pkg/publish", "github.com/moby/buildkit"},
+	// What is inside a version is read from the registry alone; what
+	// changed is computed from it, reading nothing.
+	"pkg/inventory": {"cuelang.org/", mod + "pkg/spec", mod + "pkg/plan", mod + "pkg/build", mod + "pkg/publish", mod + "pkg/signing", "github.com/moby/buildkit"},
+	"pkg/changelog": {"cuelang.org/", mod + "pkg/spec", mod + "pkg/plan", mod + "pkg/build", mod + "pkg/publish", mod + "pkg/regclient", "github.com/moby/buildkit"},
 	// The scanner image: built with pkg/build, never planned or published.
 	"pkg/sbom": {mod + "pkg/plan", mod + "pkg/publish", mod + "pkg/signing"},
 	// The pool schedules builds over daemons: it neither plans, publishes,

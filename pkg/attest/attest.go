@@ -255,6 +255,9 @@ type Package struct {
 	// PURL is the package URL ("pkg:deb/debian/libc6@2.36-9?arch=amd64…"),
 	// or "".
 	PURL string
+	// SourceInfo is the SPDX sourceInfo: how the scanner found it
+	// ("acquired package info from DPKG DB: /var/lib/dpkg/status").
+	SourceInfo string
 }
 
 // SBOM is what imgctl reads from an SPDX document.
@@ -269,11 +272,19 @@ func ParseSBOM(st *Statement) (*SBOM, error) {
 		return nil, fmt.Errorf("predicate type %q is not SPDX", st.PredicateType)
 	}
 	var doc struct {
-		SPDXVersion string `json:"spdxVersion"`
-		Name        string `json:"name"`
-		Packages    []struct {
+		SPDXVersion       string   `json:"spdxVersion"`
+		Name              string   `json:"name"`
+		DocumentDescribes []string `json:"documentDescribes"`
+		Relationships     []struct {
+			Element string `json:"spdxElementId"`
+			Type    string `json:"relationshipType"`
+			Related string `json:"relatedSpdxElement"`
+		} `json:"relationships"`
+		Packages []struct {
+			ID           string `json:"SPDXID"`
 			Name         string `json:"name"`
 			VersionInfo  string `json:"versionInfo"`
+			SourceInfo   string `json:"sourceInfo"`
 			ExternalRefs []struct {
 				Type    string `json:"referenceType"`
 				Locator string `json:"referenceLocator"`
@@ -286,9 +297,23 @@ func ParseSBOM(st *Statement) (*SBOM, error) {
 	if doc.SPDXVersion == "" {
 		return nil, errors.New("parsing SPDX document: no spdxVersion")
 	}
+	// The package the document describes is the scanned root filesystem
+	// itself, not a package in it.
+	described := map[string]bool{}
+	for _, id := range doc.DocumentDescribes {
+		described[id] = true
+	}
+	for _, r := range doc.Relationships {
+		if r.Element == "SPDXRef-DOCUMENT" && r.Type == "DESCRIBES" {
+			described[r.Related] = true
+		}
+	}
 	s := &SBOM{Name: doc.Name}
 	for _, p := range doc.Packages {
-		pkg := Package{Name: p.Name, Version: p.VersionInfo}
+		if p.ID != "" && described[p.ID] {
+			continue
+		}
+		pkg := Package{Name: p.Name, Version: p.VersionInfo, SourceInfo: p.SourceInfo}
 		for _, r := range p.ExternalRefs {
 			if r.Type == "purl" {
 				pkg.PURL = r.Locator

@@ -153,7 +153,7 @@ func (c *Client) Build(ctx context.Context, req Request, status chan *client.Sol
 	if dgst == "" {
 		return Result{}, fmt.Errorf("building %s: BuildKit reported no image digest", im.Name)
 	}
-	return Result{Digest: dgst, Duration: time.Since(start), Daemon: c.addr}, nil
+	return Result{Digest: dgst, Duration: time.Since(start)}, nil
 }
 
 // platformBuild is one platform of an image build.

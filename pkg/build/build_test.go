@@ -539,3 +539,41 @@ func TestNewUnknownScheme(t *testing.T) {
 		t.Errorf("error = %v", err)
 	}
 }
+
+// TestDefinitionRefresh: a refresh bypasses the cache of the package
+// installs (apt, pip, r) and of nothing else.
+func TestDefinitionRefresh(t *testing.T) {
+	ignored := func(refresh bool) []string {
+		req := representative()
+		req.Refresh = refresh
+		def, _, err := Definition(context.Background(), req, baseImage(), amd64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, dt := range def.Def {
+			var op pb.Op
+			if err := op.UnmarshalVT(dt); err != nil {
+				t.Fatal(err)
+			}
+			dgst := digest.FromBytes(dt)
+			if md, ok := def.Metadata[dgst]; ok && md.IgnoreCache && op.GetExec() != nil {
+				args := op.GetExec().GetMeta().GetArgs()
+				out = append(out, args[len(args)-1])
+			}
+		}
+		return out
+	}
+	if got := ignored(false); len(got) != 0 {
+		t.Errorf("without refresh, cache bypassed for %q", got)
+	}
+	got := ignored(true)
+	if len(got) != 3 {
+		t.Fatalf("refresh bypasses %d steps, want apt, pip and r: %q", len(got), got)
+	}
+	for _, s := range got {
+		if !strings.Contains(s, "apt-get install") && !strings.Contains(s, "pip install") && !strings.Contains(s, "install.packages") {
+			t.Errorf("refresh bypasses the cache of a step that installs no packages: %q", s)
+		}
+	}
+}

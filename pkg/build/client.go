@@ -175,6 +175,10 @@ func grpcMessage(err error) string {
 // Addr is the daemon's address, as given to New.
 func (c *Client) Addr() string { return c.addr }
 
+// BuildKit is the daemon's client, for solves of other packages
+// (imagetest runs commands in built images with it).
+func (c *Client) BuildKit() *client.Client { return c.bk }
+
 // Platforms lists the platforms the daemon's workers can build,
 // normalised ("linux/arm64"), sorted. Emulated platforms are listed only
 // when binfmt_misc handlers were enabled before the daemon started.

@@ -164,6 +164,9 @@ func prepare(req Request, base *ocispec.Image, plat ocispec.Platform) (*prepared
 			if s.secret != "" {
 				opts = append(opts, llb.AddSecretWithDest(s.secret, nil, llb.SecretAsEnvName(s.secretEnv)))
 			}
+			if req.Refresh && s.installsPackages() {
+				opts = append(opts, llb.IgnoreCache)
+			}
 			st = st.Run(opts...).Root()
 		}
 	}

@@ -49,6 +49,10 @@ type Request struct {
 	// Attest is what BuildKit attaches to every platform of the image
 	// inside its index; the zero value attaches nothing.
 	Attest Attestations
+	// Refresh runs the package-install steps (apt, pip, r) again instead
+	// of taking them from the build cache, so they install what the
+	// package indexes serve today; the steps after them follow.
+	Refresh bool
 }
 
 // Attestations are the in-toto attestations BuildKit makes and attaches,
@@ -126,7 +130,8 @@ type Result struct {
 	Digest string
 	// Duration is how long Build took: checks, base config, solve and push.
 	Duration time.Duration
-	// Daemon is the address of the BuildKit daemon that built it.
+	// Daemon is the address of the BuildKit daemon that built it, when
+	// a pool of several daemons did (pkg/buildpool); "" otherwise.
 	Daemon string
 }
 

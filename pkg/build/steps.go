@@ -77,6 +77,12 @@ type step struct {
 	secret, secretEnv string
 }
 
+// installsPackages reports whether the step is a package install (apt,
+// pip, r): what a refresh runs again.
+func (s step) installsPackages() bool {
+	return s.kind == kindShell && (s.field == "apt" || s.field == "pip" || s.field == "r")
+}
+
 // layer reports whether the step adds a layer.
 func (s step) layer() bool { return s.kind != kindConfig }
 

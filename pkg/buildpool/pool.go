@@ -150,6 +150,9 @@ type Pool struct {
 	o       options
 	members []*member
 	dropped []Dropped
+	// named says results name their daemon: the pool was given more
+	// than one address.
+	named bool
 
 	mu   sync.Mutex
 	wake chan struct{} // closed when a slot frees or a daemon goes down
@@ -206,7 +209,7 @@ func Dial(ctx context.Context, targets []Target, opts ...Option) (*Pool, error) 
 		})
 	}
 	wg.Wait()
-	p := &Pool{o: o, wake: make(chan struct{}), builtOn: map[string]*member{}}
+	p := &Pool{o: o, wake: make(chan struct{}), builtOn: map[string]*member{}, named: len(targets) > 1}
 	var errs []error
 	for i, d := range out {
 		if d.err != nil {

@@ -497,3 +497,40 @@ func TestChoose(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) { assert.Equal(t, c.want, Choose(c.cands, c.affinity)) })
 	}
 }
+
+func TestDaemonForTests(t *testing.T) {
+	a, b := &fake{plats: both}, &fake{plats: amd64}
+	p := newPool(t, nil, []*fake{a, b})
+	ctx := context.Background()
+	res, err := p.Build(ctx, req("py", "", "linux/amd64"), nil)
+	require.NoError(t, err)
+	require.Equal(t, a.addr, res.Daemon)
+	ref := "127.0.0.1:5000/lib/py@" + res.Digest
+	d, err := p.Daemon(ref, []string{"linux/amd64"})
+	require.NoError(t, err)
+	assert.Same(t, a, d, "the daemon that built it")
+	// Not built here: the least busy that builds the platforms, which
+	// the registry may name with a variant.
+	d, err = p.Daemon("127.0.0.1:5000/lib/other@"+digest("other"), []string{"linux/arm64/v8", "linux/amd64"})
+	require.NoError(t, err)
+	assert.Same(t, a, d)
+	a.down.Store(true)
+	a.fail = func(string) error { return errors.New("EOF") }
+	res, err = p.Build(ctx, req("child", "py"), nil) // goes to py's daemon, finds it down
+	require.NoError(t, err)
+	require.Equal(t, b.addr, res.Daemon)
+	d, err = p.Daemon(ref, []string{"linux/amd64"})
+	require.NoError(t, err)
+	assert.Same(t, b, d, "its daemon is down: another")
+	_, err = p.Daemon(ref, []string{"linux/arm64"})
+	assert.ErrorIs(t, err, ErrNoDaemon)
+	_, err = p.Daemon(ref, []string{"linux/"})
+	assert.Error(t, err)
+}
+
+func TestOneAddressNamesNoDaemon(t *testing.T) {
+	p := newPool(t, nil, []*fake{{plats: amd64}})
+	res, err := p.Build(context.Background(), req("py", ""), nil)
+	require.NoError(t, err)
+	assert.Empty(t, res.Daemon, "one daemon: the summary needs no DAEMON column")
+}

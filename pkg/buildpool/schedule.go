@@ -35,7 +35,8 @@ func (e *NoDaemonError) Permanent() bool { return true }
 
 // Build builds req on a daemon of the pool chosen for it (see the package
 // doc), and again on another when that daemon is lost during the build.
-// The result's Daemon names the daemon that built it.
+// The result's Daemon names the daemon that built it when the pool was
+// given more than one address.
 func (p *Pool) Build(ctx context.Context, req build.Request, status chan *client.SolveStatus) (build.Result, error) {
 	if req.Image == nil {
 		return build.Result{}, errors.New("request has no image")
@@ -69,7 +70,9 @@ func (p *Pool) run(ctx context.Context, image string, plats []string, parent str
 		res, err := do(ctx, m.b)
 		p.release(m, err == nil, res.Digest)
 		if err == nil {
-			res.Daemon = m.addr
+			if p.named {
+				res.Daemon = m.addr
+			}
 			return res, nil
 		}
 		var se *build.StepError
@@ -78,6 +81,38 @@ func (p *Pool) run(ctx context.Context, image string, plats []string, parent str
 		}
 		p.o.log.Warn("BuildKit daemon lost during a build: building it again on another daemon", "image", image, "daemon", m.addr, "cause", oneLine(err.Error()))
 	}
+}
+
+// Daemon is the daemon to run something on in the image ref
+// ("repo@sha256:…") for the platforms want, such as its tests: the daemon that
+// built it in this run when it is up (its cache holds the image), else the
+// least busy daemon up that builds every platform. It takes no slot.
+func (p *Pool) Daemon(ref string, want []string) (Builder, error) {
+	var plats []string
+	for _, s := range want {
+		pf, err := platforms.Parse(s)
+		if err != nil {
+			return nil, fmt.Errorf("platform %q of %s: %w", s, ref, err)
+		}
+		plats = append(plats, platforms.Format(platforms.Normalize(pf)))
+	}
+	sort.Strings(plats)
+	plats = slices.Compact(plats)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if m := p.builtOn[digestOf(ref)]; m != nil && m.down == nil && m.supports(plats) {
+		return m.b, nil
+	}
+	var best *member
+	for _, m := range p.members {
+		if m.down == nil && m.supports(plats) && (best == nil || m.busy < best.busy) {
+			best = m
+		}
+	}
+	if best == nil {
+		return nil, p.noDaemon(ref, plats)
+	}
+	return best.b, nil
 }
 
 // imagePlatforms are the platforms req builds, normalised, sorted.

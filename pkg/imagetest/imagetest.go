@@ -9,6 +9,7 @@ import (
 
 	"github.com/moby/buildkit/client"
 	"github.com/moby/buildkit/client/llb"
+	gatewaypb "github.com/moby/buildkit/frontend/gateway/pb"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"golang.org/x/sync/errgroup"
 )
@@ -36,7 +37,11 @@ type Error struct {
 	Ref    string
 	Script string
 	Output string
-	Err    error
+	// Exited says the command ran and exited non-zero (ExitCode); false
+	// when it could not run (daemon unreachable, image not pulled, …).
+	Exited   bool
+	ExitCode uint32
+	Err      error
 }
 
 func (e *Error) Error() string {
@@ -89,7 +94,12 @@ func Run(ctx context.Context, bk *client.Client, im Image, script string) (Resul
 	_ = eg.Wait()
 	res := Result{Output: out.String()}
 	if err != nil {
-		return res, &Error{Ref: im.Ref, Script: script, Output: res.Output, Err: err}
+		e := &Error{Ref: im.Ref, Script: script, Output: res.Output, Err: err}
+		var exit *gatewaypb.ExitError
+		if errors.As(err, &exit) {
+			e.Exited, e.ExitCode = true, exit.ExitCode
+		}
+		return res, e
 	}
 	return res, nil
 }

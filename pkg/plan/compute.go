@@ -17,6 +17,9 @@ type Options struct {
 	Date string
 	// Targets restricts the plan to these images and their ancestors.
 	Targets []string
+	// Refresh refreshes every unchanged image that installs packages now,
+	// whatever policy.refreshDays says (plan/publish --refresh).
+	Refresh bool
 }
 
 // Compute decides, for every image in scope, whether to build, skip, retire
@@ -30,7 +33,7 @@ func Compute(lib *spec.Library, snap *Snapshot, opts Options) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &computer{lib: lib, snap: snap, day: day, date: opts.Date, steps: map[string]*ImageStep{}}
+	c := &computer{lib: lib, snap: snap, day: day, date: opts.Date, refresh: opts.Refresh, steps: map[string]*ImageStep{}}
 	p := &Plan{
 		FormatVersion: FormatVersion,
 		Date:          opts.Date,
@@ -61,18 +64,22 @@ func Compute(lib *spec.Library, snap *Snapshot, opts Options) (*Plan, error) {
 	}
 	for i := range p.Images {
 		c.derive(&p.Images[i])
+		if st := &p.Images[i]; st.Action == Build {
+			st.Tests = lib.Image(st.Name).Test
+		}
 	}
 	p.Summary = summarize(p)
 	return p, nil
 }
 
 type computer struct {
-	lib   *spec.Library
-	snap  *Snapshot
-	day   time.Time
-	date  string
-	steps map[string]*ImageStep
-	plan  *Plan
+	refresh bool
+	lib     *spec.Library
+	snap    *Snapshot
+	day     time.Time
+	date    string
+	steps   map[string]*ImageStep
+	plan    *Plan
 }
 
 func (c *computer) warn(im *spec.Image, pos spec.Pos, format string, args ...any) {
@@ -109,17 +116,39 @@ func (c *computer) decide(im *spec.Image, st *ImageState) *ImageStep {
 		step.Action = Blocked
 	case step.Base.RebuiltInPlan:
 		step.Action = Build
-		reason(im.PosOf("parent"), "parent %s rebuilt in this plan", im.Parent)
+		var diffs []Reason
+		changed := -1
 		if st.Newest != nil {
-			c.diff(im, key, st.Newest, reason, false)
+			changed = c.diff(im, key, st.Newest, func(pos spec.Pos, format string, args ...any) {
+				diffs = append(diffs, Reason{Message: fmt.Sprintf(format, args...), Pos: pos})
+			}, false)
+		}
+		if ps := c.steps[im.Parent]; (ps.Refresh || ps.Conditional) && changed == 0 {
+			// Only the base can change: whether it does is known once the
+			// parent's refresh is built and compared.
+			reason(im.PosOf("parent"), "parent %s is refreshed in this plan: rebuilt only if that publishes a new version", im.Parent)
+			if msg, pos := c.refreshDue(im, st); msg != "" {
+				step.Refresh = true
+				reason(pos, "%s", msg)
+			} else {
+				step.Conditional = true
+			}
+		} else {
+			reason(im.PosOf("parent"), "parent %s rebuilt in this plan", im.Parent)
+			step.Reasons = append(step.Reasons, diffs...)
 		}
 	case st.Newest == nil:
 		step.Action = Build
 		step.ContentKey = key.Content
 		reason(im.Pos, "never published")
 	case st.Newest.Annotations[AnnotationContentKey] == key.Content:
-		step.Action = Skip
 		step.ContentKey = key.Content
+		if msg, pos := c.refreshDue(im, st); msg != "" {
+			step.Action, step.Refresh = Build, true
+			reason(pos, "%s", msg)
+			break
+		}
+		step.Action = Skip
 		step.Version, step.Digest = st.Newest.Version, st.Newest.Digest
 		reason(im.Pos, "unchanged: matches %s", st.Newest.Version)
 	default:
@@ -198,15 +227,16 @@ func (c *computer) base(im *spec.Image, step *ImageStep, reason func(spec.Pos, s
 	return false
 }
 
-// diff explains a build by the parts that changed since the newest version.
+// diff explains a build by the parts that changed since the newest version
+// and returns how many did (-1: the version has no content record).
 // withBase includes the base part (not known when the parent is rebuilt).
-func (c *computer) diff(im *spec.Image, key Key, newest *Published, reason func(spec.Pos, string, ...any), withBase bool) {
+func (c *computer) diff(im *spec.Image, key Key, newest *Published, reason func(spec.Pos, string, ...any), withBase bool) int {
 	old := decodeParts(newest.Annotations[AnnotationFields])
 	if old == nil {
 		if withBase {
 			reason(im.Pos, "published version %s carries no imgctl content record", newest.Version)
 		}
-		return
+		return -1
 	}
 	n := 0
 	for _, part := range changedParts(old, key.Parts) {
@@ -241,6 +271,40 @@ func (c *computer) diff(im *spec.Image, key Key, newest *Published, reason func(
 	if n == 0 && withBase {
 		reason(im.Pos, "content key changed (imgctl %s)", KeyFormat)
 	}
+	return n
+}
+
+// refreshDue says why an image whose spec did not change is refreshed
+// (its package-install steps run again), or "" when it is not: it must
+// install packages (apt, pip, r), and --refresh asks, or its newest
+// version is policy.refreshDays old or older.
+func (c *computer) refreshDue(im *spec.Image, st *ImageState) (string, spec.Pos) {
+	if st.Newest == nil || !InstallsPackages(im) {
+		return "", spec.Pos{}
+	}
+	v := st.Newest.Version
+	newest, err := time.Parse("2006-01-02", dateOf(v))
+	if err != nil {
+		return "", spec.Pos{}
+	}
+	age := int(c.day.Sub(newest).Hours() / 24)
+	days := fmt.Sprintf("%d days", age)
+	if age == 1 {
+		days = "1 day"
+	}
+	switch pol := c.lib.Policy; {
+	case c.refresh:
+		return fmt.Sprintf("refresh (--refresh): newest version %s is %s old", v, days), im.Pos
+	case pol.RefreshDays > 0 && age >= pol.RefreshDays:
+		return fmt.Sprintf("refresh: newest version %s is %s old", v, days), pol.RefreshDaysPos
+	}
+	return "", spec.Pos{}
+}
+
+// InstallsPackages says whether im has package-install steps (apt, pip,
+// r): the steps a refresh runs again.
+func InstallsPackages(im *spec.Image) bool {
+	return len(im.Apt) > 0 || im.Pip != nil && len(im.Pip.Packages) > 0 || im.R != nil && len(im.R.Packages) > 0
 }
 
 // baseDigest is the digest im is built on when its base is already published.
@@ -430,6 +494,12 @@ func summarize(p *Plan) Summary {
 		switch st.Action {
 		case Build:
 			s.Build++
+			if len(st.Tests) > 0 {
+				s.Tested++
+			}
+			if st.Refresh || st.Conditional {
+				s.Refresh++
+			}
 		case Skip:
 			s.Unchanged++
 		case Retire:

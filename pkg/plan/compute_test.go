@@ -174,6 +174,7 @@ func TestChangeDetection(t *testing.T) {
 		{name: "external base moved", change: func(f *fixture) { f.reg.Put("debian", "12", debianV2, nil) },
 			build: []string{"base", "py", "r", "team", "team2"}, reason: "external base debian:12 moved from sha256:111111111111 to sha256:222222222222"},
 		{name: "moving tag added: tag step, no build", change: func(f *fixture) { f.edit("py.cue", `tags: ["3.11"]`, `tags: ["3.11", "3"]`) }},
+		{name: "a test changes nothing", change: func(f *fixture) { f.edit("team2.cue", `run:`, `test: ["true"], run:`) }},
 		{name: "owning team changes nothing", change: func(f *fixture) { f.edit("team2.cue", `run:`, `team: "x", family: "python3", run:`) }},
 	}
 	for _, tt := range tests {
@@ -455,4 +456,65 @@ func TestExternalBaseLacksAPlatform(t *testing.T) {
 	f.reg.SetPlatforms(debianV1, "linux/amd64", "linux/arm64")
 	_, p = f.plan("2026-11-01")
 	assert.Equal(t, plan.Build, p.Step("base").Action)
+}
+
+func TestRefresh(t *testing.T) {
+	f := published(t)
+	f.edit("lib.cue", `registry: "r.test/ds"`, "registry: \"r.test/ds\"\npolicy: refreshDays: 30")
+
+	// 29 days: not due.
+	_, p := f.plan("2026-11-30")
+	assert.Empty(t, built(p))
+
+	// 30 days: what installs packages is refreshed; base (no package
+	// steps) is not; team and team2 depend on py's outcome; pinned is on
+	// r@2026.11.01, which a refresh of r would supersede.
+	lib, p := f.plan("2026-12-01")
+	assert.Equal(t, []string{"py", "r", "team", "team2"}, built(p))
+	steps := map[string]plan.ImageStep{}
+	for _, st := range p.Images {
+		steps[st.Name] = st
+	}
+	assert.Equal(t, plan.Skip, steps["base"].Action, "base installs no packages")
+	py := steps["py"]
+	assert.True(t, py.Refresh)
+	assert.Equal(t, "refresh: newest version 2026.11.01 is 30 days old", py.Reasons[0].Message)
+	assert.Equal(t, 4, py.Reasons[0].Pos.Line, "policy.refreshDays position")
+	assert.NotEmpty(t, py.ContentKey, "the same content key as 2026.11.01: the spec did not change")
+	assert.NotNil(t, lib.Image("py"))
+	team := steps["team"]
+	assert.True(t, team.Conditional, "team installs nothing: built only if py changes")
+	assert.False(t, team.Refresh)
+	assert.Contains(t, team.Reasons[0].Message, "parent py is refreshed in this plan: rebuilt only if that publishes a new version")
+	assert.Equal(t, 4, p.Summary.Refresh)
+	var text strings.Builder
+	require.NoError(t, p.WriteText(&text))
+	assert.Contains(t, text.String(), "Plan: 4 to build (4 refreshes: published only if packages changed)")
+
+	// A child that changed is built whatever the refresh gives.
+	f.edit("team2.cue", `"echo hi"`, `"echo hello"`)
+	_, p = f.plan("2026-12-01")
+	for _, st := range p.Images {
+		if st.Name == "team2" {
+			assert.False(t, st.Conditional)
+			assert.False(t, st.Refresh)
+		}
+	}
+	f.edit("team2.cue", `"echo hello"`, `"echo hi"`)
+
+	// --refresh refreshes now, whatever the policy says.
+	f.edit("lib.cue", "policy: refreshDays: 30", "")
+	_, p = f.plan("2026-11-02")
+	assert.Empty(t, built(p), "policy off")
+	snapLib := f.load()
+	snap, err := plan.Observe(context.Background(), snapLib, f.reg, plan.ObserveOptions{})
+	require.NoError(t, err)
+	p, err = plan.Compute(snapLib, snap, plan.Options{Date: "2026-11-02", Refresh: true})
+	require.NoError(t, err)
+	assert.Contains(t, built(p), "py")
+	for _, st := range p.Images {
+		if st.Name == "py" {
+			assert.Equal(t, "refresh (--refresh): newest version 2026.11.01 is 1 day old", st.Reasons[0].Message)
+		}
+	}
 }

@@ -29,6 +29,7 @@ const (
 // excluded spec fields do not determine an image's content.
 var excluded = map[string]bool{
 	"tags": true, "deprecated": true, "team": true, "family": true, "parentVersion": true, "files": true,
+	"test":             true, // tests check a version; they do not make it
 	"rootfsByPlatform": true, // a part per platform, below
 }
 

@@ -62,7 +62,18 @@ type ImageStep struct {
 	Base Base `json:"base"`
 	// Previous is the newest published version before this plan, if any.
 	Previous *Version `json:"previous,omitempty"`
-	Pos      spec.Pos `json:"pos"`
+	// Refresh says the build runs the package-install steps again although
+	// the spec did not change (policy.refreshDays, --refresh); Conditional
+	// that it is built only if its parent's refresh publishes a new
+	// version. Either way, when the packages come out the same as the
+	// newest version's (SBOM), no version is published: no tag, no
+	// deprecation.
+	Refresh     bool `json:"refresh,omitempty"`
+	Conditional bool `json:"conditional,omitempty"`
+	// Tests are the spec's test commands a build runs inside the new
+	// version, on every platform, before any tag moves.
+	Tests []string `json:"tests,omitempty"`
+	Pos   spec.Pos `json:"pos"`
 }
 
 // Base is what an image is built FROM.
@@ -164,6 +175,10 @@ type Summary struct {
 	Blocked   int `json:"blocked"`
 	Tags      int `json:"tags"`
 	Deprecate int `json:"deprecate"`
+	// Tested counts the images built whose tests run before the tags.
+	Tested int `json:"tested"`
+	// Refresh counts the builds that publish only if packages changed.
+	Refresh int `json:"refresh"`
 }
 
 // HasChanges reports whether applying the plan would write anything.

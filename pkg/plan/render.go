@@ -65,6 +65,9 @@ func (p *Plan) WriteText(w io.Writer) error {
 				fmt.Fprintf(w, "%s%s\n", indent, r.Message)
 			}
 		}
+		if n := len(st.Tests); n > 0 {
+			fmt.Fprintf(w, "%stests: %d %s run in the new version before its tags move\n", indent, n, plural(n, "command", "commands"))
+		}
 	}
 	var tw *tabwriter.Writer
 	if len(p.Tags) > 0 {
@@ -110,6 +113,12 @@ func (s Summary) Text() string {
 		parts = append(parts, fmt.Sprintf("%d blocked", s.Blocked))
 	}
 	parts = append(parts, fmt.Sprintf("%d tags to write", s.Tags), fmt.Sprintf("%d to deprecate", s.Deprecate))
+	if s.Refresh > 0 {
+		parts[0] += fmt.Sprintf(" (%d %s: published only if packages changed)", s.Refresh, plural(s.Refresh, "refresh", "refreshes"))
+	}
+	if s.Tested > 0 {
+		parts = append(parts, fmt.Sprintf("%d tested before tagging", s.Tested))
+	}
 	return "Plan: " + strings.Join(parts, ", ") + "."
 }
 
@@ -140,4 +149,11 @@ func pos(p spec.Pos) string {
 		return ""
 	}
 	return p.String()
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }

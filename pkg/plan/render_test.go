@@ -18,6 +18,7 @@ func TestRenderGolden(t *testing.T) {
 	f.files["data.csv"] = "a,b\n1,3\n"
 	f.edit("r.cue", `apt:`, `deprecated: {reason: "R moves to the r4 image", replacement: "team"}, apt:`)
 	f.edit("pinned.cue", "r@2026.11.01", "r@2026.10.01")
+	f.edit("team2.cue", `run:`, `test: ["true", "echo ok"], run:`)
 	_, p := f.plan("2026-11-24")
 	p = p.Relative(f.dir)
 	p.SpecDir = "SPECDIR"

@@ -56,6 +56,7 @@ func (pub *Publisher) buildAll(ctx context.Context, lib *spec.Library, p *plan.P
 		g.Go(func() error {
 			defer close(r.done)
 			baseDigest := st.Base.Digest
+			parentUnchanged := false
 			if st.Base.RebuiltInPlan {
 				pr := results[st.Base.Image]
 				select { // wait for the parent, or give up with everyone else
@@ -69,6 +70,16 @@ func (pub *Publisher) buildAll(ctx context.Context, lib *spec.Library, p *plan.P
 					return nil
 				}
 				baseDigest = pr.built.Digest
+				if pr.built.Unchanged {
+					// The parent's refresh published nothing: this image
+					// is built, if at all, on the parent's newest version.
+					parentUnchanged, baseDigest = true, pr.built.Previous
+					if !st.Refresh {
+						r.built = Built{Image: st.Name, Unchanged: true, Previous: st.Previous.Digest,
+							Changes: "unchanged: parent " + st.Base.Image + " refreshed with no change"}
+						return nil
+					}
+				}
 			}
 			select {
 			case sem <- struct{}{}:
@@ -77,7 +88,7 @@ func (pub *Publisher) buildAll(ctx context.Context, lib *spec.Library, p *plan.P
 				return nil
 			}
 			defer func() { <-sem }()
-			r.built, r.err = pub.buildOne(gctx, lib, st, baseDigest, attest, status)
+			r.built, r.err = pub.buildOne(gctx, lib, st, baseDigest, !st.Base.RebuiltInPlan || parentUnchanged, attest, status)
 			if r.err != nil {
 				r.err = &BuildError{Image: st.Name, Err: r.err}
 				return r.err
@@ -88,14 +99,16 @@ func (pub *Publisher) buildAll(ctx context.Context, lib *spec.Library, p *plan.P
 	err := g.Wait()
 	out := map[string]Built{}
 	for n, r := range results {
-		if r.err == nil && r.built.Digest != "" {
+		if r.err == nil && (r.built.Digest != "" || r.built.Unchanged) {
 			out[n] = r.built
 		}
 	}
 	return out, err
 }
 
-func (pub *Publisher) buildOne(ctx context.Context, lib *spec.Library, st plan.ImageStep, baseDigest string, attest build.Attestations, status chan *client.SolveStatus) (Built, error) {
+// buildOne builds st on baseDigest. sameBase says the base is the one the
+// newest version was built on: a refresh is then compared with it.
+func (pub *Publisher) buildOne(ctx context.Context, lib *spec.Library, st plan.ImageStep, baseDigest string, sameBase bool, attest build.Attestations, status chan *client.SolveStatus) (Built, error) {
 	im := lib.Image(st.Name)
 	baseRef, err := baseReference(st.Base, baseDigest)
 	if err != nil {
@@ -121,6 +134,7 @@ func (pub *Publisher) buildOne(ctx context.Context, lib *spec.Library, st plan.I
 		Insecure:    pub.Insecure,
 		Secrets:     secrets,
 		Attest:      attest,
+		Refresh:     st.Refresh,
 	}
 	if pub.CacheRepo != "" {
 		req.CacheRef = pub.CacheRepo + "/" + st.Name + ":buildcache"
@@ -139,7 +153,31 @@ func (pub *Publisher) buildOne(ctx context.Context, lib *spec.Library, st plan.I
 	if err != nil {
 		return Built{}, err
 	}
-	return Built{Image: st.Name, Version: st.Version, Digest: res.Digest, Duration: time.Since(start), Daemon: res.Daemon}, nil
+	b := Built{Image: st.Name, Version: st.Version, Digest: res.Digest, Duration: time.Since(start), Daemon: res.Daemon}
+	if st.Refresh && sameBase && st.Previous != nil {
+		same, why, err := pub.Refresher.Same(ctx, st.Repository, st.Previous.Digest, res.Digest)
+		if err != nil {
+			return Built{}, fmt.Errorf("comparing the refresh of %s with %s: %w", st.Name, st.Previous.Tag, err)
+		}
+		if same {
+			// Pushed by digest and left untagged: nothing is published.
+			pub.logger().Info("refreshed: nothing changed", "image", st.Name, "newest", st.Previous.Tag)
+			return Built{Image: st.Name, Unchanged: true, Previous: st.Previous.Digest, Duration: b.Duration, Daemon: b.Daemon,
+				Changes: "refreshed: nothing changed since " + st.Previous.Tag}, nil
+		}
+		pub.logger().Info("refreshed: publishing a new version", "image", st.Name, "why", why)
+	}
+	if len(st.Tests) > 0 {
+		// Pushed by digest, tagged nowhere: the tests decide whether any
+		// tag may move to it, and whether the children build on it.
+		t0 := time.Now()
+		if err := pub.Tester.Test(ctx, st.Repository+"@"+res.Digest, im.Platforms, st.Tests); err != nil {
+			return Built{}, fmt.Errorf("testing %s %s: %w", st.Name, st.Version, err)
+		}
+		b.Tests = len(st.Tests) * len(im.Platforms)
+		pub.logger().Info("tested", "image", st.Name, "version", st.Version, "runs", b.Tests, "seconds", time.Since(t0).Seconds())
+	}
+	return b, nil
 }
 
 // baseReference is the digest reference an image is built FROM ("" for scratch).

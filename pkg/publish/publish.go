@@ -94,7 +94,36 @@ type Publisher struct {
 	// plan points at, after the builds and before any tag is written: no
 	// tag ever points at an unsigned image.
 	Signer Signer
-	Log    *slog.Logger
+	// Tester runs each built image's spec tests inside the new version,
+	// on every platform, before any tag moves; a failure fails the image
+	// like a failed build. Without a Tester, a plan with tests is refused.
+	Tester Tester
+	// Refresher compares a refresh (plan.ImageStep.Refresh) with the
+	// newest version; without one, a plan with refreshes is refused.
+	Refresher Refresher
+	// Changelog, when set, sums up each version built against the version
+	// it supersedes for the summary ("+3 −1 ↑12 packages").
+	Changelog Changelogger
+	Log       *slog.Logger
+}
+
+// Tester runs test commands inside ref (repo@digest) on each platform.
+// A failing command is an error carrying its output.
+type Tester interface {
+	Test(ctx context.Context, ref string, platforms, commands []string) error
+}
+
+// Refresher says whether a version built by a refresh holds the same
+// packages as the newest version (then nothing is published), and if not,
+// why.
+type Refresher interface {
+	Same(ctx context.Context, repo, newest, refreshed string) (same bool, why string, err error)
+}
+
+// Changelogger counts the package changes from one digest of repo to
+// another (pkg/changelog over SBOMs read from the registry).
+type Changelogger interface {
+	Counts(ctx context.Context, repo, from, to string) (string, error)
 }
 
 // Attest configures the attestations of every build.
@@ -145,35 +174,70 @@ type Built struct {
 	Duration time.Duration
 	// Daemon is the BuildKit daemon that built it ("" when unknown).
 	Daemon string
+	// Changes sums up the package changes against the version superseded
+	// ("+3 −1 ↑12 packages"); "" when not known.
+	Changes string
+	// Tests counts the test commands that passed (each platform once).
+	Tests int
+	// Unchanged says a refresh published nothing (its packages came out
+	// as the newest version's, or its parent's did); Previous is that
+	// version's digest. Version and Digest are then empty.
+	Unchanged bool
+	Previous  string
 }
 
 // WriteTable renders the summary table: image, tag, digest, build time,
-// and the daemon that built it when known.
+// the daemon that built it (with a pool of daemons) and the changes.
 func (r *Result) WriteTable(w io.Writer) {
 	if len(r.Images) == 0 {
 		fmt.Fprintf(w, "Nothing built. %d tags written, %d versions marked deprecated.\n", r.Tags, r.Marked)
 		return
 	}
-	width, daemons := len("IMAGE"), false
+	width, daemons, changes := len("IMAGE"), 0, false
 	for _, b := range r.Images {
 		width = max(width, len(b.Image))
-		daemons = daemons || b.Daemon != ""
+		if b.Daemon != "" {
+			daemons = max(daemons, len("DAEMON"), len(b.Daemon))
+		}
+		changes = changes || b.Changes != ""
 	}
-	row := func(image, tag, digest, took, daemon string) {
-		line := fmt.Sprintf("%-*s  %-13s  %-71s  %-10s  %s", width, image, tag, digest, took, daemon)
+	row := func(image, tag, digest, took, daemon, change string) {
+		line := fmt.Sprintf("%-*s  %-13s  %-71s  %-10s", width, image, tag, digest, took)
+		if daemons > 0 {
+			line += fmt.Sprintf("  %-*s", daemons, daemon)
+		}
+		if changes {
+			line += "  " + change
+		}
 		fmt.Fprintln(w, strings.TrimRight(line, " "))
 	}
-	hdr := ""
-	if daemons {
-		hdr = "DAEMON"
-	}
-	row("IMAGE", "TAG", "DIGEST", "BUILD TIME", hdr)
+	row("IMAGE", "TAG", "DIGEST", "BUILD TIME", "DAEMON", "CHANGES")
 	for _, b := range r.Images {
-		row(b.Image, b.Version, b.Digest, fmt.Sprintf("%.1fs", b.Duration.Seconds()), b.Daemon)
+		row(b.Image, orDash(b.Version), orDash(b.Digest), fmt.Sprintf("%.1fs", b.Duration.Seconds()), orDash(b.Daemon), orDash(b.Changes))
 	}
-	fmt.Fprintf(w, "%d images built, %d tags written, %d versions marked deprecated.\n", len(r.Images), r.Tags, r.Marked)
+	unchanged := 0
+	for _, b := range r.Images {
+		if b.Unchanged {
+			unchanged++
+		}
+	}
+	if unchanged > 0 {
+		fmt.Fprintf(w, "%d images built (%d refreshed with nothing changed: no new version), %d tags written, %d versions marked deprecated.\n", len(r.Images), unchanged, r.Tags, r.Marked)
+	} else {
+		fmt.Fprintf(w, "%d images built, %d tags written, %d versions marked deprecated.\n", len(r.Images), r.Tags, r.Marked)
+	}
 	if r.Signed > 0 {
 		fmt.Fprintf(w, "%d versions signed before their tags were written.\n", r.Signed)
+	}
+	tested, runs := 0, 0
+	for _, b := range r.Images {
+		if b.Tests > 0 {
+			tested++
+			runs += b.Tests
+		}
+	}
+	if tested > 0 {
+		fmt.Fprintf(w, "%d images passed their tests (%d runs) before their tags were written.\n", tested, runs)
 	}
 }
 
@@ -191,6 +255,12 @@ func (pub *Publisher) Apply(ctx context.Context, lib *spec.Library, p *plan.Plan
 	defer closeStatus()
 	if err := checkSpecs(lib, p); err != nil {
 		return nil, err
+	}
+	if pub.Tester == nil && p.Summary.Tested > 0 {
+		return nil, errors.New("the plan has images with tests and the publisher has no tester")
+	}
+	if pub.Refresher == nil && p.Summary.Refresh > 0 {
+		return nil, errors.New("the plan refreshes images and the publisher cannot compare refreshes")
 	}
 	if err := pub.checkPlatforms(ctx, lib, p); err != nil {
 		return nil, err
@@ -213,6 +283,8 @@ func (pub *Publisher) Apply(ctx context.Context, lib *spec.Library, p *plan.Plan
 	if err != nil {
 		return res, err
 	}
+	// Refreshes that changed nothing publish nothing: no tag, no marker.
+	p = withoutUnchanged(p, digests)
 	target := func(image, digest string) string {
 		if digest != "" {
 			return digest
@@ -243,7 +315,73 @@ func (pub *Publisher) Apply(ctx context.Context, lib *spec.Library, p *plan.Plan
 		return res, err
 	}
 	res.Marked = len(p.Deprecations)
+	pub.changelogs(ctx, p, res)
 	return res, nil
+}
+
+// withoutUnchanged is p without the tag and deprecation steps of the images
+// whose refresh published nothing.
+func withoutUnchanged(p *plan.Plan, built map[string]Built) *plan.Plan {
+	skip := map[string]bool{}
+	for n, b := range built {
+		if b.Unchanged {
+			skip[n] = true
+		}
+	}
+	if len(skip) == 0 {
+		return p
+	}
+	q := *p
+	q.Tags = nil
+	for _, t := range p.Tags {
+		if !skip[t.Image] {
+			q.Tags = append(q.Tags, t)
+		}
+	}
+	q.Deprecations = nil
+	for _, d := range p.Deprecations {
+		if !skip[d.Image] {
+			q.Deprecations = append(q.Deprecations, d)
+		}
+	}
+	return &q
+}
+
+// changelogs fills each built version's package changes against the
+// version it supersedes. It only informs: a failure is logged.
+func (pub *Publisher) changelogs(ctx context.Context, p *plan.Plan, res *Result) {
+	if pub.Changelog == nil {
+		return
+	}
+	prev := map[string]*plan.ImageStep{}
+	for i := range p.Images {
+		prev[p.Images[i].Name] = &p.Images[i]
+	}
+	_ = pub.each(ctx, len(res.Images), func(ctx context.Context, i int) error {
+		b := &res.Images[i]
+		if b.Unchanged {
+			return nil // says so already
+		}
+		st := prev[b.Image]
+		if st == nil || st.Previous == nil {
+			b.Changes = "first version"
+			return nil
+		}
+		c, err := pub.Changelog.Counts(ctx, st.Repository, st.Previous.Digest, b.Digest)
+		if err != nil {
+			pub.logger().Warn("changelog unavailable", "image", b.Image, "err", err)
+			return nil
+		}
+		b.Changes = c + " since " + st.Previous.Tag
+		return nil
+	})
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }
 
 // attestations resolves what every build of p attaches: the SBOM

@@ -579,3 +579,119 @@ func TestSigningBeforeAnyTagAndAttestations(t *testing.T) {
 	require.NoError(t, err)
 	assert.Zero(t, gen.calls)
 }
+
+// fakeRefresher says a refresh of the images in same changed nothing.
+type fakeRefresher struct {
+	mu    sync.Mutex
+	same  map[string]bool // repository -> same
+	asked []string
+}
+
+func (r *fakeRefresher) Same(_ context.Context, repo, newest, refreshed string) (bool, string, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.asked = append(r.asked, repo[strings.LastIndex(repo, "/")+1:])
+	if r.same[repo] {
+		return true, "", nil
+	}
+	return false, "python3 upgraded", nil
+}
+
+func TestRefresh(t *testing.T) {
+	e := newEnv(t, e2etest.InProcessRegistry(t, true))
+	_, _, err := e.publish("2026-11-01")
+	require.NoError(t, err)
+	before := map[string][]string{}
+	for _, n := range []string{"base", "py", "team", "other"} {
+		before[n] = e.tags(n)
+	}
+	r := &fakeRefresher{same: map[string]bool{e.reg + "/ds/py": true}}
+	e.pub.Refresher = r
+	e.write(strings.Replace(lib1, `registry: "REGISTRY/ds"`, "registry: \"REGISTRY/ds\"\npolicy: refreshDays: 7", 1))
+
+	// py's packages come out the same: nothing is published, and team,
+	// which only follows py, is not even built.
+	e.b.calls = 0
+	p, res, err := e.publish("2026-11-08")
+	require.NoError(t, err)
+	assert.True(t, p.Step("py").Refresh)
+	assert.True(t, p.Step("team").Conditional)
+	assert.Equal(t, []string{"py"}, r.asked)
+	assert.Equal(t, 1, e.b.calls, "py rebuilt, team not")
+	for n, tags := range before {
+		assert.Equal(t, tags, e.tags(n), "%s: no tag written", n)
+	}
+	assert.Empty(t, e.markers("py", e.digest("py", "2026.11.01")), "nothing superseded")
+	assert.Zero(t, res.Tags)
+	var out strings.Builder
+	res.WriteTable(&out)
+	assert.Contains(t, out.String(), "refreshed: nothing changed since 2026.11.01")
+	assert.Contains(t, out.String(), "unchanged: parent py refreshed with no change")
+	assert.Contains(t, out.String(), "(2 refreshed with nothing changed: no new version), 0 tags written")
+
+	// py's packages changed: a new version, superseding the old one, and
+	// team rebuilt on it.
+	r.same = nil
+	r.asked = nil
+	p, _, err = e.publish("2026-11-08")
+	require.NoError(t, err)
+	assert.Equal(t, "2026.11.08", p.Step("py").Version)
+	assert.Contains(t, e.tags("py"), "2026.11.08")
+	assert.Contains(t, e.tags("team"), "2026.11.08")
+	assert.Equal(t, e.digest("py", "2026.11.08"), e.digest("py", "latest"))
+	assert.Equal(t, e.reg+"/ds/py@"+e.digest("py", "2026.11.08"), e.b.bases["team"], "team built on the refreshed py")
+	assert.NotEmpty(t, e.markers("py", e.digest("py", "2026.11.01")), "2026.11.01 superseded")
+
+	// Refreshed a day ago: not due.
+	_, p2 := e.plan("2026-11-09")
+	assert.Zero(t, p2.Summary.Build)
+}
+
+// fakeTester fails the tests of one image.
+type fakeTester struct {
+	mu   sync.Mutex
+	fail string
+	refs []string
+}
+
+func (f *fakeTester) Test(_ context.Context, ref string, platforms, commands []string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.refs = append(f.refs, ref)
+	if strings.Contains(ref, "/"+f.fail+"@") {
+		return errors.New("1 test failed in " + ref + "\n--- FAIL (linux/amd64): false")
+	}
+	return nil
+}
+
+func TestFailingTestMovesNoTag(t *testing.T) {
+	e := newEnv(t, e2etest.InProcessRegistry(t, false))
+	tt := &fakeTester{fail: "py"}
+	e.pub.Tester = tt
+	e.write(strings.Replace(lib1, `tags: ["3.11"]}`, `tags: ["3.11"], test: ["false"]}`, 1))
+	_, _, err := e.publish("2026-11-01")
+	var be *publish.BuildError
+	require.ErrorAs(t, err, &be)
+	assert.Equal(t, "py", be.Image)
+	assert.Contains(t, err.Error(), "testing py 2026.11.01: 1 test failed")
+	for _, n := range []string{"base", "py", "team", "other"} {
+		tags, err := e.c.ListTags(context.Background(), e.reg+"/ds/"+n)
+		if err == nil {
+			assert.Empty(t, tags, "%s: no tag", n)
+		}
+	}
+	_, err = e.c.Head(context.Background(), e.reg+"/ds/team:latest")
+	assert.Error(t, err, "team, built on the untested py, has no tag")
+
+	tt.fail = ""
+	_, res, err := e.publish("2026-11-01")
+	require.NoError(t, err)
+	var out strings.Builder
+	res.WriteTable(&out)
+	assert.Contains(t, out.String(), "1 images passed their tests (1 runs) before their tags were written.")
+
+	e.pub.Tester = nil
+	e.write(strings.Replace(lib1, `run: ["echo other"]}`, `run: ["echo other 2"], test: ["true"]}`, 1))
+	_, _, err = e.publish("2026-11-02")
+	assert.ErrorContains(t, err, "the plan has images with tests and the publisher has no tester")
+}

@@ -42,6 +42,7 @@ func decode(ev evaluated, dir string, lenient bool, c *collector) (*Library, *sy
 	if pv := v.LookupPath(cue.ParsePath("policy")); pv.Exists() {
 		var p struct {
 			GraceDays     *int      `json:"graceDays"`
+			RefreshDays   *int      `json:"refreshDays"`
 			DeprecatedTag *bool     `json:"deprecatedTag"`
 			Source        *string   `json:"source"`
 			CacheRepo     *string   `json:"cacheRepo"`
@@ -55,17 +56,20 @@ func decode(ev evaluated, dir string, lenient bool, c *collector) (*Library, *sy
 		if err := pv.Decode(&p); err != nil {
 			report(err)
 		}
-		if p.GraceDays != nil {
-			lib.Policy.GraceDays = *p.GraceDays
-		}
-		if p.DeprecatedTag != nil {
-			lib.Policy.DeprecatedTag = *p.DeprecatedTag
-		}
 		at := func(field string) Pos {
 			if pos, ok := idx.policy[field]; ok {
 				return pos
 			}
 			return valuePos(pv.LookupPath(cue.MakePath(cue.Str(field))), ev.internal)
+		}
+		if p.GraceDays != nil {
+			lib.Policy.GraceDays = *p.GraceDays
+		}
+		if p.RefreshDays != nil {
+			lib.Policy.RefreshDays, lib.Policy.RefreshDaysPos = *p.RefreshDays, at("refreshDays")
+		}
+		if p.DeprecatedTag != nil {
+			lib.Policy.DeprecatedTag = *p.DeprecatedTag
 		}
 		if p.Source != nil {
 			lib.Policy.Source, lib.Policy.SourcePos = *p.Source, at("source")

@@ -56,6 +56,9 @@ func TestExampleLibrary(t *testing.T) {
 	assert.True(t, strings.HasPrefix(m.Files[0].Digest, "sha256:"))
 	assert.Equal(t, filepath.Join(dir, "teams.cue"), m.Files[0].Pos.Filename)
 	assert.Equal(t, DefaultPlatforms, m.Platforms)
+	assert.Len(t, m.Test, 3, "the environments test themselves")
+	assert.Contains(t, m.Test[1], "sha256sum -c -")
+	assert.Contains(t, lib.Image("notebook").Test[0], "/api")
 	assert.Equal(t, DefaultPolicy, lib.Policy)
 }
 
@@ -72,6 +75,13 @@ func TestLoadErrors(t *testing.T) {
 	assert.Equal(t, 3, errs[0].Pos.Line)
 	assert.Equal(t, 4, errs[1].Pos.Line)
 	assert.Contains(t, errs[1].Msg, `image "zz" not found`)
+
+	// An empty test command is refused where it is written.
+	dir = t.TempDir()
+	write(t, dir, "a.cue", "package x\nregistry: \"r.example/x\"\nimages: a: {\n\tfrom: \"debian:12\"\n\ttest: [\"true\", \"\"]\n}\n")
+	_, err = Load(dir)
+	require.True(t, errors.As(err, &errs), "%v", err)
+	assert.Equal(t, 5, errs[0].Pos.Line, "%v", err)
 }
 
 // FuzzLoad feeds arbitrary CUE to the loader: it may reject it, never panic.

@@ -80,6 +80,11 @@ func (l *Library) index() {
 type Policy struct {
 	// GraceDays is the time from supersession to end of life.
 	GraceDays int `json:"graceDays"`
+	// RefreshDays is the age of its newest version at which an unchanged
+	// image is rebuilt with its package-install steps run again; 0 is off.
+	RefreshDays int `json:"refreshDays,omitempty"`
+	// RefreshDaysPos is where RefreshDays is set; invalid when it is unset.
+	RefreshDaysPos Pos `json:"-"`
 	// DeprecatedTag adds "<version>-deprecated" tags to superseded versions.
 	DeprecatedTag bool `json:"deprecatedTag"`
 	// Source is the URL of the spec repository (https://…, ssh://… or
@@ -176,6 +181,9 @@ type Image struct {
 	Cmd              []string              `json:"cmd,omitempty"`
 	Ports            []int                 `json:"ports,omitempty"`
 	Labels           map[string]string     `json:"labels,omitempty"`
+	// Test are shell commands that must succeed inside every built
+	// version before a tag moves to it. Not part of the content key.
+	Test []string `json:"test,omitempty"`
 	// Platforms is the effective list of platforms, never empty after
 	// Load: as written, or else inherited from the parent image (also a
 	// pinned one: its spec's platforms), or for a root (external from: or

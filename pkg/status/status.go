@@ -11,6 +11,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/imgctl/imgctl/pkg/changelog"
+	"github.com/imgctl/imgctl/pkg/inventory"
 	"github.com/imgctl/imgctl/pkg/lifecycle"
 	"github.com/imgctl/imgctl/pkg/plan"
 	"github.com/imgctl/imgctl/pkg/spec"
@@ -77,6 +79,20 @@ type Version struct {
 	// SBOM and Provenance are the platforms that carry one.
 	SBOM       []string `json:"sbom,omitempty"`
 	Provenance []string `json:"provenance,omitempty"`
+	// Sizes are the compressed sizes per platform, in Platforms order
+	// (one entry for a single manifest); nil when not read.
+	Sizes []PlatformSize `json:"sizes,omitempty"`
+	// Packages are the packages the version's SBOMs list (merged over
+	// its platforms), when asked for (Options.Packages); PackagesMissing
+	// says why there are none.
+	Packages        []inventory.Package `json:"packages,omitempty"`
+	PackagesMissing string              `json:"packages_missing,omitempty"`
+}
+
+// PlatformSize is one platform's compressed size: what a pull downloads.
+type PlatformSize struct {
+	Platform string `json:"platform"`
+	Size     int64  `json:"size"`
 }
 
 // BuiltOn names a base by image, version and digest.
@@ -95,6 +111,13 @@ type Trust interface {
 
 var _ Trust = (*verify.Checker)(nil)
 
+// Inventory reads what is inside a version (inventory.Reader).
+type Inventory interface {
+	Read(ctx context.Context, ref name.Digest, o inventory.Options) (*inventory.Version, error)
+}
+
+var _ Inventory = inventory.Reader{}
+
 // Options configure Collect.
 type Options struct {
 	// Trust, when set, fills each version's Signature, SBOM and
@@ -106,6 +129,12 @@ type Options struct {
 	// too, to name the version each was built on).
 	Names []string
 	Jobs  int
+	// Inventory, when set, fills each version's Sizes.
+	Inventory Inventory
+	// Packages fills Packages of one version of each image: PackagesOf,
+	// or the latest when "". It needs Inventory.
+	Packages   bool
+	PackagesOf string
 }
 
 // Collect reads every image's tags, each version's manifest and its
@@ -126,11 +155,18 @@ func Collect(ctx context.Context, lib *spec.Library, reg Registry, opts Options)
 		names = g.Closure(opts.Names)
 	}
 	images := make([]Image, len(names))
+	asked := map[string]bool{}
+	for _, n := range opts.Names {
+		asked[n] = true
+	}
 	eg, ctx := errgroup.WithContext(ctx)
 	eg.SetLimit(max(1, opts.Jobs))
 	for i, n := range names {
 		eg.Go(func() error {
-			im, err := collectImage(ctx, reg, opts.Trust, lib.Image(n), registry+"/"+n, opts.Jobs)
+			o := opts
+			// Packages only of the images asked for, not their parents.
+			o.Packages = opts.Packages && (len(asked) == 0 || asked[n])
+			im, err := collectImage(ctx, reg, o, lib.Image(n), registry+"/"+n)
 			if err != nil {
 				return fmt.Errorf("image %s: %w", n, err)
 			}
@@ -155,7 +191,8 @@ func Collect(ctx context.Context, lib *spec.Library, reg Registry, opts Options)
 	return r, nil
 }
 
-func collectImage(ctx context.Context, reg Registry, trust Trust, si *spec.Image, repo string, jobs int) (Image, error) {
+func collectImage(ctx context.Context, reg Registry, opts Options, si *spec.Image, repo string) (Image, error) {
+	trust, jobs, outer := opts.Trust, opts.Jobs, ctx
 	im := Image{Name: si.Name, Repository: repo, Team: si.Team, Family: si.Family, Parent: si.Parent, Retired: si.Deprecated, Versions: []Version{}}
 	tags, err := reg.ListTags(ctx, repo)
 	if err != nil {
@@ -193,11 +230,20 @@ func collectImage(ctx context.Context, reg Registry, trust Trust, si *spec.Image
 			if d := m.Annotations[plan.AnnotationBaseDigest]; d != "" {
 				ver.BuiltOn = &BuiltOn{Ref: m.Annotations[plan.AnnotationBaseName], Digest: d}
 			}
-			if trust != nil {
-				ref, err := name.NewDigest(repo+"@"+m.Digest, name.Insecure)
+			ref, err := name.NewDigest(repo+"@"+m.Digest, name.Insecure)
+			if err != nil {
+				return err
+			}
+			if opts.Inventory != nil {
+				iv, err := opts.Inventory.Read(ctx, ref, inventory.Options{})
 				if err != nil {
 					return err
 				}
+				for _, p := range iv.Platforms {
+					ver.Sizes = append(ver.Sizes, PlatformSize{Platform: p.Platform, Size: p.Size})
+				}
+			}
+			if trust != nil {
 				t, err := trust.Check(ctx, ref, m.Annotations[plan.AnnotationRevision])
 				if err != nil {
 					return err
@@ -228,7 +274,56 @@ func collectImage(ctx context.Context, reg Registry, trust Trust, si *spec.Image
 		}
 		im.Versions = append(im.Versions, v)
 	}
+	if opts.Packages && opts.Inventory != nil {
+		if err := readPackages(outer, opts, &im); err != nil {
+			return im, err
+		}
+	}
 	return im, nil
+}
+
+// readPackages fills the package list of the version Options.PackagesOf
+// (default: latest) of im.
+func readPackages(ctx context.Context, opts Options, im *Image) error {
+	want := opts.PackagesOf
+	if want == "" {
+		want = im.Latest
+	}
+	if want == "" {
+		return nil // nothing published, or no latest: the table says so
+	}
+	for i := range im.Versions {
+		v := &im.Versions[i]
+		if v.Version != want {
+			continue
+		}
+		ref, err := name.NewDigest(im.Repository+"@"+v.Digest, name.Insecure)
+		if err != nil {
+			return err
+		}
+		iv, err := opts.Inventory.Read(ctx, ref, inventory.Options{Packages: true})
+		if err != nil {
+			return err
+		}
+		if !iv.HasPackages() {
+			v.PackagesMissing = "no SBOM attestation for every platform"
+			return nil
+		}
+		v.Packages = iv.Packages()
+		return nil
+	}
+	return fmt.Errorf("no version %s (its versions: %s)", want, versionList(im.Versions))
+}
+
+func versionList(vs []Version) string {
+	if len(vs) == 0 {
+		return "none"
+	}
+	names := make([]string, len(vs))
+	for i, v := range vs {
+		names[i] = v.Version
+	}
+	return strings.Join(names, ", ")
 }
 
 // linkParents names the parent version each version was built on.
@@ -296,7 +391,14 @@ func (r *Report) WriteText(w io.Writer) error {
 		for _, v := range im.Versions {
 			trust = trust || v.Signature != ""
 		}
+		sizes := false
+		for _, v := range im.Versions {
+			sizes = sizes || v.Sizes != nil
+		}
 		cols := []string{"VERSION", "DIGEST", "PLATFORMS"}
+		if sizes {
+			cols = append(cols, "SIZE")
+		}
 		if trust {
 			cols = append(cols, "SIGNED", "SBOM", "PROVENANCE")
 		}
@@ -307,6 +409,9 @@ func (r *Report) WriteText(w io.Writer) error {
 				plats = "-"
 			}
 			row := []string{v.Version, shortDigest(v.Digest), plats}
+			if sizes {
+				row = append(row, sizeList(v.Sizes))
+			}
 			if trust {
 				row = append(row, v.Signature, coverage(v.SBOM, v.Platforms), coverage(v.Provenance, v.Platforms))
 			}
@@ -315,6 +420,18 @@ func (r *Report) WriteText(w io.Writer) error {
 		writeRows(w, rows)
 	}
 	return nil
+}
+
+// sizeList renders the compressed sizes in platform order.
+func sizeList(ss []PlatformSize) string {
+	if len(ss) == 0 {
+		return "-"
+	}
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = changelog.HumanSize(s.Size)
+	}
+	return strings.Join(out, ",")
 }
 
 // coverage says which of a version's platforms carry an attestation:
@@ -389,4 +506,33 @@ func writeRows(w io.Writer, rows [][]string) {
 		}
 		fmt.Fprintln(w, strings.TrimRight(b.String(), " "))
 	}
+}
+
+// WritePackages renders, per image, the package list of the version read
+// with Options.Packages, grouped by ecosystem.
+func (r *Report) WritePackages(w io.Writer) error {
+	for i, im := range r.Images {
+		if i > 0 {
+			fmt.Fprintln(w)
+		}
+		var v *Version
+		for j := range im.Versions {
+			if im.Versions[j].Packages != nil || im.Versions[j].PackagesMissing != "" {
+				v = &im.Versions[j]
+			}
+		}
+		switch {
+		case v == nil:
+			fmt.Fprintf(w, "%s: no latest version\n", im.Name)
+			continue
+		case v.PackagesMissing != "":
+			fmt.Fprintf(w, "%s %s: packages unknown (%s)\n", im.Name, v.Version, v.PackagesMissing)
+			continue
+		}
+		fmt.Fprintf(w, "%s %s (%s): %d packages\n", im.Name, v.Version, strings.Join(v.Platforms, ", "), len(v.Packages))
+		if err := changelog.WritePackages(w, v.Packages); err != nil {
+			return err
+		}
+	}
+	return nil
 }

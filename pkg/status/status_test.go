@@ -14,6 +14,7 @@ import (
 
 	"github.com/imgctl/imgctl/internal/goldentest"
 
+	"github.com/imgctl/imgctl/pkg/inventory"
 	"github.com/imgctl/imgctl/pkg/lifecycle"
 	"github.com/imgctl/imgctl/pkg/plan"
 	"github.com/imgctl/imgctl/pkg/regclient"
@@ -75,6 +76,32 @@ func (trust) Check(_ context.Context, ref name.Digest, _ string) (*verify.Report
 	return r, nil
 }
 
+// inv serves sizes (from the digest's character) and, for py@dg(2) and
+// team@dg(5), packages; old@dg(6) has no SBOM.
+type inv struct{}
+
+func (inv) Read(_ context.Context, ref name.Digest, o inventory.Options) (*inventory.Version, error) {
+	d := ref.DigestStr()
+	n := int64(d[len("sha256:")]-'0') * 10_000_000
+	v := &inventory.Version{Digest: d}
+	plats := []string{"linux/amd64"}
+	if d >= dg("2") && d != dg("3") && d != dg("6") {
+		plats = append(plats, "linux/arm64")
+	}
+	for i, p := range plats {
+		ip := inventory.Platform{Platform: p, Size: n + int64(i)*1_500_000}
+		if o.Packages && (d == dg("2") || d == dg("5")) {
+			ip.SBOM = true
+			ip.Packages = []inventory.Package{{Ecosystem: "deb", Name: "libc6", Version: "2.36-9"}, {Ecosystem: "python", Name: "numpy", Version: "1.26.4"}}
+			if d == dg("5") {
+				ip.Packages = append(ip.Packages, inventory.Package{Ecosystem: "R", Name: "ggplot2", Version: "3.4.4"})
+			}
+		}
+		v.Platforms = append(v.Platforms, ip)
+	}
+	return v, nil
+}
+
 func TestReportGolden(t *testing.T) {
 	dir := t.TempDir()
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "lib.cue"), []byte(`package lib
@@ -107,7 +134,7 @@ images: never: {parent: "py"}
 			r + "old@" + dg("6"):  {{EndOfLife: "2026-12-10", Date: "2026-11-10", Reason: "retired: merged into team", Replacement: "team"}},
 		},
 	}
-	rep, err := status.Collect(context.Background(), lib, f, status.Options{Jobs: 3, Trust: trust{}})
+	rep, err := status.Collect(context.Background(), lib, f, status.Options{Jobs: 3, Trust: trust{}, Inventory: inv{}})
 	require.NoError(t, err)
 	var text, js bytes.Buffer
 	require.NoError(t, rep.WriteText(&text))
@@ -122,4 +149,13 @@ images: never: {parent: "py"}
 
 	_, err = status.Collect(context.Background(), lib, f, status.Options{Names: []string{"nope"}})
 	assert.ErrorContains(t, err, `no image "nope"`)
+
+	// --packages: the latest version's, or the one asked for.
+	pk, err := status.Collect(context.Background(), lib, f, status.Options{Names: []string{"py", "team", "old"}, Jobs: 2, Inventory: inv{}, Packages: true})
+	require.NoError(t, err)
+	var pkText bytes.Buffer
+	require.NoError(t, pk.WritePackages(&pkText))
+	goldentest.Check(t, "packages.txt", pkText.Bytes())
+	_, err = status.Collect(context.Background(), lib, f, status.Options{Names: []string{"team"}, Inventory: inv{}, Packages: true, PackagesOf: "2026.10.01"})
+	assert.ErrorContains(t, err, "no version 2026.10.01 (its versions: 2026.11.24.1, 2026.11.24, 2026.11.01)")
 }
