@@ -36,7 +36,7 @@ var forbidden = map[string][]string{
 	// reads the registry nor retries (buildretry wraps it).
 	"pkg/buildpool": {mod + "pkg/plan", mod + "pkg/publish", mod + "pkg/regclient", mod + "pkg/buildretry"},
 	// The Kubernetes API types are for the manifests' test only.
-	"cmd/imgctl": {"k8s.io/api", "k8s.io/apimachinery", "sigs.k8s.io/yaml"},
+	"cmd/imgctl": {"k8s.io/api", "k8s.io/apimachinery", "sigs.k8s.io/yaml", "sigs.k8s.io/kustomize"},
 }
 
 // packages returns every package in the build of the module with its
