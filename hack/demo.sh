@@ -64,6 +64,13 @@ say "Publish"
 say "Status, read back from the registry"
 "$imgctl" status images
 
+say "What is inside: the packages of marketing's latest version, from its SBOM"
+"$imgctl" status images marketing --packages | head -n 12
+echo "…"
+
+say "What changed in r since the version credit-risk is pinned to"
+"$imgctl" diff images r 2>/dev/null || echo "(r has one version so far: nothing to compare)"
+
 say "Verify what users pull (each latest version): signature (with the public key), SBOM and provenance for every platform"
 "$imgctl" verify images --latest --key "$keys/cosign.pub"
 
