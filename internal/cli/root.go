@@ -85,6 +85,7 @@ func newRoot(s streams) *cobra.Command {
 		newRenderCmd(s),
 		newScannerCmd(s),
 		newVerifyCmd(s),
+		newCatalogCmd(s),
 	)
 	return root
 }

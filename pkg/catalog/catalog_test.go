@@ -113,8 +113,11 @@ func newState(t *testing.T) *state {
 
 func (s *state) repo(image string) string { return s.addr + "/ds/" + image }
 
+// base names the version a child is built on. The name is spelled with the
+// stand-in host: annotations are part of the digests, which the golden
+// files hold.
 func (s *state) base(image, version string) map[string]string {
-	return map[string]string{plan.AnnotationBaseName: s.repo(image), plan.AnnotationBaseDigest: s.dg[image+"@"+version]}
+	return map[string]string{plan.AnnotationBaseName: hostStandIn + "/ds/" + image, plan.AnnotationBaseDigest: s.dg[image+"@"+version]}
 }
 
 func (s *state) push(image, version string, ann map[string]string, plats ...inventorytest.Platform) {

@@ -113,7 +113,7 @@ func LayoutGraph(c *Catalog) Layout {
 		my := (y1 + y2) / 2
 		e := Edge{From: im.Parent, To: im.Name, Pinned: im.ParentVersion,
 			Path: fmt.Sprintf("M%d %d C%d %d %d %d %d %d", x1, y1, x1, my, x2, my, x2, y2-6)}
-		e.LabelX, e.LabelY = (x1+x2)/2+4, my-4
+		e.LabelX, e.LabelY = x2+6, y2-10
 		l.Edges = append(l.Edges, e)
 	}
 	sort.Slice(l.Edges, func(i, j int) bool {
