@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"path/filepath"
 	"time"
 
@@ -23,6 +24,7 @@ func newCatalogCmd(s streams) *cobra.Command {
 		out      string
 		jsonOnly bool
 		key      string
+		specURL  string
 	)
 	cmd := &cobra.Command{
 		Use:   "catalog [DIR] --out SITE_DIR",
@@ -40,7 +42,8 @@ serve the directory under any path.
 SITE_DIR is replaced as a whole, atomically; it must be missing, empty, or a
 catalog written before (every file listed in its .imgctl-catalog), else
 catalog refuses and deletes nothing. --json writes catalog.json alone (to
-stdout with --out -). --key checks signatures with a cosign public key.`,
+stdout with --out -). --key checks signatures with a cosign public key.
+--spec-url links each image to its spec in the repository's web view.`,
 		Args: maxArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := f.validate(); err != nil {
@@ -51,6 +54,11 @@ stdout with --out -). --key checks signatures with a cosign public key.`,
 			}
 			if out == "-" && !jsonOnly {
 				return usageErr("--out - (stdout) needs --json")
+			}
+			if specURL != "" {
+				if u, err := url.Parse(specURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+					return usageErr("--spec-url: want an http(s) URL template with {file}, {line}, {column}, got %q", specURL)
+				}
 			}
 			dir := dirArg(args)
 			lib, err := loadLibrary(s, dir)
@@ -70,7 +78,7 @@ stdout with --out -). --key checks signatures with a cosign public key.`,
 			if err != nil {
 				return err
 			}
-			cat := catalog.Compute(lib, obs, catalogClock())
+			cat := catalog.Compute(lib, obs, catalog.Meta{Generated: catalogClock(), SpecURL: specURL})
 			if out == "-" {
 				return cat.WriteJSON(s.out)
 			}
@@ -95,6 +103,7 @@ stdout with --out -). --key checks signatures with a cosign public key.`,
 	f.add(cmd)
 	cmd.Flags().StringVar(&out, "out", "", "write the site to SITE_DIR (replaced atomically; - with --json: stdout)")
 	cmd.Flags().BoolVar(&jsonOnly, "json", false, "write catalog.json only, no HTML")
+	cmd.Flags().StringVar(&specURL, "spec-url", "", "link each image's spec position: URL template with {file} (relative to DIR), {line}, {column}, e.g. https://git.example/org/images/blob/main/images/{file}#L{line}")
 	cmd.Flags().StringVar(&key, "key", "", "cosign public key file (PEM) to check signatures with; without it a signature is only seen")
 	return cmd
 }

@@ -2,6 +2,8 @@ package catalog
 
 import (
 	"sort"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/imgctl/imgctl/pkg/changelog"
@@ -83,6 +85,26 @@ type SpecPos struct {
 	File   string `json:"file"`
 	Line   int    `json:"line"`
 	Column int    `json:"column"`
+	// URL shows the position in the spec repository's web view, when
+	// Meta.SpecURL says how.
+	URL string `json:"url,omitempty"`
+}
+
+// Meta is what Compute stamps on a catalog besides what was observed.
+type Meta struct {
+	// Generated is when the catalog is made.
+	Generated time.Time
+	// SpecURL, when set, makes each image's spec position a link: a URL
+	// template in which {file} is the spec file relative to the spec
+	// directory, {line} and {column} the position, e.g.
+	// "https://git.example/org/images/blob/main/images/{file}#L{line}".
+	SpecURL string
+}
+
+// SpecURL makes the link of a spec position from a template (see
+// Meta.SpecURL).
+func SpecURL(template string, p SpecPos) string {
+	return strings.NewReplacer("{file}", p.File, "{line}", strconv.Itoa(p.Line), "{column}", strconv.Itoa(p.Column)).Replace(template)
 }
 
 // Retirement is a retired image's reason, replacement and end of life.
@@ -158,11 +180,11 @@ type Observation struct {
 }
 
 // Compute makes the catalog of lib from what was observed, stamped with
-// generated. It is pure: same input, same catalog.
-func Compute(lib *spec.Library, obs *Observation, generated time.Time) *Catalog {
+// meta. It is pure: same input, same catalog.
+func Compute(lib *spec.Library, obs *Observation, meta Meta) *Catalog {
 	c := &Catalog{
 		FormatVersion: FormatVersion,
-		Generated:     generated.UTC().Truncate(time.Second).Format(time.RFC3339),
+		Generated:     meta.Generated.UTC().Truncate(time.Second).Format(time.RFC3339),
 		Registry:      obs.Report.Registry,
 		Images:        []Image{},
 	}
@@ -175,6 +197,9 @@ func Compute(lib *spec.Library, obs *Observation, generated time.Time) *Catalog 
 	}
 	for _, si := range obs.Report.Images {
 		im := computeImage(lib, si, obs.Contents)
+		if im.Spec != nil && meta.SpecURL != "" {
+			im.Spec.URL = SpecURL(meta.SpecURL, *im.Spec)
+		}
 		im.Depth = depth[im.Name]
 		for _, ch := range g.Children(im.Name) {
 			im.Children = append(im.Children, ch)

@@ -148,7 +148,7 @@ func (s *state) catalog(jobs int) *catalog.Catalog {
 	c := regclient.New()
 	obs, err := catalog.Observe(context.Background(), s.lib, plan.Remote{C: c}, catalog.RegistryContents{C: c}, catalog.Options{Jobs: jobs, Trust: &verify.Checker{Registry: c}})
 	require.NoError(s.t, err)
-	return catalog.Compute(s.lib, obs, generated)
+	return catalog.Compute(s.lib, obs, catalog.Meta{Generated: generated, SpecURL: "https://git.example/org/images/blob/main/lib/{file}#L{line}"})
 }
 
 func (s *state) golden(name string, got []byte) {
