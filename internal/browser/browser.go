@@ -26,6 +26,9 @@ var ErrNotFound = errors.New("chromium not found (Debian package chromium; or se
 // google-chrome in PATH.
 func ExecPath() (string, error) {
 	if p := os.Getenv(EnvExec); p != "" {
+		if _, err := os.Stat(p); err != nil {
+			return "", fmt.Errorf("%s=%s: %w", EnvExec, p, err)
+		}
 		return p, nil
 	}
 	if st, err := os.Stat("/usr/bin/chromium"); err == nil && !st.IsDir() {

@@ -195,7 +195,7 @@ func checkCatalogHome(t *testing.T, b *browser.Browser, home string) {
 	assert.Equal(t, "app", eval[string](t, b, `document.querySelector('#by-family .card[data-name="legacy"] .note-retired .replacement').textContent`))
 	assert.Contains(t, eval[string](t, b, `document.querySelector('#by-family .card[data-name="legacy"] .note-retired').textContent`), "End of life 2026-12-03")
 	// app's two deprecated versions: the soonest end of life.
-	assert.Contains(t, eval[string](t, b, `document.querySelector('#by-family .card[data-name="app"] .note-deprecated').textContent`), "2 deprecated older versions end of life from 2026-12-02")
+	assert.Contains(t, eval[string](t, b, `document.querySelector('#by-family .card[data-name="app"] .note-deprecated').textContent`), "2 deprecated older versions, end of life from 2026-12-02")
 
 	// The search box filters by name, team, family and package (the
 	// SBOMs list busybox in every image); nothing matched says so.
