@@ -64,8 +64,9 @@ func Files(c *Catalog, opts SiteOptions) (map[string][]byte, error) {
 }
 
 // WriteSite writes the catalog to dir, atomically: the files are written
-// to a new directory beside dir, which then takes dir's place, so dir is
-// never a half-written site. dir may be missing, empty, or a catalog
+// to a new directory beside dir, which then takes dir's place (in one
+// step on Linux, renameat2 RENAME_EXCHANGE; elsewhere the previous site is
+// renamed aside first), so dir is never a half-written site. dir may be missing, empty, or a catalog
 // WriteSite wrote before (every file in it listed in its ManifestFile);
 // anything else is refused with ErrNotCatalog, and nothing is deleted.
 func WriteSite(dir string, c *Catalog, opts SiteOptions) error {
@@ -110,6 +111,15 @@ func WriteSite(dir string, c *Catalog, opts SiteOptions) error {
 		if err := os.Rename(tmp, dir); err != nil {
 			return fmt.Errorf("moving the new site to %s: %w", dir, err)
 		}
+		return nil
+	}
+	// Swap the new site in; tmp then holds the previous one, removed on
+	// return.
+	swapped, err := exchange(tmp, dir)
+	if err != nil {
+		return fmt.Errorf("moving the new site to %s: %w", dir, err)
+	}
+	if swapped {
 		return nil
 	}
 	old, err := os.MkdirTemp(parent, "."+filepath.Base(dir)+".old-")
