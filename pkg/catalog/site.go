@@ -66,9 +66,10 @@ func Files(c *Catalog, opts SiteOptions) (map[string][]byte, error) {
 // WriteSite writes the catalog to dir, atomically: the files are written
 // to a new directory beside dir, which then takes dir's place (in one
 // step on Linux, renameat2 RENAME_EXCHANGE; elsewhere the previous site is
-// renamed aside first), so dir is never a half-written site. dir may be missing, empty, or a catalog
-// WriteSite wrote before (every file in it listed in its ManifestFile);
-// anything else is refused with ErrNotCatalog, and nothing is deleted.
+// renamed aside first), so dir is never a half-written site. dir may be
+// missing, empty, or a catalog WriteSite wrote before (every file in it
+// listed in its ManifestFile); anything else is refused with
+// ErrNotCatalog, and nothing is deleted.
 func WriteSite(dir string, c *Catalog, opts SiteOptions) error {
 	files, err := Files(c, opts)
 	if err != nil {
