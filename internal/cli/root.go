@@ -82,10 +82,10 @@ func newRoot(s streams) *cobra.Command {
 		newPlanCmd(s),
 		newPublishCmd(s),
 		newStatusCmd(s),
+		newCatalogCmd(s),
 		newRenderCmd(s),
 		newScannerCmd(s),
 		newVerifyCmd(s),
-		newCatalogCmd(s),
 	)
 	return root
 }
