@@ -81,6 +81,7 @@ func TestCatalogBrowser(t *testing.T) {
 	publish("2026-11-03")
 
 	catalogClock = func() time.Time { return time.Date(2026, 11, 3, 12, 0, 0, 0, time.UTC) }
+	t.Cleanup(func() { catalogClock = time.Now })
 	site := filepath.Join(t.TempDir(), "site")
 	code, stdout, stderr := e.run("catalog", e.dir, "--out", site)
 	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)

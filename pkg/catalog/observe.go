@@ -34,7 +34,9 @@ func (r RegistryContents) Read(ctx context.Context, ref name.Digest) (*inventory
 	if err != nil {
 		return nil, err
 	}
-	return inventory.Read(ctx, ref, inventory.Options{Config: true, Packages: true, Jobs: 2}, opts...)
+	// One read at a time within a version: Observe bounds the versions
+	// read at once by --jobs.
+	return inventory.Read(ctx, ref, inventory.Options{Config: true, Packages: true, Jobs: 1}, opts...)
 }
 
 // Options configure Observe.
