@@ -120,6 +120,7 @@ func TestCatalogBrowser(t *testing.T) {
 		checkCatalogHome(t, b, "file://"+index)
 		crawlCatalog(t, b, "file://"+index, shots)
 		narrow(t, b, "file://"+index, filepath.Join(shots, "index-narrow.png"))
+		narrow(t, b, "file://"+filepath.Join(site, "images", "app.html"), filepath.Join(shots, "images-app-narrow.png"))
 	})
 
 	t.Run("http-subpath", func(t *testing.T) {
@@ -309,12 +310,12 @@ func crawlCatalog(t *testing.T, b *browser.Browser, home, shots string) {
 	assert.Empty(t, b.Problems())
 }
 
-// narrow checks the home page on a phone-sized screen: nothing wider than
-// the screen but the scrollable graph and commands.
-func narrow(t *testing.T, b *browser.Browser, home, shot string) {
+// narrow checks a page on a phone-sized screen: nothing wider than the
+// screen but what scrolls on its own (the graph, tables, commands).
+func narrow(t *testing.T, b *browser.Browser, page, shot string) {
 	require.NoError(t, chromedp.Do(b.Ctx, chromedp.EmulateViewport(390, 844)))
 	defer func() { require.NoError(t, chromedp.Do(b.Ctx, chromedp.EmulateReset())) }()
-	require.NoError(t, b.Open(home))
+	require.NoError(t, b.Open(page))
 	assert.LessOrEqual(t, eval[int](t, b, `document.documentElement.scrollWidth`), 390)
 	require.NoError(t, b.Screenshot(shot))
 	assert.Empty(t, b.Problems())
