@@ -94,4 +94,9 @@ for repo in debian tools python3 r marketing notebook credit-risk; do
 		grep -o '"architecture": *"[^"]*"' | cut -d'"' -f4 | grep -vx unknown | sort -u | sed 's|^|linux/|' | paste -sd' ')"
 done
 
+say "The catalog: the static site data scientists open to choose an environment (docs/catalog.md)"
+url=$("$imgctl" catalog images --key "$keys/cosign.pub" --out "$out/catalog")
+echo "Open $url"
+echo "(or serve $out/catalog with any web server; catalog.json holds the same data)"
+
 say "Done. Run 'make demo' again: nothing changes. 'make stop' stops the daemons."
