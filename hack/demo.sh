@@ -64,6 +64,13 @@ say "Publish"
 say "Status, read back from the registry"
 "$imgctl" status images
 
+say "What is inside: the packages of marketing's latest version, from its SBOM"
+"$imgctl" status images marketing --packages | head -n 12
+echo "…"
+
+say "What changed in r since the version credit-risk is pinned to"
+"$imgctl" diff images r 2>/dev/null || echo "(r has one version so far: nothing to compare)"
+
 say "Verify what users pull (each latest version): signature (with the public key), SBOM and provenance for every platform"
 "$imgctl" verify images --latest --key "$keys/cosign.pub"
 
@@ -86,5 +93,10 @@ for repo in debian tools python3 r marketing notebook credit-risk; do
 	printf '%-12s platforms: %s\n' "" "$(skopeo inspect --raw --tls-verify=false "docker://localhost:$port/datasci/$repo:latest" |
 		grep -o '"architecture": *"[^"]*"' | cut -d'"' -f4 | grep -vx unknown | sort -u | sed 's|^|linux/|' | paste -sd' ')"
 done
+
+say "The catalog: the static site data scientists open to choose an environment (docs/catalog.md)"
+url=$("$imgctl" catalog images --key "$keys/cosign.pub" --out "$out/catalog")
+echo "Open $url"
+echo "(or serve $out/catalog with any web server; catalog.json holds the same data)"
 
 say "Done. Run 'make demo' again: nothing changes. 'make stop' stops the daemons."

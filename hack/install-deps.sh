@@ -3,8 +3,8 @@
 #
 # Installs everything the end-to-end tests and the demo need, idempotently:
 #   apt:    runc docker-registry skopeo debootstrap busybox-static
-#           ca-certificates qemu-user-static binfmt-support (only the
-#           missing ones; apt-get update only when something is missing).
+#           ca-certificates qemu-user-static binfmt-support chromium (only
+#           the missing ones; apt-get update only when something is missing).
 #   binfmt: QEMU user emulation for foreign-architecture RUN steps (linux/arm64
 #           images on an amd64 host): mounts binfmt_misc at
 #           /proc/sys/fs/binfmt_misc when it is not mounted (nothing mounts
@@ -27,8 +27,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # ca-certificates: go needs it to download modules on a minimal host.
 # qemu-user-static, binfmt-support: emulation for foreign platforms (binfmt).
 # curl, xz-utils: hack/rootfs.sh reads the mirror's index for a foreign busybox.
+# chromium: the headless browser the catalog's tests (and its screenshots) use.
 APT_PACKAGES=(runc docker-registry skopeo debootstrap busybox-static ca-certificates
-	qemu-user-static binfmt-support curl xz-utils)
+	qemu-user-static binfmt-support curl xz-utils chromium)
 
 # TOOLS maps each binary to "module package"; TOOL_ORDER is the build order.
 declare -A TOOLS=(

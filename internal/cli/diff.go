@@ -46,14 +46,11 @@ policy.sbom false, or before imgctl made SBOMs); the rest is still shown.`,
 			if len(args) < 1 || len(args) > 3 {
 				return usageErr("diff takes an image NAME and at most two versions, FROM and TO")
 			}
-			lib, err := loadLibrary(s, dir)
+			lib, _, _, err := libraryArgs(s, append([]string{dir}, args[:1]...))
 			if err != nil {
 				return err
 			}
 			image := args[0]
-			if lib.Image(image) == nil {
-				return usageErr("no image %q in %s", image, displayDir(dir))
-			}
 			for _, v := range args[1:] {
 				if !spec.ValidVersion(v) {
 					return usageErr("%q is not a dated version (YYYY.MM.DD or YYYY.MM.DD.N)", v)

@@ -82,6 +82,7 @@ func newRoot(s streams) *cobra.Command {
 		newPlanCmd(s),
 		newPublishCmd(s),
 		newStatusCmd(s),
+		newCatalogCmd(s),
 		newRenderCmd(s),
 		newScannerCmd(s),
 		newVerifyCmd(s),

@@ -38,18 +38,9 @@ version's "packages".`,
 			if err := f.validate(); err != nil {
 				return err
 			}
-			dir := "images"
-			if len(args) > 0 && isDir(args[0]) {
-				dir, args = args[0], args[1:]
-			}
-			lib, err := loadLibrary(s, dir)
+			lib, _, args, err := libraryArgs(s, args)
 			if err != nil {
 				return err
-			}
-			for _, n := range args {
-				if lib.Image(n) == nil {
-					return usageErr("no image %q in %s", n, displayDir(dir))
-				}
 			}
 			switch {
 			case version != "" && !packages:
@@ -83,6 +74,27 @@ version's "packages".`,
 	cmd.Flags().BoolVar(&packages, "packages", false, "list the packages of each NAME's latest version (from its SBOM), grouped by ecosystem")
 	cmd.Flags().StringVar(&version, "version", "", "with --packages: the dated version to list instead of latest")
 	return cmd
+}
+
+// libraryArgs reads the arguments [DIR] [NAME...] of the commands that
+// read a library's images from the registry: DIR when the first argument
+// is a directory (default images/), and the NAMEs that follow, each of
+// which must be an image of the library (a usage error otherwise).
+func libraryArgs(s streams, args []string) (*spec.Library, string, []string, error) {
+	dir := "images"
+	if len(args) > 0 && isDir(args[0]) {
+		dir, args = args[0], args[1:]
+	}
+	lib, err := loadLibrary(s, dir)
+	if err != nil {
+		return nil, dir, nil, err
+	}
+	for _, n := range args {
+		if lib.Image(n) == nil {
+			return nil, dir, nil, usageErr("no image %q in %s", n, displayDir(dir))
+		}
+	}
+	return lib, dir, args, nil
 }
 
 func isDir(p string) bool {

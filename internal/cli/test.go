@@ -107,19 +107,9 @@ Images without tests, or without the version, are reported as skipped.`,
 			if version != "" && !spec.ValidVersion(version) {
 				return usageErr("--version %q is not a dated version (YYYY.MM.DD or YYYY.MM.DD.N)", version)
 			}
-			dir := "images"
-			if len(args) > 0 && isDir(args[0]) {
-				dir, args = args[0], args[1:]
-			}
-			lib, err := loadLibrary(s, dir)
+			lib, _, names, err := libraryArgs(s, args)
 			if err != nil {
 				return err
-			}
-			names := args
-			for _, n := range names {
-				if lib.Image(n) == nil {
-					return usageErr("no image %q in %s", n, displayDir(dir))
-				}
 			}
 			if len(names) == 0 {
 				names = lib.Graph().Order()

@@ -30,6 +30,9 @@ var forbidden = map[string][]string{
 	// changed is computed from it, reading nothing.
 	"pkg/inventory": {"cuelang.org/", mod + "pkg/spec", mod + "pkg/plan", mod + "pkg/build", mod + "pkg/publish", mod + "pkg/signing", "github.com/moby/buildkit"},
 	"pkg/changelog": {"cuelang.org/", mod + "pkg/spec", mod + "pkg/plan", mod + "pkg/build", mod + "pkg/publish", mod + "pkg/regclient", "github.com/moby/buildkit"},
+	// The catalog only reads the registry (through status and inventory)
+	// and renders; it never builds, publishes, marks or signs.
+	"pkg/catalog": {mod + "pkg/build", mod + "pkg/publish", mod + "pkg/buildretry", "github.com/moby/buildkit", "github.com/chromedp/", mod + "internal/"},
 	// The scanner image: built with pkg/build, never planned or published.
 	"pkg/sbom": {mod + "pkg/plan", mod + "pkg/publish", mod + "pkg/signing"},
 	// The pool schedules builds over daemons: it neither plans, publishes,
@@ -124,7 +127,7 @@ func TestTestHelpersStayInTests(t *testing.T) {
 	g := packages(t)
 	for _, root := range []string{mod + "cmd/imgctl"} {
 		seen := deps(g, root)
-		for _, helper := range []string{mod + "internal/faultproxy", mod + "internal/e2etest", mod + "internal/goldentest"} {
+		for _, helper := range []string{mod + "internal/faultproxy", mod + "internal/e2etest", mod + "internal/goldentest", mod + "internal/browser"} {
 			assert.False(t, seen[helper], "%s depends on %s", root, helper)
 		}
 	}

@@ -59,9 +59,10 @@ type Platform struct {
 	Layers int   `json:"layers"`
 	// Config is nil unless Options.Config.
 	Config *Config `json:"config,omitempty"`
-	// SBOM says the platform carries an SBOM attestation; Packages (when
-	// Options.Packages) are what it lists, sorted by ecosystem, name and
-	// version, without duplicates.
+	// SBOM says the platform carries an SBOM attestation (read only with
+	// Options.Packages: the attestation manifests are not read otherwise);
+	// Packages are what it lists, sorted by ecosystem, name and version,
+	// without duplicates.
 	SBOM     bool      `json:"sbom"`
 	Packages []Package `json:"packages,omitempty"`
 }
@@ -169,8 +170,12 @@ func Read(ctx context.Context, ref name.Digest, o Options, opts ...remote.Option
 		v.Platforms = []Platform{p}
 		return v, nil
 	}
-	x, err := attest.Read(ctx, ref, opts...)
-	if err != nil {
+	var x *attest.Index
+	if o.Packages {
+		if x, err = attest.Read(ctx, ref, opts...); err != nil {
+			return nil, err
+		}
+	} else if x, err = platformsOnly(ref, desc.Manifest); err != nil {
 		return nil, err
 	}
 	v.Annotations = x.Annotations
@@ -195,6 +200,24 @@ func Read(ctx context.Context, ref name.Digest, o Options, opts ...remote.Option
 		return nil, err
 	}
 	return v, nil
+}
+
+// platformsOnly lists the image manifests of an index without reading its
+// attestation manifests.
+func platformsOnly(ref name.Digest, raw []byte) (*attest.Index, error) {
+	im, err := v1.ParseIndexManifest(bytes.NewReader(raw))
+	if err != nil {
+		return nil, fmt.Errorf("parsing index %s: %w", ref, err)
+	}
+	x := &attest.Index{Ref: ref, Annotations: im.Annotations}
+	for _, m := range im.Manifests {
+		if m.Platform == nil || m.Platform.OS == "unknown" || m.Annotations["vnd.docker.reference.type"] != "" {
+			continue
+		}
+		x.Platforms = append(x.Platforms, attest.Platform{Platform: platformString(m.Platform.OS, m.Platform.Architecture, m.Platform.Variant), Manifest: m})
+	}
+	sort.Slice(x.Platforms, func(i, j int) bool { return x.Platforms[i].Platform < x.Platforms[j].Platform })
+	return x, nil
 }
 
 func readPlatform(repo name.Repository, x *attest.Index, ap attest.Platform, o Options, opts []remote.Option) (Platform, error) {

@@ -107,7 +107,9 @@ func TestRead(t *testing.T) {
 	require.NoError(t, err)
 	assert.Nil(t, bare.Platform("linux/amd64").Config)
 	assert.Nil(t, bare.Platform("linux/amd64").Packages)
-	assert.True(t, bare.Platform("linux/amd64").SBOM)
+	assert.False(t, bare.Platform("linux/amd64").SBOM, "attestations not read")
+	assert.Equal(t, amd.Size, bare.Platform("linux/amd64").Size)
+	assert.Equal(t, []string{"linux/amd64", "linux/arm64"}, []string{bare.Platforms[0].Platform, bare.Platforms[1].Platform})
 
 	// A platform without an SBOM: the version has no complete package list.
 	d2 := it.Push(t, repo+":2026.11.25", it.Version{Platforms: []it.Platform{
