@@ -9,7 +9,7 @@ IMGCTL   := $(BIN)/imgctl
 REGISTRY_PORT ?= 5000
 export GOFLAGS ?= -buildvcs=false
 
-.PHONY: schema-sync all build deps deps-system deps-tools scanner test test-prereqs vet-main vet-scanner test-short demo stop bench bench-validate bench-plan bench-publish bench-pool fuzz fmt vet clean
+.PHONY: schema-sync all build deps deps-certs deps-system deps-tools scanner test test-prereqs vet-main vet-scanner test-short demo stop bench bench-validate bench-plan bench-publish bench-pool fuzz fmt vet clean
 
 all: build
 
@@ -41,8 +41,12 @@ scanner:
 test: test-prereqs
 	IMGCTL_E2E=1 $(GO) test -timeout 60m ./...
 
-test-prereqs:
+test-prereqs: deps-certs
 	$(MAKE) -j4 --output-sync=target deps-system deps-tools scanner vet-main vet-scanner
+
+# What go needs to download modules, before the Go builds start.
+deps-certs:
+	hack/install-deps.sh certs
 
 deps-system:
 	hack/install-deps.sh apt

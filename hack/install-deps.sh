@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# install-deps.sh [apt|binfmt|tools|all]
+# install-deps.sh [certs|apt|binfmt|tools|all]
 #
 # Installs everything the end-to-end tests and the demo need, idempotently:
+#   certs:  ca-certificates alone (what go needs to download modules), so
+#           that Go builds can start while the other packages install.
 #   apt:    runc docker-registry skopeo debootstrap busybox-static
 #           ca-certificates qemu-user-static binfmt-support chromium (only
 #           the missing ones; apt-get update only when something is missing).
@@ -56,15 +58,18 @@ declare -A TOOL_VERSION_VARS=(
 TOOLS_DIR=$REPO_ROOT/hack/tools
 BIN_DIR=$REPO_ROOT/bin
 
+# install_apt [PACKAGE...] installs the packages (default APT_PACKAGES)
+# that are missing.
 install_apt() {
-	local missing=() p sudo=()
-	for p in "${APT_PACKAGES[@]}"; do
+	local missing=() p sudo=() want=("$@")
+	((${#want[@]})) || want=("${APT_PACKAGES[@]}")
+	for p in "${want[@]}"; do
 		if [[ $(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null) != installed ]]; then
 			missing+=("$p")
 		fi
 	done
 	if ((${#missing[@]} == 0)); then
-		log "apt packages present: ${APT_PACKAGES[*]}"
+		log "apt packages present: ${want[*]}"
 		return 0
 	fi
 	if [[ $(id -u) -ne 0 ]]; then
@@ -151,9 +156,10 @@ install_tools() {
 }
 
 case ${1:-all} in
+certs) install_apt ca-certificates ;;
 apt) install_apt ;;
 binfmt) install_binfmt ;;
 tools) install_tools ;;
 all) install_apt; install_binfmt; install_tools ;;
-*) echo "usage: $0 [apt|binfmt|tools|all]" >&2; exit 2 ;;
+*) echo "usage: $0 [certs|apt|binfmt|tools|all]" >&2; exit 2 ;;
 esac
