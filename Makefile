@@ -52,15 +52,19 @@ deps-system:
 	hack/install-deps.sh apt
 	hack/install-deps.sh binfmt
 
+# The tools the tests use: buildx (the benchmarks' peer, the demo's
+# independent SBOM reader) is left to make deps.
 deps-tools:
-	hack/install-deps.sh tools
+	hack/install-deps.sh tools buildkitd buildctl cue cosign
 
 vet-main:
 	$(GO) vet ./...
 
 # The scanner's packages are compiled as hack/scanner.sh builds the binary
-# (CGO_ENABLED=0 -trimpath), so vet and test reuse that build's cache.
-vet-scanner:
+# (CGO_ENABLED=0 -trimpath), so vet and test reuse that build's cache: after
+# it, not beside it (two go commands compiling the same packages at once
+# both compile them).
+vet-scanner: scanner
 	cd scanner && CGO_ENABLED=0 $(GO) vet -trimpath ./... && CGO_ENABLED=0 $(GO) test -trimpath ./...
 
 # Unit tests only: no daemons.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# install-deps.sh [certs|apt|binfmt|tools|all]
+# install-deps.sh [certs|apt|binfmt|tools [NAME...]|all]
 #
 # Installs everything the end-to-end tests and the demo need, idempotently:
 #   certs:  ca-certificates alone (what go needs to download modules), so
@@ -129,11 +129,15 @@ built_version() {
 	go version -m "$1" 2>/dev/null | awk -v m="$2" '($1 == "mod" || $1 == "dep") && $2 == m { print $3; exit }'
 }
 
+# install_tools [NAME...] builds the tools named (default: TOOL_ORDER).
 install_tools() {
 	command -v go >/dev/null || die "go not found in PATH; install Go $(awk '$1 == "go" {print $2}' "$TOOLS_DIR/go.mod") first"
 	local name mod pkg want have t0 var ldflags
 	mkdir -p "$BIN_DIR"
-	for name in "${TOOL_ORDER[@]}"; do
+	local names=("$@")
+	((${#names[@]})) || names=("${TOOL_ORDER[@]}")
+	for name in "${names[@]}"; do
+		[[ -n ${TOOLS[$name]:-} ]] || die "no tool $name (tools: ${TOOL_ORDER[*]})"
 		read -r mod pkg <<<"${TOOLS[$name]}"
 		want=$(pinned_version "$mod")
 		[[ -n $want ]] || die "hack/tools/go.mod does not require $mod"
@@ -159,7 +163,7 @@ case ${1:-all} in
 certs) install_apt ca-certificates ;;
 apt) install_apt ;;
 binfmt) install_binfmt ;;
-tools) install_tools ;;
+tools) shift; install_tools "$@" ;;
 all) install_apt; install_binfmt; install_tools ;;
-*) echo "usage: $0 [certs|apt|binfmt|tools|all]" >&2; exit 2 ;;
+*) echo "usage: $0 [certs|apt|binfmt|tools [NAME...]|all]" >&2; exit 2 ;;
 esac
