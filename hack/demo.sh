@@ -1,102 +1,192 @@
 #!/usr/bin/env bash
-# demo.sh: publish the example library images/ to a registry on localhost.
+# demo.sh [all|show]: publish the example library images/ to a registry on
+# localhost, then show the result.
 #
-# Starts (or reuses) Debian's distribution registry on 127.0.0.1:$REGISTRY_PORT
-# with its data in _output/registry (kept between runs) and a BuildKit daemon
-# in _output/buildkitd, publishes the Debian base the library is built FROM
-# (once), and publishes the library. Running it again is a no-op: nothing changed, nothing built.
+# all (the default; make demo): starts (or reuses) Debian's distribution
+# registry on 127.0.0.1:$REGISTRY_PORT with its data in _output/registry
+# (kept between runs) and a BuildKit daemon in _output/buildkitd, publishes
+# the Debian base the library is built FROM (once), publishes the library,
+# then runs the show steps. Running it again is a no-op: nothing changed,
+# nothing built.
+#
+# show: only the steps after publishing, read back from the registry:
+# status, one image's packages, a diff, verify, the checks with tools that
+# owe nothing to imgctl (cosign, buildx when built, skopeo) and the
+# catalog. The end-to-end tests run it against a small library they
+# publish (internal/cli/demo_e2e_test.go), so what make demo does after its
+# publish is tested by make test. Its inputs, with the demo's defaults:
+#   IMGCTL            the imgctl binary (bin/imgctl)
+#   COSIGN            the cosign CLI (bin/cosign)
+#   DEMO_IMAGES       the library's directory (images)
+#   DEMO_KEYS         the directory holding cosign.pub (_output/demo)
+#   DEMO_CATALOG      where the catalog is written (_output/catalog)
+#   DEMO_PACKAGES_OF  the image whose packages are listed (marketing)
+#   DEMO_DIFF_OF      the image whose last change is shown (r)
+#   DEMO_SIGNED       the image checked with cosign and buildx (python3)
+#   REGISTRY_PORT     the registry's port on localhost (5000)
+#
+# No pipeline here stops reading early (no "| head", "| grep -q",
+# "| grep -m"): under pipefail a writer killed by SIGPIPE when its reader
+# stops fails the demo (issue 24). Output is captured first, then cut.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 port=${REGISTRY_PORT:-5000}
 out=$PWD/_output
-imgctl=$PWD/bin/imgctl
+imgctl=${IMGCTL:-$PWD/bin/imgctl}
+cosign=${COSIGN:-$PWD/bin/cosign}
+images=${DEMO_IMAGES:-images}
+keys=${DEMO_KEYS:-$out/demo}
 say() { printf '\n\033[1m==> %s\033[0m\n' "$*" >&2; }
 
-say "Starting the registry (127.0.0.1:$port) and BuildKit"
-hack/registry.sh start "$out/registry" "$port"
-hack/buildkitd.sh start "$out/buildkitd"
-export BUILDKIT_HOST=unix://$out/buildkitd/buildkitd.sock
+# first_lines N TEXT prints the first N lines of TEXT, then "…" when it has
+# more.
+first_lines() {
+	local n=$1 i=0 line
+	while IFS= read -r line; do
+		if ((i == n)); then
+			echo "…"
+			return 0
+		fi
+		printf '%s\n' "$line"
+		i=$((i + 1))
+	done <<<"$2"
+}
 
-# Every version the demo publishes is signed with a demo key (made once,
-# kept in _output/demo/): a real pipeline keeps its key in the CI's secret
-# store and sets IMGCTL_SIGN_KEY and COSIGN_PASSWORD the same way.
-keys=$out/demo
-export COSIGN_PASSWORD=${COSIGN_PASSWORD:-demo-only-password}
-if [[ ! -f $keys/cosign.key ]]; then
-	say "Making a demo signing key ($keys/cosign.key, cosign's format)"
-	mkdir -p "$keys"
-	(cd "$keys" && "$OLDPWD/bin/cosign" generate-key-pair --output-key-prefix cosign >/dev/null)
-fi
-export IMGCTL_SIGN_KEY=$keys/cosign.key
+# show runs the steps after publishing (see the header).
+show() {
+	local pkgs_of=${DEMO_PACKAGES_OF:-marketing} diff_of=${DEMO_DIFF_OF:-r} signed=${DEMO_SIGNED:-python3}
+	local catalog=${DEMO_CATALOG:-$out/catalog}
+	local text repo raw ref verified sbom url
 
-say "Validating the specs"
-"$imgctl" validate images
-"$imgctl" graph images
+	say "Status, read back from the registry"
+	"$imgctl" status "$images"
 
-# The library is built FROM localhost:$port/mirror/debian:bookworm, the
-# demo's stand-in for Docker Hub's debian:bookworm: a debootstrap rootfs
-# published once with imgctl itself (hack/base/).
-if ! skopeo inspect --tls-verify=false "docker://localhost:$port/mirror/debian:bookworm" >/dev/null 2>&1; then
-	say "Publishing the Debian bookworm base the library is built FROM (debootstrap for amd64 and, through QEMU, arm64; hack/base/)"
-	mkdir -p hack/base/build
-	for arch in amd64 arm64; do
-		# Made once in _output/rootfs (the end-to-end tests share them).
-		hack/rootfs.sh "debian-$arch" "$out/rootfs/debian-$arch.tar"
-		ln -f "$out/rootfs/debian-$arch.tar" "hack/base/build/debian-bookworm-$arch.tar" 2>/dev/null ||
-			cp "$out/rootfs/debian-$arch.tar" "hack/base/build/debian-bookworm-$arch.tar"
+	say "What is inside: the packages of $pkgs_of's latest version, from its SBOM"
+	text=$("$imgctl" status "$images" "$pkgs_of" --packages)
+	first_lines 12 "$text"
+
+	say "What changed in $diff_of with its latest version"
+	# diff needs two versions; any other failure is the demo's.
+	if text=$("$imgctl" diff "$images" "$diff_of" 2>&1); then
+		printf '%s\n' "$text"
+	elif [[ $text == *"the first version: nothing to compare"* ]]; then
+		echo "($diff_of has one version so far: nothing to compare)"
+	else
+		printf '%s\n' "$text" >&2
+		return 1
+	fi
+
+	say "Verify what users pull (each latest version): signature (with the public key), SBOM and provenance for every platform"
+	"$imgctl" verify "$images" --latest --key "$keys/cosign.pub"
+
+	# The repositories, as status reports them (REGISTRY/NAME).
+	local -A repo_of=()
+	local name
+	while IFS=$'\t' read -r name repo; do
+		repo_of[$name]=$repo
+	done < <("$imgctl" status "$images" --json | sed -n '
+		s/^      "name": "\([^"]*\)",$/\1/; t name
+		s/^      "repository": "\([^"]*\)",$/\1/; t repo
+		d
+		:name
+		h; d
+		:repo
+		H; x; s/\n/\t/; p')
+	[[ -n ${repo_of[$signed]:-} ]] || { echo "demo: no image $signed in $images" >&2; return 1; }
+
+	say "The same, with tools that owe nothing to imgctl"
+	# The signature is on the index: its digest is the sha256 of the raw bytes.
+	raw=$(skopeo inspect --raw --tls-verify=false "docker://${repo_of[$signed]}:latest")
+	ref=${repo_of[$signed]}@sha256:$(printf '%s' "$raw" | sha256sum | cut -d ' ' -f 1)
+	echo "cosign verify $ref:"
+	verified=$("$cosign" verify --key "$keys/cosign.pub" --insecure-ignore-tlog=true --allow-http-registry "$ref" 2>/dev/null)
+	echo "${verified:0:300}…"
+	if [[ -x bin/docker-buildx ]]; then
+		echo "The SBOM of $ref as buildx imagetools inspect reads it (make deps builds buildx):"
+		sbom=$(bin/docker-buildx imagetools inspect "$ref" --format '{{json .SBOM}}')
+		first_lines 1 "$(grep -F '"versionInfo"' <<<"$sbom" || true)"
+	fi
+
+	say "Tags and platforms in the registry, as skopeo sees them"
+	for name in $(printf '%s\n' "${!repo_of[@]}" | LC_ALL=C sort); do
+		repo=${repo_of[$name]}
+		printf '%-12s %s\n' "$name" "$(skopeo list-tags --tls-verify=false "docker://$repo" | tr -d ' \n')"
+		# The architectures of latest's index (attestations are "unknown").
+		raw=$(skopeo inspect --raw --tls-verify=false "docker://$repo:latest")
+		printf '%-12s platforms: %s\n' "" "$(grep -o '"architecture": *"[^"]*"' <<<"$raw" | cut -d'"' -f4 |
+			{ grep -vx unknown || true; } | sort -u | sed 's|^|linux/|' | paste -sd' ')"
 	done
-	"$imgctl" publish hack/base --progress plain
-fi
 
-# credit-risk pins r@2026.11.01: on a fresh registry, backfill that version
-# (publish r as it would have been published that day) so the pin resolves.
-if ! skopeo inspect --tls-verify=false "docker://localhost:$port/datasci/r:2026.11.01" >/dev/null 2>&1; then
-	say "Backfilling r@2026.11.01, the version credit-risk is pinned to"
-	"$imgctl" publish images --target r --date 2026-11-01 --progress plain
-fi
+	say "The catalog: the static site data scientists open to choose an environment (docs/catalog.md)"
+	url=$("$imgctl" catalog "$images" --key "$keys/cosign.pub" --out "$catalog")
+	echo "Open $url"
+	echo "(or serve $catalog with any web server; catalog.json holds the same data)"
+}
 
-say "Plan"
-"$imgctl" plan images
+# publish_all sets up the daemons, the signing key and the base, and
+# publishes the library.
+publish_all() {
+	say "Starting the registry (127.0.0.1:$port) and BuildKit"
+	hack/registry.sh start "$out/registry" "$port"
+	hack/buildkitd.sh start "$out/buildkitd"
+	export BUILDKIT_HOST=unix://$out/buildkitd/buildkitd.sock
 
-say "Publish"
-"$imgctl" publish images --progress plain
+	# Every version the demo publishes is signed with a demo key (made once,
+	# kept in _output/demo/): a real pipeline keeps its key in the CI's secret
+	# store and sets IMGCTL_SIGN_KEY and COSIGN_PASSWORD the same way.
+	export COSIGN_PASSWORD=${COSIGN_PASSWORD:-demo-only-password}
+	if [[ ! -f $keys/cosign.key ]]; then
+		say "Making a demo signing key ($keys/cosign.key, cosign's format)"
+		mkdir -p "$keys"
+		(cd "$keys" && "$cosign" generate-key-pair --output-key-prefix cosign >/dev/null)
+	fi
+	export IMGCTL_SIGN_KEY=$keys/cosign.key
 
-say "Status, read back from the registry"
-"$imgctl" status images
+	say "Validating the specs"
+	"$imgctl" validate "$images"
+	"$imgctl" graph "$images"
 
-say "What is inside: the packages of marketing's latest version, from its SBOM"
-"$imgctl" status images marketing --packages | head -n 12
-echo "…"
+	# The library is built FROM localhost:$port/mirror/debian:bookworm, the
+	# demo's stand-in for Docker Hub's debian:bookworm: a debootstrap rootfs
+	# published once with imgctl itself (hack/base/).
+	if ! skopeo inspect --tls-verify=false "docker://localhost:$port/mirror/debian:bookworm" >/dev/null 2>&1; then
+		say "Publishing the Debian bookworm base the library is built FROM (debootstrap for amd64 and, through QEMU, arm64; hack/base/)"
+		mkdir -p hack/base/build
+		# Made once in _output/rootfs (the end-to-end tests share them); the
+		# two architectures at once (arm64's second stage runs under QEMU).
+		local arch pids=()
+		for arch in amd64 arm64; do
+			hack/rootfs.sh "debian-$arch" "$out/rootfs/debian-$arch.tar" &
+			pids+=($!)
+		done
+		for arch in "${pids[@]}"; do wait "$arch"; done
+		for arch in amd64 arm64; do
+			ln -f "$out/rootfs/debian-$arch.tar" "hack/base/build/debian-bookworm-$arch.tar" 2>/dev/null ||
+				cp "$out/rootfs/debian-$arch.tar" "hack/base/build/debian-bookworm-$arch.tar"
+		done
+		"$imgctl" publish hack/base --progress plain
+	fi
 
-say "What changed in r since the version credit-risk is pinned to"
-"$imgctl" diff images r 2>/dev/null || echo "(r has one version so far: nothing to compare)"
+	# credit-risk pins r@2026.11.01: on a fresh registry, backfill that version
+	# (publish r as it would have been published that day) so the pin resolves.
+	if ! skopeo inspect --tls-verify=false "docker://localhost:$port/datasci/r:2026.11.01" >/dev/null 2>&1; then
+		say "Backfilling r@2026.11.01, the version credit-risk is pinned to"
+		"$imgctl" publish "$images" --target r --date 2026-11-01 --progress plain
+	fi
 
-say "Verify what users pull (each latest version): signature (with the public key), SBOM and provenance for every platform"
-"$imgctl" verify images --latest --key "$keys/cosign.pub"
+	say "Plan"
+	"$imgctl" plan "$images"
 
-say "The same, with tools that owe nothing to imgctl"
-# The signature is on the index: its digest is the sha256 of the raw bytes.
-ref=localhost:$port/datasci/python3@sha256:$(skopeo inspect --raw --tls-verify=false "docker://localhost:$port/datasci/python3:latest" | sha256sum | cut -d ' ' -f 1)
-echo "cosign verify $ref:"
-verified=$(bin/cosign verify --key "$keys/cosign.pub" --insecure-ignore-tlog=true --allow-http-registry "$ref" 2>/dev/null)
-echo "${verified:0:300}…"
-if [[ -x bin/docker-buildx ]]; then
-	echo "python3-pandas in its SBOM, as buildx imagetools inspect reads it:"
-	bin/docker-buildx imagetools inspect "$ref" --format '{{json .SBOM}}' 2>/dev/null |
-		grep -A12 '"name": "python3-pandas"' | grep -m1 '"versionInfo"' || true
-fi
+	say "Publish"
+	"$imgctl" publish "$images" --progress plain
+}
 
-say "Tags and platforms in the registry, as skopeo sees them"
-for repo in debian tools python3 r marketing notebook credit-risk; do
-	printf '%-12s %s\n' "$repo" "$(skopeo list-tags --tls-verify=false "docker://localhost:$port/datasci/$repo" | tr -d ' \n')"
-	# The architectures of latest's index (attestations are "unknown").
-	printf '%-12s platforms: %s\n' "" "$(skopeo inspect --raw --tls-verify=false "docker://localhost:$port/datasci/$repo:latest" |
-		grep -o '"architecture": *"[^"]*"' | cut -d'"' -f4 | grep -vx unknown | sort -u | sed 's|^|linux/|' | paste -sd' ')"
-done
-
-say "The catalog: the static site data scientists open to choose an environment (docs/catalog.md)"
-url=$("$imgctl" catalog images --key "$keys/cosign.pub" --out "$out/catalog")
-echo "Open $url"
-echo "(or serve $out/catalog with any web server; catalog.json holds the same data)"
-
-say "Done. Run 'make demo' again: nothing changes. 'make stop' stops the daemons."
+case ${1:-all} in
+all)
+	publish_all
+	show
+	say "Done. Run 'make demo' again: nothing changes. 'make stop' stops the daemons."
+	;;
+show) show ;;
+*) echo "usage: $0 [all|show]" >&2; exit 2 ;;
+esac

@@ -21,12 +21,15 @@ abspath() { realpath -m -- "$1"; }
 # pid_alive PIDFILE NAME succeeds when PIDFILE names a live process whose
 # command line contains NAME, and prints its pid.
 pid_alive() {
-	local pidfile=$1 name=$2 pid
+	local pidfile=$1 name=$2 pid cmdline
 	[[ -s $pidfile ]] || return 1
 	pid=$(<"$pidfile")
 	[[ $pid =~ ^[0-9]+$ ]] || return 1
 	[[ -r /proc/$pid/cmdline ]] || return 1
-	tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "$name" || return 1
+	# Read whole, then matched: "tr | grep -q" can fail under pipefail when
+	# grep stops reading first.
+	cmdline=$(tr '\0' ' ' <"/proc/$pid/cmdline") || return 1
+	[[ $cmdline == *"$name"* ]] || return 1
 	echo "$pid"
 }
 

@@ -8,11 +8,13 @@ import (
 	"log"
 	"net/http/httptest"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/registry"
@@ -25,7 +27,15 @@ import (
 	"github.com/imgctl/imgctl/pkg/sbom"
 )
 
-func TestMain(m *testing.M) { e2etest.Main(m) }
+func TestMain(m *testing.M) {
+	if os.Getenv(asImgctlEnv) == "1" { // a script under test calls imgctl
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		code := Run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+		stop()
+		os.Exit(code)
+	}
+	e2etest.Main(m)
+}
 
 // chain is a small busybox-based library: base -> mid -> leaf1, leaf2.
 const chain = `package lib
