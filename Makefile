@@ -9,7 +9,7 @@ IMGCTL   := $(BIN)/imgctl
 REGISTRY_PORT ?= 5000
 export GOFLAGS ?= -buildvcs=false
 
-.PHONY: schema-sync all build deps deps-certs deps-system deps-tools scanner test test-prereqs vet-main vet-scanner test-short demo stop bench bench-validate bench-plan bench-publish bench-pool fuzz fmt vet clean
+.PHONY: schema-sync all build deps deps-certs lint-scripts deps-system deps-tools scanner test test-prereqs vet-main vet-scanner test-short demo stop bench bench-validate bench-plan bench-publish bench-pool fuzz fmt vet clean
 
 all: build
 
@@ -43,6 +43,12 @@ test: test-prereqs
 
 test-prereqs: deps-certs
 	$(MAKE) -j4 --output-sync=target deps-system deps-tools scanner vet-main vet-scanner
+	$(MAKE) lint-scripts
+
+# Debian's shellcheck on every script of the project (.shellcheckrc lets it
+# follow what each script sources). Installed by deps-system.
+lint-scripts:
+	shellcheck -x hack/*.sh bench/*.sh .ci/run
 
 # What go needs to download modules, before the Go builds start.
 deps-certs:

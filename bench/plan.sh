@@ -183,6 +183,7 @@ for n in $SIZES; do
 	log "$n images: warm-up (load average $load_before)"
 	measure warm "$IMGCTL" plan --date "$DATE" "$lib"
 	measure warm "$IMGCTL" validate "$lib"
+	# shellcheck disable=SC2016 # expanded by the inner sh
 	measure warm sh -c 'cd "$1" && exec "$2" vet .' sh "$lib" "$CUE"
 	measure warm "$work/listget" -registry "$registry" "$lib"
 	# The peer must read what plan reads: every moving tag, once.
@@ -193,6 +194,7 @@ for n in $SIZES; do
 		# Rotate the order so that no tool always runs first.
 		cmds=(plan validate cue listget)
 		for ((j = 0; j < 4; j++)); do
+			# shellcheck disable=SC2016 # expanded by the inner sh
 			case ${cmds[(i + j) % 4]} in
 			plan) measure plan "$IMGCTL" plan --date "$DATE" "$lib" ;;
 			validate) measure validate "$IMGCTL" validate "$lib" ;;

@@ -195,7 +195,7 @@ fresh_buildkitd() {
 	have=$(worker_platforms) || die "buildctl debug workers failed on $BK_ADDR"
 	for p in "${PLATS[@]}"; do
 		grep -qx "$p" <<<"$have" ||
-			die "buildkitd lacks $p (it has: $(echo $have)); run hack/install-deps.sh binfmt first"
+			die "buildkitd lacks $p (it has: ${have//$'\n'/ }); run hack/install-deps.sh binfmt first"
 	done
 }
 
@@ -264,8 +264,8 @@ cpu_now() {
 # busy so far (user, nice, system, irq, softirq, steal in /proc/stat): less
 # the run's own CPU, what others used while it ran.
 host_busy() {
-	local cpu user nice system idle iowait irq softirq steal rest
-	read -r cpu user nice system idle iowait irq softirq steal rest </proc/stat
+	local cpu user nice system _idle _iowait irq softirq steal rest
+	read -r cpu user nice system _idle _iowait irq softirq steal rest </proc/stat
 	echo $((user + nice + system + irq + softirq + steal))
 }
 

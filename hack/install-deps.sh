@@ -29,9 +29,10 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # ca-certificates: go needs it to download modules on a minimal host.
 # qemu-user-static, binfmt-support: emulation for foreign platforms (binfmt).
 # curl, xz-utils: hack/rootfs.sh reads the mirror's index for a foreign busybox.
+# The shellcheck package: make test checks every script under hack/ and bench/.
 # chromium: the headless browser the catalog's tests (and its screenshots) use.
 APT_PACKAGES=(runc docker-registry skopeo debootstrap busybox-static ca-certificates
-	qemu-user-static binfmt-support curl xz-utils chromium)
+	qemu-user-static binfmt-support curl xz-utils chromium shellcheck)
 
 # TOOLS maps each binary to "module package"; TOOL_ORDER is the build order.
 declare -A TOOLS=(
@@ -90,8 +91,9 @@ install_binfmt() {
 		return 0
 	fi
 	[[ $(id -u) -eq 0 ]] || die "binfmt: need root to mount binfmt_misc and register the QEMU handlers; run as root: $0 binfmt"
-	[[ -x /usr/bin/qemu-aarch64-static ]] && command -v update-binfmts >/dev/null ||
+	if [[ ! -x /usr/bin/qemu-aarch64-static ]] || ! command -v update-binfmts >/dev/null; then
 		die "binfmt: qemu-user-static or binfmt-support is not installed; run $0 apt first"
+	fi
 	if ! mountpoint -q "$BINFMT_DIR"; then
 		grep -qw binfmt_misc /proc/filesystems ||
 			die "binfmt: this kernel has no binfmt_misc: foreign-platform RUN steps cannot be emulated here"

@@ -111,9 +111,9 @@ binfmt_enabled() {
 
 # binfmt_handlers prints the registered qemu-* handlers, without the prefix.
 binfmt_handlers() {
-	local f out=()
+	local f names=()
 	for f in "$BINFMT_DIR"/qemu-*; do
-		[[ -e $f ]] && out+=("${f##*/qemu-}")
+		[[ -e $f ]] && names+=("${f##*/qemu-}")
 	done
-	echo "${out[*]:-none}"
+	echo "${names[*]:-none}"
 }
