@@ -9,7 +9,7 @@ IMGCTL   := $(BIN)/imgctl
 REGISTRY_PORT ?= 5000
 export GOFLAGS ?= -buildvcs=false
 
-.PHONY: schema-sync all build deps deps-certs lint-scripts demo-tools deps-system deps-tools scanner test test-prereqs vet-main vet-scanner test-short demo stop bench bench-validate bench-plan bench-publish bench-pool fuzz fmt vet clean
+.PHONY: schema-sync all build deps deps-certs lint-scripts demo-tools demo-rootfs deps-system deps-tools scanner test test-prereqs vet-main vet-scanner test-short demo stop bench bench-validate bench-plan bench-publish bench-pool fuzz fmt vet clean
 
 all: build
 
@@ -82,8 +82,15 @@ test-short:
 # Only what the demo needs, made in parallel (buildx, cue: make deps; the
 # demo's buildx check runs when bin/docker-buildx exists).
 demo: deps-certs
-	$(MAKE) -j4 --output-sync=target deps-system demo-tools build scanner
+	$(MAKE) -j4 --output-sync=target deps-system demo-tools build scanner demo-rootfs
 	hack/demo.sh
+
+# The Debian rootfs of the demo's base (hack/base/), made while the Go
+# tools compile: debootstrap downloads, and arm64's second stage runs
+# under QEMU. Nothing when they exist (hack/rootfs.sh).
+demo-rootfs: deps-system
+	hack/rootfs.sh debian-amd64 $(OUT)/rootfs/debian-amd64.tar & a=$$!; \
+	hack/rootfs.sh debian-arm64 $(OUT)/rootfs/debian-arm64.tar; b=$$?; wait $$a && exit $$b
 
 demo-tools:
 	hack/install-deps.sh tools buildkitd buildctl cosign

@@ -36,7 +36,8 @@ imgctl=${IMGCTL:-$PWD/bin/imgctl}
 cosign=${COSIGN:-$PWD/bin/cosign}
 images=${DEMO_IMAGES:-images}
 keys=${DEMO_KEYS:-$out/demo}
-say() { printf '\n\033[1m==> %s\033[0m\n' "$*" >&2; }
+# say prints a step's title with the time since the script started.
+say() { printf '\n\033[1m==> %s\033[0m [%d:%02d]\n' "$*" $((SECONDS / 60)) $((SECONDS % 60)) >&2; }
 
 # first_lines N TEXT prints the first N lines of TEXT, then "…" when it has
 # more.
