@@ -10,7 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/imgctl/imgctl/pkg/catalog"
-	"github.com/imgctl/imgctl/pkg/plan"
+	"github.com/imgctl/imgctl/pkg/readmodel"
 	"github.com/imgctl/imgctl/pkg/signing"
 	"github.com/imgctl/imgctl/pkg/verify"
 )
@@ -74,7 +74,7 @@ stdout with --out -). --key checks signatures with a cosign public key.
 				}
 				trust.Key = v
 			}
-			obs, err := catalog.Observe(cmd.Context(), lib, plan.Remote{C: c}, catalog.RegistryContents{C: c}, catalog.Options{Trust: trust, Registry: f.registry, Jobs: f.jobs})
+			obs, err := catalog.Observe(cmd.Context(), lib, readmodel.Remote{C: c}, catalog.RegistryContents{C: c}, catalog.Options{Trust: trust, Registry: f.registry, Jobs: f.jobs})
 			if err != nil {
 				return err
 			}

@@ -9,9 +9,10 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/spf13/cobra"
 
+	"github.com/imgctl/imgctl/pkg/published"
+
 	"github.com/imgctl/imgctl/pkg/changelog"
 	"github.com/imgctl/imgctl/pkg/inventory"
-	"github.com/imgctl/imgctl/pkg/plan"
 	"github.com/imgctl/imgctl/pkg/regclient"
 	"github.com/imgctl/imgctl/pkg/spec"
 )
@@ -107,7 +108,7 @@ func diffVersions(ctx context.Context, c *regclient.Client, repo string, given [
 	if err != nil {
 		return "", "", err
 	}
-	vs := plan.DatedVersions(tags) // oldest first
+	vs := published.VersionTags(tags) // oldest first
 	if len(vs) == 0 {
 		return "", "", fmt.Errorf("no published version in %s", repo)
 	}

@@ -86,16 +86,16 @@ func tailLines(s string, n int) string {
 	return strings.Join(lines, "\n")
 }
 
-// published is an image of the example library as its users get it:
+// pulled is an image of the example library as its users get it:
 // latest, by digest, with its config.
-type published struct {
+type pulled struct {
 	ref    string
 	config ocispec.ImageConfig
 }
 
 // latestOf is name's latest, by the digest of its index, with plat's
 // config.
-func latestOf(t *testing.T, reg, name string, plat ocispec.Platform) published {
+func latestOf(t *testing.T, reg, name string, plat ocispec.Platform) pulled {
 	t.Helper()
 	var insp struct{ Digest string }
 	repo := reg + "/datasci/" + name
@@ -103,7 +103,7 @@ func latestOf(t *testing.T, reg, name string, plat ocispec.Platform) published {
 	ref := repo + "@" + insp.Digest
 	img, _, err := build.BaseConfig(context.Background(), ref, true, plat)
 	require.NoError(t, err)
-	return published{ref: ref, config: img.Config}
+	return pulled{ref: ref, config: img.Config}
 }
 
 // TestExampleEnvironmentsWorkForTheirUsers runs every example image as its
@@ -152,7 +152,7 @@ func TestExampleEnvironmentsWorkForTheirUsers(t *testing.T) {
 		{"credit-risk", "ggplot2 loads", `Rscript -e 'suppressPackageStartupMessages(library(ggplot2)); cat(as.character(packageVersion("ggplot2")), "\n")'`, "3.4", ""},
 		{"credit-risk", "install.packages at runtime, as the user", `Rscript -e 'install.packages("imgctlprobe", repos = "` + cran.URL + `", quiet = TRUE); library(imgctlprobe); cat(hello(), "\n"); cat(find.package("imgctlprobe"), "\n")'`, "installed at runtime \n/opt/R/library/imgctlprobe", ""},
 	}
-	images := map[string]published{}
+	images := map[string]pulled{}
 	for _, c := range checks {
 		t.Run(c.image+"/"+c.what, func(t *testing.T) {
 			plat := ocispec.Platform{OS: "linux", Architecture: "amd64"}

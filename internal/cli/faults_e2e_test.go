@@ -14,9 +14,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/imgctl/imgctl/pkg/published"
+
 	"github.com/imgctl/imgctl/internal/e2etest"
 	"github.com/imgctl/imgctl/internal/faultproxy"
-	"github.com/imgctl/imgctl/pkg/plan"
 )
 
 // The end-to-end tests of "publish always converges": imgctl and BuildKit
@@ -92,7 +93,7 @@ func (f *faulty) converged() {
 	for _, n := range fiveNames {
 		tags := f.skopeoTags(n)
 		assert.NotContains(f.t, tags, "buildcache", "%s: the build cache lives outside the image repository", n)
-		versions := plan.DatedVersions(tags)
+		versions := published.VersionTags(tags)
 		require.NotEmpty(f.t, versions, n)
 		newest := versions[len(versions)-1]
 		want := f.skopeoDigest(n, newest)

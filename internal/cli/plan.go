@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/imgctl/imgctl/pkg/plan"
+	"github.com/imgctl/imgctl/pkg/readmodel"
 	"github.com/imgctl/imgctl/pkg/regclient"
 	"github.com/imgctl/imgctl/pkg/spec"
 )
@@ -51,7 +52,7 @@ func makePlan(ctx context.Context, s streams, dir string, f *planFlags, c *regcl
 	if err != nil {
 		return nil, nil, err
 	}
-	p, _, err := plan.Make(ctx, lib, plan.Remote{C: c}, plan.ObserveOptions{Registry: f.registry, Targets: f.targets, Jobs: f.jobs}, plan.Options{Date: f.date, Targets: f.targets, Refresh: f.refresh})
+	p, _, err := plan.Make(ctx, lib, readmodel.Remote{C: c}, plan.ObserveOptions{Registry: f.registry, Targets: f.targets, Jobs: f.jobs}, plan.Options{Date: f.date, Targets: f.targets, Refresh: f.refresh})
 	if err != nil {
 		return nil, nil, err
 	}

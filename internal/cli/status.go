@@ -6,7 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/imgctl/imgctl/pkg/inventory"
-	"github.com/imgctl/imgctl/pkg/plan"
+	"github.com/imgctl/imgctl/pkg/readmodel"
 	"github.com/imgctl/imgctl/pkg/spec"
 	"github.com/imgctl/imgctl/pkg/status"
 	"github.com/imgctl/imgctl/pkg/verify"
@@ -51,7 +51,7 @@ version's "packages".`,
 				return usageErr("--packages lists one version's packages: name the images (status NAME --packages)")
 			}
 			c := f.client(s)
-			r, err := status.Collect(cmd.Context(), lib, plan.Remote{C: c}, status.Options{
+			r, err := status.Collect(cmd.Context(), lib, readmodel.Remote{C: c}, status.Options{
 				Registry: f.registry, Names: args, Jobs: f.jobs,
 				Trust:     &verify.Checker{Registry: c},
 				Inventory: inventory.Reader{Remote: c.ReadOptions},

@@ -12,10 +12,11 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/imgctl/imgctl/pkg/published"
+
 	"github.com/imgctl/imgctl/pkg/build"
 	"github.com/imgctl/imgctl/pkg/buildpool"
 	"github.com/imgctl/imgctl/pkg/imagetest"
-	"github.com/imgctl/imgctl/pkg/plan"
 	"github.com/imgctl/imgctl/pkg/publish"
 	"github.com/imgctl/imgctl/pkg/regclient"
 	"github.com/imgctl/imgctl/pkg/spec"
@@ -198,7 +199,7 @@ func testImage(ctx context.Context, c *regclient.Client, suites suiteFor, im *sp
 		if err != nil {
 			return r, err
 		}
-		if r.Version, err = latestVersion(ctx, c, repo, plan.DatedVersions(tags)); err != nil {
+		if r.Version, err = latestVersion(ctx, c, repo, published.VersionTags(tags)); err != nil {
 			r.Version = "" // latest points at no dated version: test it anyway
 		}
 	}

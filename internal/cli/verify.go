@@ -13,7 +13,9 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/imgctl/imgctl/pkg/plan"
+	"github.com/imgctl/imgctl/pkg/published"
+	"github.com/imgctl/imgctl/pkg/readmodel"
+
 	"github.com/imgctl/imgctl/pkg/regclient"
 	"github.com/imgctl/imgctl/pkg/signing"
 	"github.com/imgctl/imgctl/pkg/verify"
@@ -101,7 +103,7 @@ version and what failed.`,
 			}
 			ctx := cmd.Context()
 			c := f.client(s)
-			remote := plan.Remote{C: c}
+			remote := readmodel.Remote{C: c}
 			// The versions to check, in the order asked for.
 			type job struct {
 				image, version, ref string
@@ -117,7 +119,7 @@ version and what failed.`,
 				if err != nil {
 					return fmt.Errorf("image %s: %w", t.image, err)
 				}
-				vs := plan.DatedVersions(tags)
+				vs := published.VersionTags(tags)
 				if len(vs) == 0 {
 					return fmt.Errorf("image %s: no published version in %s", t.image, repo)
 				}
@@ -154,7 +156,7 @@ version and what failed.`,
 					if err != nil {
 						return err
 					}
-					rep, err := checker.Check(gctx, d, m.Annotations[plan.AnnotationRevision])
+					rep, err := checker.Check(gctx, d, m.Annotations[published.AnnotationRevision])
 					if err != nil {
 						return fmt.Errorf("%s@%s: %w", j.image, j.version, err)
 					}

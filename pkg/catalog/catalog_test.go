@@ -19,11 +19,13 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/imgctl/imgctl/pkg/published"
+	"github.com/imgctl/imgctl/pkg/readmodel"
+
 	"github.com/imgctl/imgctl/internal/goldentest"
 	"github.com/imgctl/imgctl/pkg/catalog"
 	"github.com/imgctl/imgctl/pkg/inventory/inventorytest"
 	"github.com/imgctl/imgctl/pkg/lifecycle"
-	"github.com/imgctl/imgctl/pkg/plan"
 	"github.com/imgctl/imgctl/pkg/regclient"
 	"github.com/imgctl/imgctl/pkg/spec"
 	"github.com/imgctl/imgctl/pkg/verify"
@@ -117,7 +119,7 @@ func (s *state) repo(image string) string { return s.addr + "/ds/" + image }
 // stand-in host: annotations are part of the digests, which the golden
 // files hold.
 func (s *state) base(image, version string) map[string]string {
-	return map[string]string{plan.AnnotationBaseName: hostStandIn + "/ds/" + image, plan.AnnotationBaseDigest: s.dg[image+"@"+version]}
+	return map[string]string{published.AnnotationBaseName: hostStandIn + "/ds/" + image, published.AnnotationBaseDigest: s.dg[image+"@"+version]}
 }
 
 func (s *state) push(image, version string, ann map[string]string, plats ...inventorytest.Platform) {
@@ -146,7 +148,7 @@ func (s *state) mark(image, version string, m lifecycle.Marker) {
 func (s *state) catalog(jobs int) *catalog.Catalog {
 	s.t.Helper()
 	c := regclient.New()
-	obs, err := catalog.Observe(context.Background(), s.lib, plan.Remote{C: c}, catalog.RegistryContents{C: c}, catalog.Options{Jobs: jobs, Trust: &verify.Checker{Registry: c}})
+	obs, err := catalog.Observe(context.Background(), s.lib, readmodel.Remote{C: c}, catalog.RegistryContents{C: c}, catalog.Options{Jobs: jobs, Trust: &verify.Checker{Registry: c}})
 	require.NoError(s.t, err)
 	return catalog.Compute(s.lib, obs, catalog.Meta{Generated: generated, SpecURL: "https://git.example/org/images/blob/main/lib/{file}#L{line}"})
 }

@@ -4,10 +4,10 @@ import (
 	"fmt"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
+	"github.com/imgctl/imgctl/pkg/published"
 	"github.com/imgctl/imgctl/pkg/spec"
 )
 
@@ -53,7 +53,7 @@ func Compute(lib *spec.Library, snap *Snapshot, opts Options) (*Plan, error) {
 			return nil, fmt.Errorf("snapshot has no state for image %s", n)
 		}
 		step := c.decide(lib.Image(n), st)
-		if step.Action == Build && st.Newest != nil && versionDay(st.Newest.Version) > strings.ReplaceAll(opts.Date, "-", ".") {
+		if step.Action == Build && st.Newest != nil && dateOf(st.Newest.Version) > opts.Date {
 			tooEarly = append(tooEarly, fmt.Sprintf("%s (newest %s)", n, st.Newest.Version))
 		}
 		p.Images = append(p.Images, *step)
@@ -141,7 +141,7 @@ func (c *computer) decide(im *spec.Image, st *ImageState) *ImageStep {
 		step.Action = Build
 		step.ContentKey = key.Content
 		reason(im.Pos, "never published")
-	case st.Newest.Annotations[AnnotationContentKey] == key.Content:
+	case st.Newest.Annotations[published.AnnotationContentKey] == key.Content:
 		step.ContentKey = key.Content
 		if msg, pos := c.refreshDue(im, st); msg != "" {
 			step.Action, step.Refresh = Build, true
@@ -157,7 +157,7 @@ func (c *computer) decide(im *spec.Image, st *ImageState) *ImageStep {
 		c.diff(im, key, st.Newest, reason, true)
 	}
 	if step.Action == Build {
-		step.Version = NextVersion(st.Tags, c.day)
+		step.Version = published.Next(st.Tags, c.day).String()
 	}
 	return step
 }
@@ -231,7 +231,7 @@ func (c *computer) base(im *spec.Image, step *ImageStep, reason func(spec.Pos, s
 // and returns how many did (-1: the version has no content record).
 // withBase includes the base part (not known when the parent is rebuilt).
 func (c *computer) diff(im *spec.Image, key Key, newest *Published, reason func(spec.Pos, string, ...any), withBase bool) int {
-	old := decodeParts(newest.Annotations[AnnotationFields])
+	old := decodeParts(newest.Annotations[published.AnnotationFields])
 	if old == nil {
 		if withBase {
 			reason(im.Pos, "published version %s carries no imgctl content record", newest.Version)
@@ -259,7 +259,7 @@ func (c *computer) diff(im *spec.Image, key Key, newest *Published, reason func(
 			if !withBase {
 				continue
 			}
-			oldDigest := shortDigest(newest.Annotations[AnnotationBaseDigest])
+			oldDigest := shortDigest(newest.Annotations[published.AnnotationBaseDigest])
 			if im.IsExternal() {
 				reason(im.PosOf("from"), "external base %s moved from %s to %s", im.From, oldDigest, shortDigest(c.baseDigest(im)))
 			} else {
@@ -397,7 +397,7 @@ func (c *computer) derive(step *ImageStep) {
 		}
 	}
 	// Versions superseded earlier whose marking was interrupted.
-	versions := DatedVersions(st.Tags)
+	versions := published.VersionTags(st.Tags)
 	for _, u := range st.Unmarked {
 		next := nextOf(versions, u.Tag)
 		c.deprecate(step, Superseded, u.Tag, u.Digest, next, dateOf(next), "superseded by "+next+" (marking was interrupted)")
@@ -415,33 +415,9 @@ func (c *computer) deprecate(step *ImageStep, kind DeprecationKind, version, dig
 		d.Replacement = im.Deprecated.Replacement
 	}
 	if c.lib.Policy.DeprecatedTag {
-		d.Tag = version + DeprecatedSuffix
+		d.Tag = version + published.DeprecatedSuffix
 	}
 	c.plan.Deprecations = append(c.plan.Deprecations, d)
-}
-
-// NextVersion returns the dated tag for a build on day: YYYY.MM.DD, or
-// YYYY.MM.DD.N with N one past the highest existing for that day. An
-// existing tag is never reused.
-func NextVersion(tags []string, day time.Time) string {
-	base := day.Format("2006.01.02")
-	taken, max := false, 0
-	for _, t := range tags {
-		if t == base {
-			taken = true
-		} else if rest, ok := strings.CutPrefix(t, base+"."); ok {
-			if n, err := strconv.Atoi(rest); err == nil && n > 0 {
-				taken = true
-				if n > max {
-					max = n
-				}
-			}
-		}
-	}
-	if !taken {
-		return base
-	}
-	return fmt.Sprintf("%s.%d", base, max+1)
 }
 
 func nextOf(versions []string, v string) string {
@@ -453,16 +429,14 @@ func nextOf(versions []string, v string) string {
 	return ""
 }
 
-// versionDay is the YYYY.MM.DD part of a dated version.
-func versionDay(v string) string {
-	if len(v) >= 10 {
-		return v[:10]
+// dateOf is the YYYY-MM-DD day of a dated version ("" when v is not one).
+func dateOf(v string) string {
+	pv, err := published.ParseVersion(v)
+	if err != nil {
+		return ""
 	}
-	return v
+	return pv.Date()
 }
-
-// dateOf is the YYYY-MM-DD day of a dated version.
-func dateOf(v string) string { return strings.ReplaceAll(versionDay(v), ".", "-") }
 
 func addDays(date string, days int) string {
 	t, err := time.Parse("2006-01-02", date)
@@ -476,10 +450,7 @@ func shortDigest(d string) string {
 	if d == "" {
 		return "(none)"
 	}
-	if _, hex, ok := strings.Cut(d, ":"); ok && len(hex) > 12 {
-		return d[:len(d)-len(hex)] + hex[:12]
-	}
-	return d
+	return published.ShortDigest(d)
 }
 
 func sortedCopy(s []string) []string {

@@ -134,8 +134,8 @@ func built(p *plan.Plan) []string {
 	return out
 }
 
-// published sets up the library published once on 2026-11-01.
-func published(t *testing.T) *fixture {
+// publishedLibrary sets up the library published once on 2026-11-01.
+func publishedLibrary(t *testing.T) *fixture {
 	f := newFixture(t)
 	// The pinned image needs r@2026.11.01: publish everything else first.
 	p := f.publish("2026-11-01")
@@ -179,7 +179,7 @@ func TestChangeDetection(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := published(t)
+			f := publishedLibrary(t)
 			tt.change(f)
 			_, p := f.plan("2026-11-24")
 			assert.Equal(t, tt.build, built(p))
@@ -207,7 +207,7 @@ func TestChangeDetection(t *testing.T) {
 }
 
 func TestNoChangeMeansNothingToDo(t *testing.T) {
-	f := published(t)
+	f := publishedLibrary(t)
 	_, p := f.plan("2026-11-24")
 	assert.False(t, p.HasChanges())
 	assert.Equal(t, plan.Summary{Unchanged: 6}, p.Summary)
@@ -217,7 +217,7 @@ func TestNoChangeMeansNothingToDo(t *testing.T) {
 func shortOf(d string) string { return d[:len("sha256:")+12] }
 
 func TestSameDayRebuilds(t *testing.T) {
-	f := published(t)
+	f := publishedLibrary(t)
 	versions := []string{"2026.11.24", "2026.11.24.1", "2026.11.24.2"}
 	for i, want := range versions {
 		f.edit("team2.cue", `"echo`, `"echo `+strings.Repeat("x", i+1))
@@ -234,7 +234,7 @@ func TestSameDayRebuilds(t *testing.T) {
 }
 
 func TestTagSteps(t *testing.T) {
-	f := published(t)
+	f := publishedLibrary(t)
 	f.edit("py.cue", `"python3-numpy"`, `"python3-numpy", "python3-scipy"`)
 	_, p := f.plan("2026-11-24")
 	var got []string
@@ -255,7 +255,7 @@ func shortOr(d string) string {
 }
 
 func TestPinnedWarnings(t *testing.T) {
-	f := published(t)
+	f := publishedLibrary(t)
 	f.edit("r.cue", `"r-base-core"`, `"r-base-core", "r-cran-dplyr"`)
 	_, p := f.plan("2026-11-24")
 	require.Len(t, p.Warnings, 1)
@@ -273,7 +273,7 @@ func TestPinnedWarnings(t *testing.T) {
 }
 
 func TestRetirement(t *testing.T) {
-	f := published(t)
+	f := publishedLibrary(t)
 	f.edit("py.cue", `tags: ["3.11"]`, `tags: ["3.11"], deprecated: {reason: "use py3", replacement: "r"}`)
 	_, p := f.plan("2026-11-24")
 	assert.Equal(t, plan.Retire, p.Step("py").Action)
@@ -295,7 +295,7 @@ func TestRetirement(t *testing.T) {
 }
 
 func TestInterruptedMarkingIsCompleted(t *testing.T) {
-	f := published(t)
+	f := publishedLibrary(t)
 	f.edit("team2.cue", `"echo hi"`, `"echo bye"`)
 	lib, p := f.plan("2026-11-24")
 	p.Deprecations = nil // the publish stopped before marking
@@ -323,7 +323,7 @@ func TestTargets(t *testing.T) {
 }
 
 func TestDateBeforeNewestIsRefused(t *testing.T) {
-	f := published(t)
+	f := publishedLibrary(t)
 	f.edit("team2.cue", `"echo hi"`, `"echo bye"`)
 	lib := f.load()
 	snap, err := plan.Observe(context.Background(), lib, f.reg, plan.ObserveOptions{})
@@ -335,7 +335,7 @@ func TestDateBeforeNewestIsRefused(t *testing.T) {
 }
 
 func TestComputeIsDeterministic(t *testing.T) {
-	f := published(t)
+	f := publishedLibrary(t)
 	f.edit("base.cue", `LANG: "C.UTF-8"`, `LANG: "C"`)
 	lib := f.load()
 	snap, err := plan.Observe(context.Background(), lib, f.reg, plan.ObserveOptions{})
@@ -347,20 +347,11 @@ func TestComputeIsDeterministic(t *testing.T) {
 	}
 }
 
-func TestNextVersion(t *testing.T) {
-	day := mustDay("2026-11-24")
-	assert.Equal(t, "2026.11.24", plan.NextVersion([]string{"2026.11.23", "latest"}, day))
-	assert.Equal(t, "2026.11.24.1", plan.NextVersion([]string{"2026.11.24"}, day))
-	assert.Equal(t, "2026.11.24.10", plan.NextVersion([]string{"2026.11.24", "2026.11.24.9", "2026.11.24.2"}, day))
-	assert.Equal(t, "2026.11.24.1", plan.NextVersion([]string{"2026.11.24-deprecated", "2026.11.24"}, day))
-	assert.Equal(t, []string{"2026.11.24", "2026.11.24.2", "2026.11.24.10"}, plan.DatedVersions([]string{"2026.11.24.10", "latest", "2026.11.24", "sha256-abc", "2026.11.24.2", "2026.11.24-deprecated"}))
-}
-
 // TestMovingTagReadWhenBuilding: a moving tag left on an older version (the
 // spec dropped it, then added it back) is read, not assumed, so publish
 // does not stop on a stale plan forever.
 func TestMovingTagReadWhenBuilding(t *testing.T) {
-	f := published(t)
+	f := publishedLibrary(t)
 	old := f.reg.TagDigest("r.test/ds/py", "2026.11.01")
 	f.edit("py.cue", `"python3-numpy"`, `"python3-numpy", "python3-scipy"`)
 	plantest.Apply(f.reg, f.load(), mustPlan(t, f, "2026-11-24"))
@@ -388,7 +379,7 @@ func TestMovingTagReadWhenBuilding(t *testing.T) {
 // died before latest and the moving tags (and the markers) is finished by
 // the next plan, without building anything.
 func TestInterruptedTaggingIsRepaired(t *testing.T) {
-	f := published(t)
+	f := publishedLibrary(t)
 	old := f.reg.TagDigest("r.test/ds/py", "latest")
 	f.edit("py.cue", `"python3-numpy"`, `"python3-numpy", "python3-scipy"`)
 	lib, p := f.plan("2026-11-24")
@@ -425,7 +416,7 @@ func TestInterruptedTaggingIsRepaired(t *testing.T) {
 
 // TestStrayTagOnUnknownDigest names the digest when no recent version has it.
 func TestStrayTagOnUnknownDigest(t *testing.T) {
-	f := published(t)
+	f := publishedLibrary(t)
 	f.reg.PutManifest("r.test/ds/r", debianV2, nil)
 	f.reg.Put("r.test/ds/r", "latest", debianV2, nil)
 	_, p := f.plan("2026-11-24")
@@ -459,7 +450,7 @@ func TestExternalBaseLacksAPlatform(t *testing.T) {
 }
 
 func TestRefresh(t *testing.T) {
-	f := published(t)
+	f := publishedLibrary(t)
 	f.edit("lib.cue", `registry: "r.test/ds"`, "registry: \"r.test/ds\"\npolicy: refreshDays: 30")
 
 	// 29 days: not due.

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"sort"
 
+	"github.com/imgctl/imgctl/pkg/published"
 	"github.com/imgctl/imgctl/pkg/spec"
 )
 
@@ -13,18 +14,6 @@ import (
 // from specs changes, so every image is rebuilt once. v2: a files entry's
 // missing directories are made 0755 instead of getting the file's mode.
 const KeyFormat = "imgctl-key/v2"
-
-// Manifest annotations imgctl writes on every image and reads back.
-const (
-	AnnotationContentKey  = "io.imgctl.content-key"
-	AnnotationFields      = "io.imgctl.fields"
-	AnnotationImage       = "io.imgctl.image"
-	AnnotationSource      = "org.opencontainers.image.source"
-	AnnotationRevision    = "org.opencontainers.image.revision"
-	AnnotationBaseName    = "org.opencontainers.image.base.name"
-	AnnotationBaseDigest  = "org.opencontainers.image.base.digest"
-	AnnotationDescription = "org.opencontainers.image.description"
-)
 
 // excluded spec fields do not determine an image's content.
 var excluded = map[string]bool{
@@ -146,16 +135,16 @@ func changedParts(old, new map[string]string) []string {
 func Annotations(im *spec.Image, baseRef, baseDigest string) map[string]string {
 	key := ComputeKey(im, baseDigest)
 	a := map[string]string{
-		AnnotationContentKey: key.Content,
-		AnnotationFields:     EncodeParts(key.Parts),
-		AnnotationImage:      im.Name,
+		published.AnnotationContentKey: key.Content,
+		published.AnnotationFields:     EncodeParts(key.Parts),
+		published.AnnotationImage:      im.Name,
 	}
 	if baseDigest != "" {
-		a[AnnotationBaseName] = baseRef
-		a[AnnotationBaseDigest] = baseDigest
+		a[published.AnnotationBaseName] = baseRef
+		a[published.AnnotationBaseDigest] = baseDigest
 	}
 	if im.Description != "" {
-		a[AnnotationDescription] = im.Description
+		a[published.AnnotationDescription] = im.Description
 	}
 	return a
 }

@@ -9,6 +9,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/imgctl/imgctl/pkg/published"
+
 	"github.com/imgctl/imgctl/pkg/plan"
 	"github.com/imgctl/imgctl/pkg/plan/plantest"
 )
@@ -42,7 +44,7 @@ func (r *inFlight) ListTags(ctx context.Context, repo string) ([]string, error) 
 	return r.inner.ListTags(ctx, repo)
 }
 
-func (r *inFlight) Manifest(ctx context.Context, ref string) (*plan.Published, error) {
+func (r *inFlight) Manifest(ctx context.Context, ref string) (*published.Manifest, error) {
 	defer r.enter()()
 	return r.inner.Manifest(ctx, ref)
 }
@@ -65,7 +67,7 @@ func (r *inFlight) Marked(ctx context.Context, repo, digest string) (bool, error
 // TestObserveStaysWithinJobs: Jobs bounds every read Observe makes, the
 // first image's (read alone, before the others) included.
 func TestObserveStaysWithinJobs(t *testing.T) {
-	f := published(t)
+	f := publishedLibrary(t)
 	lib := f.load()
 	for _, jobs := range []int{1, 2, 3, 8} {
 		reg := &inFlight{inner: f.reg}

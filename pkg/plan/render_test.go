@@ -13,7 +13,7 @@ import (
 // several reasons, skips, a retirement, a blocked image, tag moves,
 // deprecations and warnings.
 func TestRenderGolden(t *testing.T) {
-	f := published(t)
+	f := publishedLibrary(t)
 	f.edit("py.cue", `"python3-numpy"`, `"python3-numpy", "python3-scipy"`)
 	f.files["data.csv"] = "a,b\n1,3\n"
 	f.edit("r.cue", `apt:`, `deprecated: {reason: "R moves to the r4 image", replacement: "team"}, apt:`)

@@ -8,9 +8,9 @@ import (
 	"strings"
 	"sync"
 
-	version "github.com/hashicorp/go-version"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/imgctl/imgctl/pkg/published"
 	"github.com/imgctl/imgctl/pkg/spec"
 )
 
@@ -58,15 +58,9 @@ type ImageState struct {
 	TagVersions map[string]string `json:"tag_versions,omitempty"`
 }
 
-// Published is a published manifest.
-type Published struct {
-	Version     string            `json:"version"`
-	Digest      string            `json:"digest"`
-	Annotations map[string]string `json:"annotations,omitempty"`
-	// Platforms are the platforms of an image index ("linux/amd64", …);
-	// nil for a single image manifest.
-	Platforms []string `json:"platforms,omitempty"`
-}
+// Published is a published manifest or index (the vocabulary's
+// published.Manifest).
+type Published = published.Manifest
 
 // Registry is the read access Observe needs.
 type Registry interface {
@@ -90,9 +84,6 @@ type ObserveOptions struct {
 	// Jobs bounds concurrent registry reads (default 16).
 	Jobs int
 }
-
-// DeprecatedSuffix marks a superseded version's extra tag.
-const DeprecatedSuffix = "-deprecated"
 
 // Observe reads, for every image in scope, its tags and newest version's
 // manifest, the versions children pin, and the digests external bases
@@ -197,7 +188,7 @@ func observeImage(ctx context.Context, slots *errgroup.Group, reg Registry, st *
 	}
 	sort.Strings(tags)
 	st.Tags = tags
-	versions := DatedVersions(tags)
+	versions := published.VersionTags(tags)
 	var moving []string
 	for _, t := range MovingTags(im) {
 		if has(tags, t) {
@@ -354,7 +345,7 @@ func observeUnmarked(ctx context.Context, reg Registry, st *ImageState, versions
 		older = older[len(older)-1:]
 	}
 	for _, v := range older {
-		if pol.DeprecatedTag && has(st.Tags, v+DeprecatedSuffix) {
+		if pol.DeprecatedTag && has(st.Tags, v+published.DeprecatedSuffix) {
 			continue
 		}
 		d, err := reg.Resolve(ctx, st.Repository+":"+v)
@@ -372,7 +363,7 @@ func observeUnmarked(ctx context.Context, reg Registry, st *ImageState, versions
 }
 
 func marked(ctx context.Context, reg Registry, st *ImageState, v, digest string, pol spec.Policy) (bool, error) {
-	if pol.DeprecatedTag && has(st.Tags, v+DeprecatedSuffix) {
+	if pol.DeprecatedTag && has(st.Tags, v+published.DeprecatedSuffix) {
 		return true, nil
 	}
 	return reg.Marked(ctx, st.Repository, digest)
@@ -381,31 +372,6 @@ func marked(ctx context.Context, reg Registry, st *ImageState, v, digest string,
 func has(sorted []string, s string) bool {
 	i := sort.SearchStrings(sorted, s)
 	return i < len(sorted) && sorted[i] == s
-}
-
-// DatedVersions returns the tags that are dated versions, oldest first.
-func DatedVersions(tags []string) []string {
-	type tv struct {
-		tag string
-		v   *version.Version
-	}
-	var vs []tv
-	for _, t := range tags {
-		if !spec.ValidVersion(t) {
-			continue
-		}
-		v, err := version.NewVersion(t)
-		if err != nil {
-			continue
-		}
-		vs = append(vs, tv{t, v})
-	}
-	sort.Slice(vs, func(i, j int) bool { return vs[i].v.LessThan(vs[j].v) })
-	out := make([]string, len(vs))
-	for i, v := range vs {
-		out[i] = v.v.Original()
-	}
-	return out
 }
 
 // scope returns the images to plan: all, or the targets and their

@@ -10,6 +10,8 @@ import (
 	"github.com/moby/buildkit/client"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/imgctl/imgctl/pkg/published"
+
 	"github.com/imgctl/imgctl/pkg/build"
 	"github.com/imgctl/imgctl/pkg/plan"
 	"github.com/imgctl/imgctl/pkg/regclient"
@@ -116,10 +118,10 @@ func (pub *Publisher) buildOne(ctx context.Context, lib *spec.Library, st plan.I
 	}
 	ann := plan.Annotations(im, st.Base.Ref, baseDigest)
 	if pub.Source != "" {
-		ann[plan.AnnotationSource] = pub.Source
+		ann[published.AnnotationSource] = pub.Source
 	}
 	if pub.Revision != "" {
-		ann[plan.AnnotationRevision] = pub.Revision
+		ann[published.AnnotationRevision] = pub.Revision
 	}
 	secrets, err := pub.secrets(im)
 	if err != nil {

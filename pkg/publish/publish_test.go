@@ -20,6 +20,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/imgctl/imgctl/pkg/published"
+	"github.com/imgctl/imgctl/pkg/readmodel"
+
 	"github.com/imgctl/imgctl/internal/e2etest"
 	"github.com/imgctl/imgctl/internal/faultproxy"
 	"github.com/imgctl/imgctl/pkg/build"
@@ -111,7 +114,7 @@ func (e *env) plan(date string) (*spec.Library, *plan.Plan) {
 	e.t.Helper()
 	lib, err := spec.Load(e.dir)
 	require.NoError(e.t, err)
-	snap, err := plan.Observe(context.Background(), lib, plan.Remote{C: e.c}, plan.ObserveOptions{})
+	snap, err := plan.Observe(context.Background(), lib, readmodel.Remote{C: e.c}, plan.ObserveOptions{})
 	require.NoError(e.t, err)
 	p, err := plan.Compute(lib, snap, plan.Options{Date: date})
 	require.NoError(e.t, err)
@@ -145,7 +148,7 @@ func (e *env) digest(image, tag string) string {
 }
 
 func (e *env) markers(image, digest string) []lifecycle.Marker {
-	ms, err := plan.Remote{C: e.c}.Markers(context.Background(), e.reg+"/ds/"+image, digest)
+	ms, err := readmodel.Remote{C: e.c}.Markers(context.Background(), e.reg+"/ds/"+image, digest)
 	require.NoError(e.t, err)
 	return ms
 }
@@ -292,7 +295,7 @@ func TestConcurrentPublishesLoseNoMarker(t *testing.T) {
 	for _, n := range []string{"base", "py", "team", "other"} {
 		d := a.digest(n, "2026.11.01")
 		assert.Len(t, a.markers(n, d), 1, "ds/%s", n)
-		ms, err := plan.Remote{C: b.c}.Markers(context.Background(), reg+"/ds2/"+n, mustHead(t, b.c, reg+"/ds2/"+n+":2026.11.01"))
+		ms, err := readmodel.Remote{C: b.c}.Markers(context.Background(), reg+"/ds2/"+n, mustHead(t, b.c, reg+"/ds2/"+n+":2026.11.01"))
 		require.NoError(t, err)
 		assert.Len(t, ms, 1, "ds2/%s", n)
 	}
@@ -337,7 +340,7 @@ func TestRetirement(t *testing.T) {
 
 			lib, err := spec.Load(e.dir)
 			require.NoError(t, err)
-			r, err := status.Collect(context.Background(), lib, plan.Remote{C: e.c}, status.Options{Names: []string{"py"}, Jobs: 2})
+			r, err := status.Collect(context.Background(), lib, readmodel.Remote{C: e.c}, status.Options{Names: []string{"py"}, Jobs: 2})
 			require.NoError(t, err)
 			require.Len(t, r.Images, 1)
 			py := r.Images[0]
@@ -426,9 +429,9 @@ func TestConcurrentPublishersSameImageSameDay(t *testing.T) {
 			for _, n := range []string{"base", "py", "team", "other"} {
 				assert.Equal(t, first[n], a.digest(n, "2026.11.02"), "%s:2026.11.02 never rewritten", n)
 				tags := a.tags(n)
-				newest := plan.DatedVersions(tags)[len(plan.DatedVersions(tags))-1]
+				newest := published.VersionTags(tags)[len(published.VersionTags(tags))-1]
 				assert.Equal(t, a.digest(n, newest), a.digest(n, "latest"), "%s: latest on the newest version %s", n, newest)
-				for _, v := range plan.DatedVersions(tags) {
+				for _, v := range published.VersionTags(tags) {
 					if v != newest {
 						// At least once: two publishes that both passed
 						// the dated-tag checks in the same instant each

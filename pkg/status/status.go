@@ -11,10 +11,11 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/imgctl/imgctl/pkg/published"
+
 	"github.com/imgctl/imgctl/pkg/changelog"
 	"github.com/imgctl/imgctl/pkg/inventory"
 	"github.com/imgctl/imgctl/pkg/lifecycle"
-	"github.com/imgctl/imgctl/pkg/plan"
 	"github.com/imgctl/imgctl/pkg/spec"
 	"github.com/imgctl/imgctl/pkg/verify"
 )
@@ -25,11 +26,9 @@ const FormatVersion = "1"
 // Registry is the read access status needs.
 type Registry interface {
 	ListTags(ctx context.Context, repo string) ([]string, error)
-	Manifest(ctx context.Context, ref string) (*plan.Published, error)
+	Manifest(ctx context.Context, ref string) (*published.Manifest, error)
 	Markers(ctx context.Context, repo, digest string) ([]lifecycle.Marker, error)
 }
-
-var _ Registry = plan.Remote{}
 
 // Report is the status of a library's images.
 type Report struct {
@@ -198,7 +197,7 @@ func collectImage(ctx context.Context, reg Registry, opts Options, si *spec.Imag
 	if err != nil {
 		return im, err
 	}
-	dated := plan.DatedVersions(tags)
+	dated := published.VersionTags(tags)
 	vs := make([]Version, len(dated))
 	var latest string
 	var mu sync.Mutex
@@ -227,8 +226,8 @@ func collectImage(ctx context.Context, reg Registry, opts Options, si *spec.Imag
 				return err
 			}
 			ver := Version{Version: v, Digest: m.Digest, Date: strings.ReplaceAll(v[:10], ".", "-"), Platforms: m.Platforms}
-			if d := m.Annotations[plan.AnnotationBaseDigest]; d != "" {
-				ver.BuiltOn = &BuiltOn{Ref: m.Annotations[plan.AnnotationBaseName], Digest: d}
+			if d := m.Annotations[published.AnnotationBaseDigest]; d != "" {
+				ver.BuiltOn = &BuiltOn{Ref: m.Annotations[published.AnnotationBaseName], Digest: d}
 			}
 			ref, err := name.NewDigest(repo+"@"+m.Digest, name.Insecure)
 			if err != nil {
@@ -244,7 +243,7 @@ func collectImage(ctx context.Context, reg Registry, opts Options, si *spec.Imag
 				}
 			}
 			if trust != nil {
-				t, err := trust.Check(ctx, ref, m.Annotations[plan.AnnotationRevision])
+				t, err := trust.Check(ctx, ref, m.Annotations[published.AnnotationRevision])
 				if err != nil {
 					return err
 				}

@@ -12,11 +12,12 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/imgctl/imgctl/pkg/published"
+
 	"github.com/imgctl/imgctl/internal/goldentest"
 
 	"github.com/imgctl/imgctl/pkg/inventory"
 	"github.com/imgctl/imgctl/pkg/lifecycle"
-	"github.com/imgctl/imgctl/pkg/plan"
 	"github.com/imgctl/imgctl/pkg/regclient"
 	"github.com/imgctl/imgctl/pkg/spec"
 	"github.com/imgctl/imgctl/pkg/status"
@@ -40,7 +41,7 @@ func (f *fake) ListTags(_ context.Context, repo string) ([]string, error) {
 	return out, nil
 }
 
-func (f *fake) Manifest(_ context.Context, ref string) (*plan.Published, error) {
+func (f *fake) Manifest(_ context.Context, ref string) (*published.Manifest, error) {
 	i := strings.LastIndex(ref, ":")
 	d, ok := f.tags[ref[:i]][ref[i+1:]]
 	if !ok {
@@ -52,7 +53,7 @@ func (f *fake) Manifest(_ context.Context, ref string) (*plan.Published, error) 
 	if v := ref[i+1:]; v >= "2026.11.24" && v != "latest" || v == "latest" && d >= "sha256:4" {
 		plats = []string{"linux/amd64", "linux/arm64"}
 	}
-	return &plan.Published{Digest: d, Annotations: f.ann[d], Platforms: plats}, nil
+	return &published.Manifest{Digest: d, Annotations: f.ann[d], Platforms: plats}, nil
 }
 
 func (f *fake) Markers(_ context.Context, repo, digest string) ([]lifecycle.Marker, error) {
@@ -121,11 +122,11 @@ images: never: {parent: "py"}
 			r + "old":  {"2026.11.01": dg("6"), "latest": dg("6")},
 		},
 		ann: map[string]map[string]string{
-			dg("3"): {plan.AnnotationBaseDigest: dg("1"), plan.AnnotationBaseName: r + "py"},
-			dg("4"): {plan.AnnotationBaseDigest: dg("2"), plan.AnnotationBaseName: r + "py"},
-			dg("5"): {plan.AnnotationBaseDigest: dg("2"), plan.AnnotationBaseName: r + "py"},
-			dg("6"): {plan.AnnotationBaseDigest: dg("1"), plan.AnnotationBaseName: r + "py"},
-			dg("1"): {plan.AnnotationBaseDigest: dg("a"), plan.AnnotationBaseName: "index.docker.io/library/debian"},
+			dg("3"): {published.AnnotationBaseDigest: dg("1"), published.AnnotationBaseName: r + "py"},
+			dg("4"): {published.AnnotationBaseDigest: dg("2"), published.AnnotationBaseName: r + "py"},
+			dg("5"): {published.AnnotationBaseDigest: dg("2"), published.AnnotationBaseName: r + "py"},
+			dg("6"): {published.AnnotationBaseDigest: dg("1"), published.AnnotationBaseName: r + "py"},
+			dg("1"): {published.AnnotationBaseDigest: dg("a"), published.AnnotationBaseName: "index.docker.io/library/debian"},
 		},
 		markers: map[string][]lifecycle.Marker{
 			r + "py@" + dg("1"):   {{EndOfLife: "2026-12-24", Date: "2026-11-24", Reason: "superseded by 2026.11.24", SupersededByTag: "2026.11.24", SupersededByDigest: dg("2")}},

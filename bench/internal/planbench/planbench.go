@@ -11,6 +11,9 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/imgctl/imgctl/pkg/published"
+	"github.com/imgctl/imgctl/pkg/readmodel"
+
 	"github.com/imgctl/imgctl/pkg/plan"
 	"github.com/imgctl/imgctl/pkg/regclient"
 	"github.com/imgctl/imgctl/pkg/spec"
@@ -45,7 +48,7 @@ func (c Counting) ListTags(ctx context.Context, repo string) ([]string, error) {
 }
 
 // Manifest implements plan.Registry.
-func (c Counting) Manifest(ctx context.Context, ref string) (*plan.Published, error) {
+func (c Counting) Manifest(ctx context.Context, ref string) (*published.Manifest, error) {
 	c.Calls.Manifest.Add(1)
 	return c.Inner.Manifest(ctx, ref)
 }
@@ -145,7 +148,7 @@ func Plan(ctx context.Context, dir string, o Options) (Report, error) {
 
 	var cnt regclient.Counter
 	var calls Calls
-	reg := Counting{Inner: plan.Remote{C: regclient.New(regclient.WithCounter(&cnt))}, Calls: &calls, Moving: moving}
+	reg := Counting{Inner: readmodel.Remote{C: regclient.New(regclient.WithCounter(&cnt))}, Calls: &calls, Moving: moving}
 	t1 := time.Now()
 	snap, err := plan.Observe(ctx, lib, reg, plan.ObserveOptions{Jobs: o.Jobs})
 	if err != nil {
@@ -210,7 +213,7 @@ func ListGet(ctx context.Context, repos []Repo, jobs int) (PeerReport, error) {
 			if err != nil {
 				return fmt.Errorf("listing %s: %w", repo.Name, err)
 			}
-			vs := plan.DatedVersions(tags)
+			vs := published.VersionTags(tags)
 			if len(vs) == 0 {
 				return fmt.Errorf("%s: no dated version", repo.Name)
 			}

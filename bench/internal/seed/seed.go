@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/imgctl/imgctl/pkg/plan"
+	"github.com/imgctl/imgctl/pkg/published"
 	"github.com/imgctl/imgctl/pkg/regclient"
 	"github.com/imgctl/imgctl/pkg/spec"
 )
@@ -191,7 +192,7 @@ func push(ctx context.Context, pusher *remote.Pusher, c *regclient.Client, repo 
 		if err := write(o.Previous, prev); err != nil {
 			return r, err
 		}
-		if err := tag(o.Previous+plan.DeprecatedSuffix, prev); err != nil {
+		if err := tag(o.Previous+published.DeprecatedSuffix, prev); err != nil {
 			return r, err
 		}
 	}

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/imgctl/imgctl/pkg/published"
+
 	"github.com/imgctl/imgctl/pkg/plan"
 	"github.com/imgctl/imgctl/pkg/regclient"
 	"github.com/imgctl/imgctl/pkg/spec"
@@ -90,7 +92,7 @@ func (r *Registry) ListTags(_ context.Context, repo string) ([]string, error) {
 }
 
 // Manifest implements plan.Registry.
-func (r *Registry) Manifest(_ context.Context, ref string) (*plan.Published, error) {
+func (r *Registry) Manifest(_ context.Context, ref string) (*published.Manifest, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.Requests++
@@ -102,7 +104,7 @@ func (r *Registry) Manifest(_ context.Context, ref string) (*plan.Published, err
 	for k, v := range r.manifests[d] {
 		ann[k] = v
 	}
-	return &plan.Published{Digest: d, Annotations: ann}, nil
+	return &published.Manifest{Digest: d, Annotations: ann}, nil
 }
 
 // Resolve implements plan.Registry.
@@ -175,7 +177,7 @@ func Apply(r *Registry, lib *spec.Library, p *plan.Plan) map[string]string {
 			base = built[st.Base.Image]
 		}
 		ann := plan.Annotations(lib.Image(st.Name), st.Base.Ref, base)
-		sum := sha256.Sum256([]byte(st.Repository + ann[plan.AnnotationContentKey]))
+		sum := sha256.Sum256([]byte(st.Repository + ann[published.AnnotationContentKey]))
 		d := "sha256:" + hex.EncodeToString(sum[:])
 		built[st.Name] = d
 		r.PutManifest(st.Repository, d, ann)

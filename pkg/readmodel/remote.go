@@ -1,4 +1,4 @@
-package plan
+package readmodel
 
 import (
 	"context"
@@ -6,32 +6,30 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/imgctl/imgctl/pkg/lifecycle"
+	"github.com/imgctl/imgctl/pkg/published"
 	"github.com/imgctl/imgctl/pkg/regclient"
 )
 
-// Remote adapts a registry client to the Registry that Observe reads.
+// Remote adapts a registry client to the registry reads of plan.Observe
+// (plan.Registry, plan.PlatformResolver) and status.Collect
+// (status.Registry).
 type Remote struct{ C *regclient.Client }
 
-var (
-	_ Registry         = Remote{}
-	_ PlatformResolver = Remote{}
-)
-
-// ListTags implements Registry.
+// ListTags lists a repository's tags.
 func (r Remote) ListTags(ctx context.Context, repo string) ([]string, error) {
 	return r.C.ListTags(ctx, repo)
 }
 
-// Manifest implements Registry.
-func (r Remote) Manifest(ctx context.Context, ref string) (*Published, error) {
+// Manifest fetches the manifest or index at ref.
+func (r Remote) Manifest(ctx context.Context, ref string) (*published.Manifest, error) {
 	m, err := r.C.Get(ctx, ref)
 	if err != nil {
 		return nil, err
 	}
-	return &Published{Digest: m.Descriptor.Digest.String(), Annotations: m.Annotations, Platforms: m.Platforms}, nil
+	return &published.Manifest{Digest: m.Descriptor.Digest.String(), Annotations: m.Annotations, Platforms: m.Platforms}, nil
 }
 
-// Resolve implements Registry.
+// Resolve returns the digest ref points at (a HEAD).
 func (r Remote) Resolve(ctx context.Context, ref string) (string, error) {
 	d, err := r.C.Head(ctx, ref)
 	if err != nil {
@@ -40,12 +38,12 @@ func (r Remote) Resolve(ctx context.Context, ref string) (string, error) {
 	return d.Digest.String(), nil
 }
 
-// Platforms implements PlatformResolver.
+// Platforms resolves ref and lists the platforms it provides.
 func (r Remote) Platforms(ctx context.Context, ref string) (string, []string, error) {
 	return r.C.Platforms(ctx, ref)
 }
 
-// Marked implements Registry.
+// Marked reports whether repo@digest has a lifecycle marker.
 func (r Remote) Marked(ctx context.Context, repo, digest string) (bool, error) {
 	ms, err := r.Markers(ctx, repo, digest)
 	return len(ms) > 0, err
