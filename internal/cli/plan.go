@@ -76,7 +76,7 @@ reason and the spec position behind it; then the tags to write and the versions 
 deprecate. Nothing is written.
 
 Exit status: 0 success; 1 error; with --detailed-exitcode, 0 nothing to do,
-1 error, 2 changes present.`,
+1 error, 2 changes present (blocked images count as changes).`,
 		Args: maxArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := f.validate(); err != nil {
@@ -102,7 +102,9 @@ Exit status: 0 success; 1 error; with --detailed-exitcode, 0 nothing to do,
 			if err != nil {
 				return err
 			}
-			if detailedExit && p.HasChanges() {
+			// Blocked images are a change to report: the library is not
+			// what its specs say.
+			if detailedExit && (p.HasChanges() || p.Summary.Blocked > 0) {
 				return &exitError{code: ExitChanges, err: fmt.Errorf("changes present"), reported: true}
 			}
 			return nil

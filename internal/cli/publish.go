@@ -42,7 +42,15 @@ func newPublishCmd(s streams) *cobra.Command {
 build is built with BuildKit in graph order and pushed by digest; only when all
 builds succeeded are the dated tags written, then latest and the moving tags,
 then superseded versions are marked deprecated. A failed build moves no tag; a
-re-run finishes the job. Publishing right after a success does nothing.`,
+re-run finishes the job. Publishing right after a success does nothing.
+
+A blocked image (a platform its external base lacks, a pinned parent that is
+not published, a blocked parent) cannot be built until the specs change:
+publish does everything else, then names each blocked image and why, and exits
+1.
+
+Exit status: 0 published (or nothing to do); 1 error or blocked images;
+2 usage.`,
 		Args: maxArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := f.validate(); err != nil {
@@ -87,6 +95,10 @@ re-run finishes the job. Publishing right after a success does nothing.`,
 				}
 			}
 			if !p.HasChanges() {
+				if err := blockedError(p); err != nil {
+					fmt.Fprintln(s.out, "Nothing to publish.")
+					return err
+				}
 				fmt.Fprintln(s.out, "Nothing to do: every image is up to date.")
 				return nil
 			}
@@ -147,7 +159,9 @@ re-run finishes the job. Publishing right after a success does nothing.`,
 				}
 				return err
 			}
-			return nil
+			// Everything else was published: the blocked images still
+			// fail the command, so that CI does not go green on them.
+			return blockedError(p)
 		},
 	}
 	f.add(cmd)
@@ -160,6 +174,29 @@ re-run finishes the job. Publishing right after a success does nothing.`,
 	cmd.Flags().BoolVar(&noCache, "no-cache", false, "do not export or import the registry build cache")
 	cmd.Flags().StringVar(&cacheRepo, "cache-repo", "", "registry build cache of image NAME at PREFIX/NAME:buildcache (default policy.cacheRepo, else REGISTRY/"+publish.CacheRepoName+")")
 	return cmd
+}
+
+// blockedError names every blocked image of p and why, or is nil. A
+// blocked image can never be built as the specs stand (a platform its
+// external base lacks, a pinned parent that is not published, a blocked
+// parent): publish exits 1 on it after doing everything else.
+func blockedError(p *plan.Plan) error {
+	var lines []string
+	for _, st := range p.Images {
+		if st.Action != plan.Blocked {
+			continue
+		}
+		why := make([]string, 0, len(st.Reasons))
+		for _, r := range st.Reasons {
+			why = append(why, r.Message)
+		}
+		lines = append(lines, fmt.Sprintf("  %s: %s", st.Name, strings.Join(why, "; ")))
+	}
+	if len(lines) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%d %s blocked and cannot be published until the specs change:\n%s",
+		len(lines), map[bool]string{true: "image is", false: "images are"}[len(lines) == 1], strings.Join(lines, "\n"))
 }
 
 // startPool connects to the BuildKit daemons of the flags, checks that

@@ -159,6 +159,14 @@ func (c *computer) decide(im *spec.Image, st *ImageState) *ImageStep {
 	if step.Action == Build {
 		step.Version = published.Next(st.Tags, c.day).String()
 	}
+	if len(st.Foreign) > 0 {
+		step.Foreign = append([]ForeignTag{}, st.Foreign...)
+		for _, f := range st.Foreign {
+			if published.IsVersion(f.Tag) {
+				reason(im.Pos, "%s is not an imgctl version: it points at %s; left as it is", f.Tag, foreignNote(st, f.Tag))
+			}
+		}
+	}
 	return step
 }
 
@@ -196,6 +204,11 @@ func (c *computer) base(im *spec.Image, step *ImageStep, reason func(spec.Pos, s
 		step.Base.Version = v
 		pinned := pst.Pinned[v]
 		if pinned == nil {
+			if pst.IsForeign(v) {
+				reason(pos, "pinned parent %s@%s is not an imgctl version (%s)", im.Parent, v, foreignNote(pst, v))
+				c.warn(im, pos, "pinned to %s@%s, which imgctl did not publish", im.Parent, v)
+				return true
+			}
 			reason(pos, "pinned parent %s@%s is not published", im.Parent, v)
 			c.warn(im, pos, "pinned to %s@%s, which does not exist", im.Parent, v)
 			return true
@@ -357,7 +370,9 @@ func (c *computer) derive(step *ImageStep) {
 			cur, why := current(t), "new tag"
 			switch {
 			case cur == "":
-			case cur == prev.Digest:
+			case st.IsForeign(t):
+				why = fmt.Sprintf("%s points at %s; publish moves it to %s", t, foreignNote(st, t), step.Version)
+			case prev != nil && cur == prev.Digest:
 				why = "moves from " + prev.Version
 			default:
 				why = "moves from " + shortDigest(cur)
@@ -383,6 +398,8 @@ func (c *computer) derive(step *ImageStep) {
 				tag(t, kind, "", "latest is missing (interrupted publish?)")
 			case !has(st.Tags, t):
 				tag(t, kind, "", "tag added in the spec")
+			case st.IsForeign(t):
+				tag(t, kind, cur, fmt.Sprintf("%s points at %s; publish moves it to %s", t, foreignNote(st, t), step.Version))
 			default:
 				on := shortDigest(cur)
 				if v := st.TagVersions[t]; v != "" {
@@ -402,6 +419,21 @@ func (c *computer) derive(step *ImageStep) {
 		next := nextOf(versions, u.Tag)
 		c.deprecate(step, Superseded, u.Tag, u.Digest, next, dateOf(next), "superseded by "+next+" (marking was interrupted)")
 	}
+}
+
+// foreignNote says what tag of st points at ("an image imgctl did not
+// publish (sha256:…)", "a missing manifest").
+func foreignNote(st *ImageState, tag string) string {
+	for _, f := range st.Foreign {
+		if f.Tag != tag {
+			continue
+		}
+		if f.Note == ForeignMissing {
+			return "a manifest that is missing"
+		}
+		return f.Note + " (" + shortDigest(f.Digest) + ")"
+	}
+	return ""
 }
 
 func (c *computer) deprecate(step *ImageStep, kind DeprecationKind, version, digest, by, date, why string) {

@@ -414,10 +414,11 @@ func TestInterruptedTaggingIsRepaired(t *testing.T) {
 	assert.False(t, p.HasChanges(), "converged: %+v %+v", p.Tags, p.Deprecations)
 }
 
-// TestStrayTagOnUnknownDigest names the digest when no recent version has it.
+// TestStrayTagOnUnknownDigest names the digest when no recent version has
+// it and imgctl wrote it (an older version than the plan names).
 func TestStrayTagOnUnknownDigest(t *testing.T) {
 	f := publishedLibrary(t)
-	f.reg.PutManifest("r.test/ds/r", debianV2, nil)
+	f.reg.PutManifest("r.test/ds/r", debianV2, map[string]string{"io.imgctl.content-key": "old"})
 	f.reg.Put("r.test/ds/r", "latest", debianV2, nil)
 	_, p := f.plan("2026-11-24")
 	require.Len(t, p.Tags, 1)

@@ -73,8 +73,28 @@ type ImageStep struct {
 	// Tests are the spec's test commands a build runs inside the new
 	// version, on every platform, before any tag moves.
 	Tests []string `json:"tests,omitempty"`
-	Pos   spec.Pos `json:"pos"`
+	// Foreign are tags of the repository that look like imgctl's (dated
+	// versions, latest, the spec's moving tags) but whose manifests imgctl
+	// did not write or that are gone: no step supersedes, marks or
+	// retires them, and only latest and the moving tags are ever moved.
+	Foreign []ForeignTag `json:"foreign,omitempty"`
+	Pos     spec.Pos     `json:"pos"`
 }
+
+// ForeignTag is a tag imgctl did not write, as Observe found it.
+type ForeignTag struct {
+	Tag string `json:"tag"`
+	// Digest is what it points at ("" when its manifest is missing).
+	Digest string `json:"digest,omitempty"`
+	// Note says what was found: ForeignImage or ForeignMissing.
+	Note string `json:"note"`
+}
+
+// The notes of a ForeignTag.
+const (
+	ForeignImage   = "an image imgctl did not publish"
+	ForeignMissing = "its manifest is missing"
+)
 
 // Base is what an image is built FROM.
 type Base struct {

@@ -2,6 +2,7 @@ package plan
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -41,7 +42,8 @@ type ImageState struct {
 	Tags []string `json:"tags"`
 	// Newest is the newest dated version, with its annotations.
 	Newest *Published `json:"newest,omitempty"`
-	// Pinned holds versions children pin, by version ("" digest: absent).
+	// Pinned holds versions children pin, by version (nil: absent, or not
+	// an imgctl version; see Foreign).
 	Pinned map[string]*Published `json:"pinned,omitempty"`
 	// Unmarked are superseded versions (not Newest) not yet marked
 	// deprecated, with their digests.
@@ -56,6 +58,44 @@ type ImageState struct {
 	// is not Newest (an interrupted publish), if one of the versions
 	// before Newest has its digest.
 	TagVersions map[string]string `json:"tag_versions,omitempty"`
+	// Foreign are the dated and moving tags read whose manifests imgctl
+	// did not write or that are missing, newest first for dated ones.
+	// Newest, Unmarked and Pinned never hold a foreign version.
+	Foreign []ForeignTag `json:"foreign,omitempty"`
+}
+
+// foreign records a tag imgctl did not write.
+func (st *ImageState) foreign(tag, digest, note string) {
+	st.Foreign = append(st.Foreign, ForeignTag{Tag: tag, Digest: digest, Note: note})
+}
+
+// IsForeign reports whether Observe found tag to be foreign.
+func (st *ImageState) IsForeign(tag string) bool {
+	for _, f := range st.Foreign {
+		if f.Tag == tag {
+			return true
+		}
+	}
+	return false
+}
+
+// readVersion reads the manifest of a dated tag: nil with no error when
+// the tag is foreign (recorded in st.Foreign) — its manifest is not
+// imgctl's, or gone.
+func readVersion(ctx context.Context, reg Registry, st *ImageState, v string) (*Published, error) {
+	p, err := reg.Manifest(ctx, st.Repository+":"+v)
+	switch {
+	case errors.Is(err, published.ErrNotFound):
+		st.foreign(v, "", ForeignMissing)
+		return nil, nil
+	case err != nil:
+		return nil, err
+	case !p.Written():
+		st.foreign(v, p.Digest, ForeignImage)
+		return nil, nil
+	}
+	p.Version = v
+	return p, nil
 }
 
 // Published is a published manifest or index (the vocabulary's
@@ -224,34 +264,42 @@ func observeImage(ctx context.Context, slots *errgroup.Group, reg Registry, st *
 			st.Pinned[v] = st.Newest // already read
 			continue
 		}
-		p, err := reg.Manifest(ctx, st.Repository+":"+v)
+		if st.IsForeign(v) {
+			st.Pinned[v] = nil
+			continue
+		}
+		p, err := readVersion(ctx, reg, st, v)
 		if err != nil {
 			return err
 		}
-		p.Version = v
-		st.Pinned[v] = p
+		st.Pinned[v] = p // nil: foreign or missing
 	}
 	return nil
 }
 
-// observeNewest reads the newest version's manifest, the superseded
-// versions not yet marked and, for a retired image, whether the newest is
-// marked.
+// observeNewest reads the newest version imgctl wrote (newer dated tags
+// whose manifests are foreign or missing are recorded and passed over),
+// the superseded versions not yet marked and, for a retired image, whether
+// the newest is marked.
 func observeNewest(ctx context.Context, reg Registry, st *ImageState, im *spec.Image, versions []string, pol spec.Policy) error {
-	newest := versions[len(versions)-1]
-	p, err := reg.Manifest(ctx, st.Repository+":"+newest)
-	if err != nil {
+	for i := len(versions) - 1; i >= 0; i-- {
+		p, err := readVersion(ctx, reg, st, versions[i])
+		if err != nil {
+			return err
+		}
+		if p == nil {
+			continue
+		}
+		st.Newest = p
+		if err := observeUnmarked(ctx, reg, st, versions[:i], pol); err != nil {
+			return err
+		}
+		if im.Deprecated != nil {
+			st.NewestMarked, err = marked(ctx, reg, st, p.Version, p.Digest, pol)
+		}
 		return err
 	}
-	p.Version = newest
-	st.Newest = p
-	if err := observeUnmarked(ctx, reg, st, versions, pol); err != nil {
-		return err
-	}
-	if im.Deprecated != nil {
-		st.NewestMarked, err = marked(ctx, reg, st, newest, p.Digest, pol)
-	}
-	return err
+	return nil
 }
 
 // fanOut runs reads concurrently: each on g when g has a free slot, the
@@ -295,7 +343,9 @@ const namedVersions = 4
 // observeMoving records where the moving tags that exist point (read by
 // observeImage, one HEAD each), so that a plan repairs tags an interrupted
 // publish left behind. For a tag not on the newest version it resolves a
-// few older versions, newest first, to name the one it is on.
+// few older versions, newest first, to name the one it is on; when none
+// is, it reads the manifest the tag points at: one imgctl did not write is
+// recorded as foreign (a hand-pushed latest).
 func observeMoving(ctx context.Context, reg Registry, st *ImageState, moving, digests, versions []string) error {
 	for i, t := range moving {
 		d := digests[i]
@@ -303,11 +353,18 @@ func observeMoving(ctx context.Context, reg Registry, st *ImageState, moving, di
 			st.TagDigests = map[string]string{}
 		}
 		st.TagDigests[t] = d
-		if st.Newest == nil || d == st.Newest.Digest {
+		if st.Newest != nil && d == st.Newest.Digest {
 			continue
 		}
-		older := versions[:len(versions)-1]
+		older := versions
+		if st.Newest != nil {
+			older = versions[:slices.Index(versions, st.Newest.Version)]
+		}
+		named := false
 		for i := len(older) - 1; i >= 0 && i >= len(older)-namedVersions; i-- {
+			if st.IsForeign(older[i]) {
+				continue
+			}
 			vd, err := versionDigest(ctx, reg, st, older[i])
 			if err != nil {
 				return err
@@ -317,8 +374,21 @@ func observeMoving(ctx context.Context, reg Registry, st *ImageState, moving, di
 					st.TagVersions = map[string]string{}
 				}
 				st.TagVersions[t] = older[i]
+				named = true
 				break
 			}
+		}
+		if named {
+			continue
+		}
+		p, err := reg.Manifest(ctx, st.Repository+"@"+d)
+		switch {
+		case errors.Is(err, published.ErrNotFound):
+			st.foreign(t, d, ForeignMissing)
+		case err != nil:
+			return err
+		case !p.Written():
+			st.foreign(t, d, ForeignImage)
 		}
 	}
 	return nil
@@ -335,29 +405,43 @@ func versionDigest(ctx context.Context, reg Registry, st *ImageState, v string) 
 	return reg.Resolve(ctx, st.Repository+":"+v)
 }
 
-// observeUnmarked finds superseded versions whose marking was interrupted.
-// With the deprecated-tag policy the "-deprecated" tag, written after the
-// marker, tells without a request (a version lacking it is re-marked:
-// marking is idempotent); otherwise the previous version's referrers are read.
-func observeUnmarked(ctx context.Context, reg Registry, st *ImageState, versions []string, pol spec.Policy) error {
-	older := versions[:len(versions)-1]
-	if !pol.DeprecatedTag && len(older) > 0 {
-		older = older[len(older)-1:]
-	}
-	for _, v := range older {
-		if pol.DeprecatedTag && has(st.Tags, v+published.DeprecatedSuffix) {
-			continue
+// observeUnmarked finds superseded versions whose marking was interrupted,
+// among the dated versions older than the newest (older). With the
+// deprecated-tag policy the "-deprecated" tag, written after the marker,
+// tells without a request (a version lacking it is read, and re-marked
+// when imgctl wrote it: marking is idempotent); otherwise the referrers of
+// the previous version imgctl wrote are read. Foreign versions are
+// recorded and never marked.
+func observeUnmarked(ctx context.Context, reg Registry, st *ImageState, older []string, pol spec.Policy) error {
+	if pol.DeprecatedTag {
+		for _, v := range older {
+			if has(st.Tags, v+published.DeprecatedSuffix) {
+				continue
+			}
+			p, err := readVersion(ctx, reg, st, v)
+			if err != nil {
+				return err
+			}
+			if p != nil {
+				st.Unmarked = append(st.Unmarked, Version{Tag: v, Digest: p.Digest})
+			}
 		}
-		d, err := reg.Resolve(ctx, st.Repository+":"+v)
+		return nil
+	}
+	for i := len(older) - 1; i >= 0; i-- {
+		p, err := readVersion(ctx, reg, st, older[i])
 		if err != nil {
 			return err
 		}
-		if !pol.DeprecatedTag {
-			if ok, err := reg.Marked(ctx, st.Repository, d); err != nil || ok {
-				return err
-			}
+		if p == nil {
+			continue
 		}
-		st.Unmarked = append(st.Unmarked, Version{Tag: v, Digest: d})
+		ok, err := reg.Marked(ctx, st.Repository, p.Digest)
+		if err != nil || ok {
+			return err
+		}
+		st.Unmarked = append(st.Unmarked, Version{Tag: older[i], Digest: p.Digest})
+		return nil
 	}
 	return nil
 }

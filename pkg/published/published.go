@@ -1,6 +1,7 @@
 package published
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -23,6 +24,10 @@ const (
 // DeprecatedSuffix marks a superseded version's extra tag
 // (VERSION-deprecated, with policy.deprecatedTag).
 const DeprecatedSuffix = "-deprecated"
+
+// ErrNotFound is a registry reader's answer for a repository, tag or
+// manifest that does not exist (regclient.ErrNotFound is this error).
+var ErrNotFound = errors.New("not found")
 
 // Latest is the moving tag every image has.
 const Latest = "latest"

@@ -19,10 +19,14 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/imgctl/imgctl/pkg/published"
 )
 
-// ErrNotFound is returned when a repository, tag or manifest does not exist.
-var ErrNotFound = errors.New("not found")
+// ErrNotFound is returned when a repository, tag or manifest does not
+// exist. It is the vocabulary's published.ErrNotFound, so that readers that
+// do not import this client (plan, status) recognise it.
+var ErrNotFound = published.ErrNotFound
 
 // Error is a failed registry operation, naming the registry and repository.
 type Error struct {

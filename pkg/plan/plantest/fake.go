@@ -9,9 +9,8 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/imgctl/imgctl/pkg/published"
-
 	"github.com/imgctl/imgctl/pkg/plan"
+	"github.com/imgctl/imgctl/pkg/published"
 	"github.com/imgctl/imgctl/pkg/regclient"
 	"github.com/imgctl/imgctl/pkg/spec"
 )
@@ -24,6 +23,7 @@ type Registry struct {
 	manifests map[string]map[string]string // digest -> annotations
 	marked    map[string]bool              // repo@digest -> has marker
 	platforms map[string][]string          // digest -> platforms (default linux/amd64)
+	deleted   map[string]bool              // digest -> manifest deleted, tags kept
 	Requests  int
 }
 
@@ -34,7 +34,7 @@ var (
 
 // New returns an empty registry.
 func New() *Registry {
-	return &Registry{repos: map[string]map[string]string{}, manifests: map[string]map[string]string{}, marked: map[string]bool{}, platforms: map[string][]string{}}
+	return &Registry{repos: map[string]map[string]string{}, manifests: map[string]map[string]string{}, marked: map[string]bool{}, platforms: map[string][]string{}, deleted: map[string]bool{}}
 }
 
 // PutManifest stores a manifest with annotations in repo, untagged.
@@ -62,6 +62,16 @@ func (r *Registry) Put(repo, tag, digest string, ann map[string]string) {
 	if r.manifests[digest] == nil {
 		r.manifests[digest] = map[string]string{}
 	}
+}
+
+// DeleteManifest deletes the manifest digest but keeps the tags pointing
+// at it: they are listed and resolve, and reading the manifest fails
+// with regclient.ErrNotFound (a registry whose tag outlived its
+// manifest).
+func (r *Registry) DeleteManifest(digest string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.deleted[digest] = true
 }
 
 // Mark attaches a lifecycle marker to repo@digest.
@@ -99,6 +109,9 @@ func (r *Registry) Manifest(_ context.Context, ref string) (*published.Manifest,
 	d, err := r.resolve(ref)
 	if err != nil {
 		return nil, err
+	}
+	if r.deleted[d] {
+		return nil, fmt.Errorf("%s: manifest %s: %w", ref, d, regclient.ErrNotFound)
 	}
 	ann := map[string]string{}
 	for k, v := range r.manifests[d] {
