@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"log"
+	"maps"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -123,6 +124,12 @@ func (s *state) base(image, version string) map[string]string {
 }
 
 func (s *state) push(image, version string, ann map[string]string, plats ...inventorytest.Platform) {
+	// Every version here is imgctl's: it carries a content key.
+	ann = maps.Clone(ann)
+	if ann == nil {
+		ann = map[string]string{}
+	}
+	ann[published.AnnotationContentKey] = "key-" + image + "-" + version
 	s.dg[image+"@"+version] = inventorytest.Push(s.t, s.repo(image)+":"+version, inventorytest.Version{Platforms: plats, Annotations: ann})
 }
 

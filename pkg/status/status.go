@@ -3,8 +3,10 @@ package status
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 
@@ -48,9 +50,33 @@ type Image struct {
 	Latest string `json:"latest,omitempty"`
 	// Retired holds the spec's retirement, when declared.
 	Retired *spec.Deprecation `json:"retired,omitempty"`
-	// Versions are the dated versions, newest first.
+	// Versions are the dated versions imgctl published, newest first.
 	Versions []Version `json:"versions"`
+	// Foreign are the repository's tags imgctl did not write (listed
+	// apart from Versions, left as they are): dated-looking tags whose
+	// manifests are not imgctl's or are missing, a latest on an image
+	// imgctl did not publish, and any other tag (v1, a chart's 0.1.0).
+	// Attached artifacts (sha256-….sig) and VERSION-deprecated tags are
+	// not listed.
+	Foreign []ForeignTag `json:"foreign,omitempty"`
 }
+
+// ForeignTag is a tag imgctl did not write.
+type ForeignTag struct {
+	Tag string `json:"tag"`
+	// Digest is what it points at, when read ("" for tags not read and
+	// for a missing manifest).
+	Digest string `json:"digest,omitempty"`
+	// Note: ForeignImage, ForeignMissing or ForeignTagOnly.
+	Note string `json:"note"`
+}
+
+// The notes of a ForeignTag.
+const (
+	ForeignImage   = "an image imgctl did not publish"
+	ForeignMissing = "its manifest is missing"
+	ForeignTagOnly = "a tag imgctl does not write"
+)
 
 // Version is one published dated version.
 type Version struct {
@@ -199,17 +225,26 @@ func collectImage(ctx context.Context, reg Registry, opts Options, si *spec.Imag
 	}
 	dated := published.VersionTags(tags)
 	vs := make([]Version, len(dated))
+	foreign := make([]*ForeignTag, len(dated)) // by dated index
 	var latest string
 	var mu sync.Mutex
 	eg, ctx := errgroup.WithContext(ctx)
 	eg.SetLimit(max(1, jobs))
 	hasLatest := false
+	moving := append([]string{published.Latest}, si.Tags...)
+	var others []ForeignTag
 	for _, t := range tags {
-		hasLatest = hasLatest || t == "latest"
+		hasLatest = hasLatest || t == published.Latest
+		if published.Classify(t, moving) == published.TagOther {
+			others = append(others, ForeignTag{Tag: t, Note: ForeignTagOnly})
+		}
 	}
 	if hasLatest {
 		eg.Go(func() error {
 			m, err := reg.Manifest(ctx, repo+":latest")
+			if errors.Is(err, published.ErrNotFound) {
+				return nil // listed, gone: as if absent
+			}
 			if err != nil {
 				return err
 			}
@@ -222,10 +257,18 @@ func collectImage(ctx context.Context, reg Registry, opts Options, si *spec.Imag
 	for i, v := range dated {
 		eg.Go(func() error {
 			m, err := reg.Manifest(ctx, repo+":"+v)
-			if err != nil {
+			switch {
+			case errors.Is(err, published.ErrNotFound):
+				foreign[i] = &ForeignTag{Tag: v, Note: ForeignMissing}
+				return nil
+			case err != nil:
 				return err
+			case !m.Written():
+				foreign[i] = &ForeignTag{Tag: v, Digest: m.Digest, Note: ForeignImage}
+				return nil
 			}
-			ver := Version{Version: v, Digest: m.Digest, Date: strings.ReplaceAll(v[:10], ".", "-"), Platforms: m.Platforms}
+			pv, _ := published.ParseVersion(v) // a dated tag
+			ver := Version{Version: v, Digest: m.Digest, Date: pv.Date(), Platforms: m.Platforms}
 			if d := m.Annotations[published.AnnotationBaseDigest]; d != "" {
 				ver.BuiltOn = &BuiltOn{Ref: m.Annotations[published.AnnotationBaseName], Digest: d}
 			}
@@ -267,12 +310,21 @@ func collectImage(ctx context.Context, reg Registry, opts Options, si *spec.Imag
 		return im, err
 	}
 	for i := len(vs) - 1; i >= 0; i-- { // newest first
+		if foreign[i] != nil {
+			im.Foreign = append(im.Foreign, *foreign[i])
+			continue
+		}
 		v := vs[i]
 		if latest != "" && v.Digest == latest && im.Latest == "" {
 			v.Latest, im.Latest = true, v.Version
 		}
 		im.Versions = append(im.Versions, v)
 	}
+	if latest != "" && im.Latest == "" {
+		im.Foreign = append(im.Foreign, ForeignTag{Tag: published.Latest, Digest: latest, Note: ForeignImage})
+	}
+	slices.SortFunc(others, func(a, b ForeignTag) int { return strings.Compare(a.Tag, b.Tag) })
+	im.Foreign = append(im.Foreign, others...)
 	if opts.Packages && opts.Inventory != nil {
 		if err := readPackages(outer, opts, &im); err != nil {
 			return im, err
@@ -384,6 +436,7 @@ func (r *Report) WriteText(w io.Writer) error {
 		}
 		if len(im.Versions) == 0 {
 			fmt.Fprintln(w, "  no published versions")
+			writeForeign(w, im.Foreign)
 			continue
 		}
 		trust := false
@@ -417,8 +470,28 @@ func (r *Report) WriteText(w io.Writer) error {
 			rows = append(rows, append(row, versionState(v), builtOn(v.BuiltOn)))
 		}
 		writeRows(w, rows)
+		writeForeign(w, im.Foreign)
 	}
 	return nil
+}
+
+// writeForeign lists the tags imgctl did not write, apart from versions.
+func writeForeign(w io.Writer, fs []ForeignTag) {
+	if len(fs) == 0 {
+		return
+	}
+	items := make([]string, len(fs))
+	for i, f := range fs {
+		switch f.Note {
+		case ForeignTagOnly:
+			items[i] = f.Tag
+		case ForeignMissing:
+			items[i] = f.Tag + " (manifest missing)"
+		default:
+			items[i] = f.Tag + " (not imgctl's: " + shortDigest(f.Digest) + ")"
+		}
+	}
+	fmt.Fprintf(w, "  other tags, not imgctl's (left as they are): %s\n", strings.Join(items, ", "))
 }
 
 // sizeList renders the compressed sizes in platform order.

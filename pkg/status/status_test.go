@@ -3,6 +3,7 @@ package status_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -26,10 +27,13 @@ import (
 
 // fake serves tags, manifests (by digest) and markers from maps.
 type fake struct {
-	tags      map[string]map[string]string // repo -> tag -> digest
-	ann       map[string]map[string]string // digest -> annotations
-	markers   map[string][]lifecycle.Marker
-	listCalls int
+	tags    map[string]map[string]string // repo -> tag -> digest
+	ann     map[string]map[string]string // digest -> annotations
+	markers map[string][]lifecycle.Marker
+	// foreign digests carry no imgctl content key; missing ones are
+	// listed tags whose manifests are gone.
+	foreign, missing map[string]bool
+	listCalls        int
 }
 
 func (f *fake) ListTags(_ context.Context, repo string) ([]string, error) {
@@ -53,7 +57,17 @@ func (f *fake) Manifest(_ context.Context, ref string) (*published.Manifest, err
 	if v := ref[i+1:]; v >= "2026.11.24" && v != "latest" || v == "latest" && d >= "sha256:4" {
 		plats = []string{"linux/amd64", "linux/arm64"}
 	}
-	return &published.Manifest{Digest: d, Annotations: f.ann[d], Platforms: plats}, nil
+	if f.missing[d] {
+		return nil, fmt.Errorf("%s: %w", ref, regclient.ErrNotFound)
+	}
+	ann := map[string]string{}
+	if !f.foreign[d] {
+		ann[published.AnnotationContentKey] = "key-" + d
+	}
+	for k, v := range f.ann[d] {
+		ann[k] = v
+	}
+	return &published.Manifest{Digest: d, Annotations: ann, Platforms: plats}, nil
 }
 
 func (f *fake) Markers(_ context.Context, repo, digest string) ([]lifecycle.Marker, error) {
@@ -120,7 +134,11 @@ images: never: {parent: "py"}
 			r + "py":   {"2026.11.01": dg("1"), "2026.11.24": dg("2"), "latest": dg("2"), "2026.11.01-deprecated": dg("1"), "sha256-" + strings.Repeat("1", 64): dg("9")},
 			r + "team": {"2026.11.01": dg("3"), "2026.11.24": dg("4"), "2026.11.24.1": dg("5"), "latest": dg("5")},
 			r + "old":  {"2026.11.01": dg("6"), "latest": dg("6")},
+			// What a team had before imgctl: never listed as versions.
+			r + "never": {"latest": dg("7"), "v1": dg("7"), "2026.12.07": dg("8"), "2026.12.01": dg("0"), "0.1.0": dg("b")},
 		},
+		foreign: map[string]bool{dg("7"): true, dg("8"): true, dg("b"): true},
+		missing: map[string]bool{dg("0"): true},
 		ann: map[string]map[string]string{
 			dg("3"): {published.AnnotationBaseDigest: dg("1"), published.AnnotationBaseName: r + "py"},
 			dg("4"): {published.AnnotationBaseDigest: dg("2"), published.AnnotationBaseName: r + "py"},
