@@ -45,6 +45,15 @@ http:
 // overwrites tags silently.
 func Registry(t testing.TB) string {
 	t.Helper()
+	addr, _ := RegistryWithStorage(t)
+	return addr
+}
+
+// RegistryWithStorage is [Registry], also returning the directory of its
+// filesystem storage (docker/registry/v2/… below it), for tests that make
+// states no API call makes (a tag whose manifest revision is gone).
+func RegistryWithStorage(t testing.TB) (addr, storage string) {
+	t.Helper()
 	bin, err := exec.LookPath("docker-registry")
 	if err != nil {
 		missing(t, "docker-registry not found in PATH (Debian package docker-registry)")
@@ -59,7 +68,7 @@ func Registry(t testing.TB) string {
 		d, err := startRegistry(bin, dir, addr)
 		if err == nil {
 			t.Cleanup(func() { d.stop(10 * time.Second) })
-			return addr
+			return addr, filepath.Join(dir, "storage")
 		}
 		lastErr = err
 		if !strings.Contains(tail(d.logPath, 5), "address already in use") {
@@ -67,7 +76,7 @@ func Registry(t testing.TB) string {
 		}
 	}
 	t.Fatalf("starting docker-registry: %v", lastErr)
-	return ""
+	return "", ""
 }
 
 // startRegistry starts docker-registry on addr with state in dir. It
