@@ -114,8 +114,10 @@ bench-publish: deps build scanner
 bench-pool: deps scanner
 	bench/pool.sh
 
+# The spec loader and the planner (Compute over arbitrary snapshots), 60 s each.
 fuzz:
 	$(GO) test -run=XXX -fuzz=FuzzLoad -fuzztime=60s ./pkg/spec/
+	$(GO) test -run=XXX -fuzz=FuzzCompute -fuzztime=60s ./pkg/plan/
 
 fmt:
 	gofmt -w cmd internal pkg schemas scanner
