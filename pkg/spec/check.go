@@ -137,6 +137,9 @@ func checkImage(lib *Library, idx *syntaxIndex, im *Image, st *platformState, c 
 			}
 		}
 		checkURL(im.Pip.Index, at("pip"), p+".pip.index", c)
+		if im.Pip.CredentialsEnv != "" && im.Pip.Index == "" {
+			c.add(at("pip"), "%s.pip.credentialsEnv: %s holds credentials for pip.index, which is not set: name the private index (pip.index) or drop credentialsEnv", p, im.Pip.CredentialsEnv)
+		}
 	}
 	if im.R != nil {
 		for i, pkg := range im.R.Packages {

@@ -36,6 +36,10 @@ images: c: {
 	from: "debian:12"
 	apt: [for p in ["x y"] {p}]
 }
+images: d: {
+	from: "debian:12"
+	pip: {packages: ["numpy"], credentialsEnv: "PIP_CREDS"}
+}
 `)
 	_, err := Load(dir)
 	var errs Errors
@@ -62,6 +66,7 @@ images: c: {
 		{16, 8, `images.b.apt[0]: "Bad" is not a Debian package name (lowercase letters, digits, '+', '-' and '.', starting with a letter or digit, at least two characters; optionally =VERSION or /RELEASE)`},
 		// A comprehension: the list field's position.
 		{20, 2, `images.c.apt[0]: "x y" is not a Debian package name: give one package per entry`},
+		{24, 2, `images.d.pip.credentialsEnv: PIP_CREDS holds credentials for pip.index, which is not set: name the private index (pip.index) or drop credentialsEnv`},
 	}, got)
 }
 
