@@ -32,14 +32,24 @@ scanner:
 	hack/scanner.sh $(SCANNER_ARCH)
 
 # Every test of the project. End-to-end tests start their own registries
-# (Debian's distribution 2.8 and go-containerregistry's in-process one) and
-# one BuildKit daemon per test binary; IMGCTL_E2E=1 makes a missing
+# (Debian's distribution 2.8 and go-containerregistry's in-process one);
+# IMGCTL_E2E=1 makes a missing
 # component a failure, never a skip. What the tests need is made in
 # parallel first (test-prereqs): the Debian packages download while the Go
 # tools, the scanner and the vetted packages compile, and one job links
 # while another compiles; on a fresh machine that is minutes less.
+#
+# One BuildKit daemon serves every package's tests (BUILDKIT_HOST): its
+# cache is shared, and no test binary starts a cold daemon of its own. Its
+# state starts empty each run (_output/test-buildkitd) and it is stopped
+# after, whatever the tests' result.
+TEST_BUILDKITD := $(OUT)/test-buildkitd
 test: test-prereqs
-	IMGCTL_E2E=1 $(GO) test -timeout 60m ./...
+	-hack/buildkitd.sh stop $(TEST_BUILDKITD) 2>/dev/null
+	rm -rf --one-file-system $(TEST_BUILDKITD)
+	hack/buildkitd.sh start $(TEST_BUILDKITD)
+	BUILDKIT_HOST=unix://$(abspath $(TEST_BUILDKITD))/buildkitd.sock IMGCTL_E2E=1 $(GO) test -timeout 60m ./...; \
+	rc=$$?; hack/buildkitd.sh stop $(TEST_BUILDKITD); exit $$rc
 
 test-prereqs: deps-certs
 	$(MAKE) -j4 --output-sync=target deps-system deps-tools scanner vet-main vet-scanner
@@ -95,9 +105,11 @@ demo-rootfs: deps-system
 demo-tools:
 	hack/install-deps.sh tools buildkitd buildctl cosign
 
-# Stop the demo's registry and BuildKit daemon (their data stays in _output/).
+# Stop the demo's registry and BuildKit daemon (their data stays in
+# _output/), and the tests' daemon if a make test was interrupted.
 stop:
 	-hack/buildkitd.sh stop $(OUT)/buildkitd
+	-hack/buildkitd.sh stop $(TEST_BUILDKITD)
 	-hack/registry.sh stop $(OUT)/registry $(REGISTRY_PORT)
 
 bench: bench-validate bench-plan bench-publish

@@ -43,6 +43,7 @@ var shared struct {
 // binary but leaves its directory behind.
 func BuildKit(t testing.TB) string {
 	t.Helper()
+	skipShort(t)
 	if h := os.Getenv(EnvBuildKitHost); h != "" {
 		return h
 	}

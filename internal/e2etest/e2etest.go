@@ -29,6 +29,15 @@ func required() bool {
 }
 
 // missing skips or fails t because what is not available.
+// skipShort skips an end-to-end helper's caller under go test -short: the
+// short tier starts no daemon and no registry, whatever the test asks for.
+func skipShort(t testing.TB) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("end-to-end: go test -short starts no daemon or registry")
+	}
+}
+
 func missing(t testing.TB, what string) {
 	t.Helper()
 	if required() {

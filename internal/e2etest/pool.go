@@ -61,6 +61,7 @@ func FreeAddr(t testing.TB) string {
 // IMGCTL_E2E set).
 func BuildKits(t testing.TB, opts ...DaemonOptions) []*Daemon {
 	t.Helper()
+	skipShort(t)
 	root, err := repoRoot()
 	if err != nil {
 		t.Fatal(err)

@@ -54,6 +54,7 @@ func Registry(t testing.TB) string {
 // states no API call makes (a tag whose manifest revision is gone).
 func RegistryWithStorage(t testing.TB) (addr, storage string) {
 	t.Helper()
+	skipShort(t)
 	bin, err := exec.LookPath("docker-registry")
 	if err != nil {
 		missing(t, "docker-registry not found in PATH (Debian package docker-registry)")
