@@ -18,6 +18,7 @@ import (
 	"github.com/imgctl/imgctl/internal/e2etest"
 	"github.com/imgctl/imgctl/pkg/build"
 	"github.com/imgctl/imgctl/pkg/imagetest"
+	"github.com/imgctl/imgctl/pkg/regclient"
 )
 
 // TestExampleLibraryValidatesOnFreshClone: a newcomer's first command works
@@ -101,7 +102,7 @@ func latestOf(t *testing.T, reg, name string, plat ocispec.Platform) pulled {
 	repo := reg + "/datasci/" + name
 	require.NoError(t, json.Unmarshal(e2etest.Skopeo(t, "inspect", "--tls-verify=false", "docker://"+repo+":latest"), &insp))
 	ref := repo + "@" + insp.Digest
-	img, _, err := build.BaseConfig(context.Background(), ref, true, plat)
+	img, _, err := build.BaseConfig(context.Background(), ref, true, plat, regclient.New().ReadOptions)
 	require.NoError(t, err)
 	return pulled{ref: ref, config: img.Config}
 }

@@ -13,9 +13,10 @@ import (
 
 // BaseConfig fetches the image config of ref, a digest reference, for plat
 // (when ref is an index), and returns it decoded and as the registry's
-// bytes. opts are passed to go-containerregistry's remote.Image, after a
-// context option; add authentication there.
-func BaseConfig(ctx context.Context, ref string, insecure bool, plat ocispec.Platform, opts ...remote.Option) (*ocispec.Image, []byte, error) {
+// bytes. read gives the remote options for ref's repository (the caller's
+// registry client: authentication, retries, transport); they come after a
+// context and a platform option.
+func BaseConfig(ctx context.Context, ref string, insecure bool, plat ocispec.Platform, read func(context.Context, name.Repository) ([]remote.Option, error)) (*ocispec.Image, []byte, error) {
 	var nopts []name.Option
 	if insecure {
 		nopts = append(nopts, name.Insecure)
@@ -23,6 +24,10 @@ func BaseConfig(ctx context.Context, ref string, insecure bool, plat ocispec.Pla
 	d, err := name.NewDigest(ref, nopts...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("parsing base %q: %w", ref, err)
+	}
+	opts, err := read(ctx, d.Context())
+	if err != nil {
+		return nil, nil, fmt.Errorf("fetching base %s: %w", ref, err)
 	}
 	ropts := append([]remote.Option{
 		remote.WithContext(ctx),

@@ -16,6 +16,7 @@ import (
 
 	"github.com/containerd/platforms"
 	"github.com/docker/cli/cli/config"
+	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/moby/buildkit/client"
 	"github.com/moby/buildkit/client/llb"
@@ -46,6 +47,17 @@ import (
 //
 // A step that fails gives a *StepError naming the step, with the last lines
 // of its output.
+// baseOptions are the remote options Base is read with: req.BaseRead's
+// when set, else the client's keychain.
+func (c *Client) baseOptions(req Request) func(context.Context, name.Repository) ([]remote.Option, error) {
+	if req.BaseRead != nil {
+		return req.BaseRead
+	}
+	return func(context.Context, name.Repository) ([]remote.Option, error) {
+		return []remote.Option{remote.WithAuthFromKeychain(c.keychain)}, nil
+	}
+}
+
 func (c *Client) Build(ctx context.Context, req Request, status chan *client.SolveStatus) (Result, error) {
 	start := time.Now()
 	if err := req.check(); err != nil {
@@ -64,7 +76,7 @@ func (c *Client) Build(ctx context.Context, req Request, status chan *client.Sol
 		b := platformBuild{platform: plat, id: platforms.Format(plat)}
 		var base *ocispec.Image
 		if req.Base != "" {
-			base, b.baseConfig, err = BaseConfig(ctx, req.Base, req.Insecure, plat, remote.WithAuthFromKeychain(c.keychain))
+			base, b.baseConfig, err = BaseConfig(ctx, req.Base, req.Insecure, plat, c.baseOptions(req))
 			if err != nil {
 				return Result{}, fmt.Errorf("building %s: %w", im.Name, err)
 			}

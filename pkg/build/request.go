@@ -1,8 +1,10 @@
 package build
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"path/filepath"
 	"strings"
 	"time"
@@ -42,6 +44,11 @@ type Request struct {
 	// Insecure talks plain HTTP to the registries of Base, Repository and
 	// CacheRef.
 	Insecure bool
+	// BaseRead, when set, gives the remote options Base's config is read
+	// with: the caller's registry client (one retry policy, its
+	// transport and plain-HTTP guard). Without it, the client's keychain
+	// and go-containerregistry's default transport are used.
+	BaseRead func(ctx context.Context, repo name.Repository) ([]remote.Option, error)
 	// Secrets maps a BuildKit secret id to its value, e.g.
 	// PipCredentialsSecret to "user:password". Values never reach the
 	// definition, a layer, the config or a log line of this package.

@@ -134,6 +134,7 @@ func (pub *Publisher) buildOne(ctx context.Context, lib *spec.Library, st plan.I
 		Repository:  st.Repository,
 		Annotations: ann,
 		Insecure:    pub.Insecure,
+		BaseRead:    pub.Registry.ReadOptions,
 		Secrets:     secrets,
 		Attest:      attest,
 		Refresh:     st.Refresh,
