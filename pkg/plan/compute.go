@@ -141,7 +141,7 @@ func (c *computer) decide(im *spec.Image, st *ImageState) *ImageStep {
 		step.Action = Build
 		step.ContentKey = key.Content
 		reason(im.Pos, "never published")
-	case st.Newest.Annotations[published.AnnotationContentKey] == key.Content:
+	case key.Matches(st.Newest.Annotations[published.AnnotationContentKey]):
 		step.ContentKey = key.Content
 		if msg, pos := c.refreshDue(im, st); msg != "" {
 			step.Action, step.Refresh = Build, true
@@ -251,8 +251,12 @@ func (c *computer) diff(im *spec.Image, key Key, newest *Published, reason func(
 		}
 		return -1
 	}
+	parts := key.Parts
+	if key.LegacyParts != nil && old["field:pip"] == key.LegacyParts["field:pip"] {
+		parts = key.LegacyParts // recorded before pip.credentialsEnv left the key
+	}
 	n := 0
-	for _, part := range changedParts(old, key.Parts) {
+	for _, part := range changedParts(old, parts) {
 		kind, what, _ := strings.Cut(part, ":")
 		switch kind {
 		case "field":

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"reflect"
 	"sort"
 
 	"github.com/imgctl/imgctl/pkg/published"
@@ -15,11 +16,98 @@ import (
 // missing directories are made 0755 instead of getting the file's mode.
 const KeyFormat = "imgctl-key/v2"
 
-// excluded spec fields do not determine an image's content.
-var excluded = map[string]bool{
-	"tags": true, "deprecated": true, "team": true, "family": true, "parentVersion": true, "files": true,
-	"test":             true, // tests check a version; they do not make it
-	"rootfsByPlatform": true, // a part per platform, below
+// keyedSpec is what of a spec determines an image's content, field by
+// field: each non-empty field is a part of the key ("field:<json name>").
+// Every field of spec.Image is either here or in unkeyedFields
+// (TestEveryImageFieldIsClassified): a new field cannot enter or leave the
+// key unnoticed. The JSON names and omitempty are those of spec.Image, so
+// the parts are the bytes older imgctl versions digested.
+type keyedSpec struct {
+	From          string            `json:"from,omitempty"`
+	Parent        string            `json:"parent,omitempty"`
+	Description   string            `json:"description,omitempty"`
+	Rootfs        string            `json:"rootfs,omitempty"`
+	Apt           []string          `json:"apt,omitempty"`
+	AptRecommends bool              `json:"aptRecommends,omitempty"`
+	Pip           *keyedPip         `json:"pip,omitempty"`
+	R             *spec.R           `json:"r,omitempty"`
+	Run           []string          `json:"run,omitempty"`
+	Env           map[string]string `json:"env,omitempty"`
+	User          string            `json:"user,omitempty"`
+	Workdir       string            `json:"workdir,omitempty"`
+	Entrypoint    []string          `json:"entrypoint,omitempty"`
+	Cmd           []string          `json:"cmd,omitempty"`
+	Ports         []int             `json:"ports,omitempty"`
+	Labels        map[string]string `json:"labels,omitempty"`
+	Platforms     []string          `json:"platforms,omitempty"`
+}
+
+// keyedPip is what of spec.Pip is keyed: not CredentialsEnv, the name of
+// a variable holding the index's credentials (they never reach the image).
+type keyedPip struct {
+	Packages []string `json:"packages"`
+	Index    string   `json:"index,omitempty"`
+	// CredentialsEnv is set only for the legacy key (see Key.Legacy).
+	CredentialsEnv string `json:"credentialsEnv,omitempty"`
+}
+
+// unkeyedFields are the fields of spec.Image that are not parts of the
+// key as fields, and why.
+var unkeyedFields = map[string]string{
+	"Name":               "the image's name is its repository, not its content",
+	"Pos":                "where the spec is",
+	"FieldPos":           "where the spec is",
+	"ParentVersion":      "the pinned version's digest is the base part",
+	"Team":               "metadata",
+	"Family":             "metadata",
+	"Files":              "a part per file (mode and content digest)",
+	"RootfsDigest":       "the rootfs part",
+	"RootfsByPlatform":   "a rootfs part per platform",
+	"Test":               "tests check a version; they do not make it",
+	"PlatformsInherited": "Platforms holds the effective platforms",
+	"Tags":               "moving tags point at versions; they do not make them",
+	"Deprecated":         "retirement marks versions; it does not make them",
+}
+
+// keyedPipFields are the fields of spec.Pip in the key (the others:
+// CredentialsEnv).
+var keyedPipFields = []string{"Packages", "Index"}
+
+// KeyClassification maps every classified field ("Image.From",
+// "Pip.CredentialsEnv", …) to whether it is keyed, for the test that no
+// field of spec.Image or spec.Pip goes unclassified.
+func KeyClassification() map[string]bool {
+	m := map[string]bool{}
+	t := reflect.TypeOf(keyedSpec{})
+	for i := range t.NumField() {
+		m["Image."+t.Field(i).Name] = true
+	}
+	for f := range unkeyedFields {
+		m["Image."+f] = false
+	}
+	for _, f := range keyedPipFields {
+		m["Pip."+f] = true
+	}
+	m["Pip.CredentialsEnv"] = false
+	return m
+}
+
+// keyedOf is im's keyed fields; legacy keeps pip.credentialsEnv, as keys
+// made before it left the key did.
+func keyedOf(im *spec.Image, legacy bool) keyedSpec {
+	k := keyedSpec{
+		From: im.From, Parent: im.Parent, Description: im.Description, Rootfs: im.Rootfs,
+		Apt: im.Apt, AptRecommends: im.AptRecommends, R: im.R, Run: im.Run, Env: im.Env,
+		User: im.User, Workdir: im.Workdir, Entrypoint: im.Entrypoint, Cmd: im.Cmd,
+		Ports: im.Ports, Labels: im.Labels, Platforms: im.Platforms,
+	}
+	if im.Pip != nil {
+		k.Pip = &keyedPip{Packages: im.Pip.Packages, Index: im.Pip.Index}
+		if legacy {
+			k.Pip.CredentialsEnv = im.Pip.CredentialsEnv
+		}
+	}
+	return k
 }
 
 // Key is an image's content key and the per-part digests it is made of, so a
@@ -32,12 +120,28 @@ type Key struct {
 	// Parts maps "field:<name>", "file:<dest>", "rootfs" (or
 	// "rootfs:<platform>" per platform), "base" to short digests.
 	Parts map[string]string
+	// Legacy is the content key imgctl computed before
+	// pip.credentialsEnv left the key, when it differs from Content (a
+	// spec that sets it); LegacyParts its parts. A version recorded with
+	// it is unchanged: upgrading imgctl rebuilds nothing.
+	Legacy      string            `json:",omitempty"`
+	LegacySpec  string            `json:",omitempty"`
+	LegacyParts map[string]string `json:",omitempty"`
 }
 
 // ComputeKey computes the key of im built on baseDigest (the parent's or the
 // external base's manifest digest; "" for scratch).
 func ComputeKey(im *spec.Image, baseDigest string) Key {
-	parts := specParts(im)
+	k := computeKey(im, baseDigest, false)
+	if im.Pip != nil && im.Pip.CredentialsEnv != "" {
+		legacy := computeKey(im, baseDigest, true)
+		k.Legacy, k.LegacySpec, k.LegacyParts = legacy.Content, legacy.Spec, legacy.Parts
+	}
+	return k
+}
+
+func computeKey(im *spec.Image, baseDigest string, legacy bool) Key {
+	parts := specParts(im, legacy)
 	specSum := digestJSON(struct {
 		Format string            `json:"format"`
 		Parts  map[string]string `json:"parts"`
@@ -51,9 +155,15 @@ func ComputeKey(im *spec.Image, baseDigest string) Key {
 	return Key{Spec: specSum, Content: content, Parts: parts}
 }
 
+// Matches reports whether a version recorded with content key recorded is
+// what the key describes (with the current key or the legacy one).
+func (k Key) Matches(recorded string) bool {
+	return recorded != "" && (recorded == k.Content || recorded == k.Legacy)
+}
+
 // specParts digests each content-determining part of the spec.
-func specParts(im *spec.Image) map[string]string {
-	b, err := json.Marshal(im)
+func specParts(im *spec.Image, legacy bool) map[string]string {
+	b, err := json.Marshal(keyedOf(im, legacy))
 	if err != nil {
 		panic(err) // plain data: cannot fail
 	}
@@ -63,9 +173,7 @@ func specParts(im *spec.Image) map[string]string {
 	}
 	parts := map[string]string{}
 	for k, v := range fields {
-		if !excluded[k] {
-			parts["field:"+k] = short(string(v))
-		}
+		parts["field:"+k] = short(string(v))
 	}
 	for _, f := range im.Files {
 		parts["file:"+f.Dest] = short(digestJSON(struct {
