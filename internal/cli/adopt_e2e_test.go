@@ -100,8 +100,38 @@ func TestAdoptForeignRepository(t *testing.T) {
 			assert.Contains(t, tags, "latest")
 			assert.Contains(t, tags, "2026.12.07")
 
-			built, out, errOut, code := e.publish("2026-12-07")
+			code, out, errOut = e.run("publish", e.dir, "--date", "2026-12-07", "--progress", "plain", "--json")
 			require.Equal(t, 0, code, "publish: %s\n%s", out, errOut)
+			var rep struct {
+				Images []struct {
+					Name, Action, Version, Digest string
+					Tags                          []struct {
+						Tag, Kind, Version, Digest string
+						MovedFrom                  string `json:"moved_from"`
+					}
+					Deprecated []struct{ Version string }
+				}
+				Summary struct{ Built, Tags, Marked int }
+			}
+			require.NoError(t, json.Unmarshal([]byte(out), &rep), "publish --json prints JSON alone on stdout: %s", out)
+			require.Len(t, rep.Images, 2)
+			base := rep.Images[0]
+			assert.Equal(t, "base", base.Name)
+			assert.Equal(t, "build", base.Action)
+			assert.Equal(t, "2026.12.07.1", base.Version)
+			require.Len(t, base.Tags, 2)
+			assert.Equal(t, "2026.12.07.1", base.Tags[0].Tag)
+			assert.Equal(t, "latest", base.Tags[1].Tag)
+			assert.Equal(t, hand, base.Tags[1].MovedFrom, "latest moved from the hand-pushed image")
+			assert.Equal(t, base.Digest, base.Tags[1].Digest)
+			assert.Empty(t, base.Deprecated, "nothing foreign is marked")
+			assert.Equal(t, 2, rep.Summary.Built)
+			assert.Equal(t, 4, rep.Summary.Tags)
+			assert.Zero(t, rep.Summary.Marked)
+			built := map[string]string{}
+			for _, im := range rep.Images {
+				built[im.Name] = im.Version
+			}
 			assert.Equal(t, map[string]string{"base": "2026.12.07.1", "leaf": "2026.12.07"}, built)
 			for tag, d := range foreign {
 				assert.Equal(t, d, headDigest(t, repo+":"+tag), "%s is left as it was", tag)
@@ -147,6 +177,22 @@ images: pinned: {parent: "base@2026.01.01", run: ["true"]}
 	_, out, errOut, code = e.publish("2026-12-08")
 	assert.Equal(t, 1, code, "%s\n%s", out, errOut)
 	assert.Contains(t, out, "Nothing to publish.")
+	code, out, _ = e.run("publish", e.dir, "--date", "2026-12-08", "--json")
+	assert.Equal(t, 1, code)
+	var rep struct {
+		Images []struct {
+			Name    string
+			Blocked []struct{ Message string }
+		}
+		Summary struct{ Blocked int }
+		Error   string
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &rep), out)
+	assert.Equal(t, 2, rep.Summary.Blocked)
+	require.Len(t, rep.Images, 2)
+	assert.Equal(t, "arm", rep.Images[0].Name)
+	assert.Contains(t, rep.Images[0].Blocked[0].Message, "lacks linux/arm64")
+	assert.Contains(t, rep.Error, "2 images are blocked")
 	assert.NotContains(t, out+errOut, "up to date")
 	code, _, _ = e.run("plan", e.dir, "--date", "2026-12-08", "--detailed-exitcode")
 	assert.Equal(t, ExitChanges, code)

@@ -33,6 +33,7 @@ func newPublishCmd(s streams) *cobra.Command {
 		noCache   bool
 		source    string
 		cacheRepo string
+		asJSON    bool
 		af        attestFlags
 	)
 	cmd := &cobra.Command{
@@ -95,12 +96,18 @@ Exit status: 0 published (or nothing to do); 1 error or blocked images;
 				}
 			}
 			if !p.HasChanges() {
-				if err := blockedError(p); err != nil {
+				berr := blockedError(p)
+				switch {
+				case asJSON:
+					if err := (*publish.Result)(nil).Report(p, berr).WriteJSON(s.out); err != nil {
+						return err
+					}
+				case berr != nil:
 					fmt.Fprintln(s.out, "Nothing to publish.")
-					return err
+				default:
+					fmt.Fprintln(s.out, "Nothing to do: every image is up to date.")
 				}
-				fmt.Fprintln(s.out, "Nothing to do: every image is up to date.")
-				return nil
+				return berr
 			}
 			warn := slog.New(slog.NewTextHandler(s.errOut, &slog.HandlerOptions{Level: slog.LevelWarn}))
 			var (
@@ -149,7 +156,15 @@ Exit status: 0 published (or nothing to do); 1 error or blocked images;
 				pub.Source = lib.Policy.Source
 			}
 			res, err := applyWithProgress(ctx, s, pub, lib, p, progress)
-			if res != nil {
+			if err == nil {
+				err = blockedError(p)
+			}
+			switch {
+			case asJSON:
+				if jerr := res.Report(p, err).WriteJSON(s.out); jerr != nil && err == nil {
+					err = jerr
+				}
+			case res != nil:
 				res.WriteTable(s.out)
 			}
 			if err != nil {
@@ -157,17 +172,18 @@ Exit status: 0 published (or nothing to do); 1 error or blocked images;
 				if errors.As(err, &be) {
 					return fmt.Errorf("%w\nno tag was moved; fix the problem and run publish again", err)
 				}
+				// Everything else was published: blocked images still fail
+				// the command, so that CI does not go green on them.
 				return err
 			}
-			// Everything else was published: the blocked images still
-			// fail the command, so that CI does not go green on them.
-			return blockedError(p)
+			return nil
 		},
 	}
 	f.add(cmd)
 	cmd.Flags().Lookup("jobs").Usage = "concurrent registry reads and writes, and builds per BuildKit daemon (a pool of N daemons runs N×jobs builds)"
 	bk.add(cmd)
 	cmd.Flags().StringVar(&planFile, "plan", "", "apply exactly this saved plan (from imgctl plan --out)")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print what was published, per image, as JSON on stdout instead of the table (docs/publish-format.md)")
 	cmd.Flags().StringVar(&progress, "progress", "auto", "build progress: auto, tty, plain, rawjson or quiet")
 	cmd.Flags().StringVar(&source, "source", "", "spec repository URL recorded as org.opencontainers.image.source (default: the git origin remote when it is a network URL; a local path is never recorded)")
 	af.add(cmd)

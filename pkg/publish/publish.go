@@ -164,6 +164,11 @@ type Result struct {
 	Tags, Marked int
 	// Signed counts the digests signed.
 	Signed int
+	// TagsWritten and MarkersWritten are the tag steps written (with the
+	// digest each points at) and the deprecations marked, in plan order:
+	// whole phases only (a phase that failed adds nothing).
+	TagsWritten    []plan.TagStep
+	MarkersWritten []plan.DeprecationStep
 }
 
 // Built is one image built and pushed.
@@ -302,6 +307,10 @@ func (pub *Publisher) Apply(ctx context.Context, lib *spec.Library, p *plan.Plan
 	if res.Tags, err = pub.tagAll(ctx, p, target); err != nil {
 		return res, err
 	}
+	for _, t := range p.Tags {
+		t.Digest = target(t.Image, t.Digest)
+		res.TagsWritten = append(res.TagsWritten, t)
+	}
 	// Then the markers: serialised per repository by the lifecycle writer.
 	err = pub.each(ctx, len(p.Deprecations), func(ctx context.Context, i int) error {
 		d := p.Deprecations[i]
@@ -315,6 +324,7 @@ func (pub *Publisher) Apply(ctx context.Context, lib *spec.Library, p *plan.Plan
 		return res, err
 	}
 	res.Marked = len(p.Deprecations)
+	res.MarkersWritten = append(res.MarkersWritten, p.Deprecations...)
 	pub.changelogs(ctx, p, res)
 	return res, nil
 }
