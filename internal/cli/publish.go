@@ -180,7 +180,7 @@ Exit status: 0 published (or nothing to do); 1 error or blocked images;
 		},
 	}
 	f.add(cmd)
-	cmd.Flags().Lookup("jobs").Usage = "concurrent registry reads and writes, and builds per BuildKit daemon (a pool of N daemons runs N×jobs builds)"
+	cmd.Flags().Lookup("jobs").Usage = "registry requests in flight (per registry, reads and writes), and builds per BuildKit daemon (a pool of N daemons runs N×jobs builds)"
 	bk.add(cmd)
 	cmd.Flags().StringVar(&planFile, "plan", "", "apply exactly this saved plan (from imgctl plan --out)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print what was published, per image, as JSON on stdout instead of the table (docs/publish-format.md)")

@@ -19,7 +19,7 @@ type registryFlags struct {
 func (f *registryFlags) add(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.registry, "registry", "", "publish to HOST[:PORT]/PREFIX instead of the spec's registry")
 	cmd.Flags().StringArrayVar(&f.insecure, "insecure-registry", nil, "allow plain HTTP to HOST[:PORT] (loopback registries always are); repeatable")
-	cmd.Flags().IntVar(&f.jobs, "jobs", 8, "concurrent registry reads and builds")
+	cmd.Flags().IntVar(&f.jobs, "jobs", 8, "registry requests in flight (per registry, nested reads included) and concurrent builds")
 	cmd.Flags().IntVar(&f.retries, "retries", regclient.DefaultRetries, "retry each registry request (and a build whose pull or push failed) this often on 429, 5xx, connection resets and timeouts, with backoff; 0 disables")
 }
 
@@ -39,6 +39,8 @@ func (f *registryFlags) client(s streams, opts ...regclient.Option) *regclient.C
 		regclient.WithInsecure(f.insecure...),
 		regclient.WithRetries(f.retries),
 		regclient.WithLogger(retryLog(s)),
+		// One bound for every request the command makes, however deep.
+		regclient.WithMaxInFlight(f.jobs),
 	}, opts...)...)
 }
 

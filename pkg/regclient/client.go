@@ -64,6 +64,7 @@ type Client struct {
 	base      http.RoundTripper
 	keychain  authn.Keychain
 	counter   *Counter
+	inFlight  int // per registry host; 0: unbounded
 	retry     policy
 	mu        sync.Mutex
 	wrappers  map[string]http.RoundTripper // registry (+ " push") -> authenticated transport
@@ -88,6 +89,11 @@ func WithInsecure(hosts ...string) Option {
 // WithCounter counts every HTTP request in cnt. The default counts nothing.
 func WithCounter(cnt *Counter) Option { return func(c *Client) { c.counter = cnt } }
 
+// WithMaxInFlight bounds the HTTP requests in flight to each registry
+// host at n, for everything the client does (nested reads included): the
+// one bound --jobs sets. n <= 0 leaves them unbounded (the default).
+func WithMaxInFlight(n int) Option { return func(c *Client) { c.inFlight = n } }
+
 // WithKeychain sets where credentials come from. The default is
 // go-containerregistry's default keychain (Docker config and credential helpers).
 func WithKeychain(k authn.Keychain) Option { return func(c *Client) { c.keychain = k } }
@@ -104,6 +110,9 @@ func New(opts ...Option) *Client {
 	tr.MaxIdleConnsPerHost = 64
 	tr.ResponseHeaderTimeout = 60 * time.Second
 	var rt http.RoundTripper = &plainHTTPGuard{inner: tr, insecure: c.isInsecure}
+	if c.inFlight > 0 {
+		rt = &limiting{inner: rt, n: c.inFlight, hosts: map[string]chan struct{}{}}
+	}
 	if c.counter != nil {
 		rt = &counting{inner: rt, c: c.counter}
 	}

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 )
 
@@ -120,6 +121,34 @@ func discard(resp *http.Response) {
 	}
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	resp.Body.Close()
+}
+
+// limiting holds at most n requests in flight per host: a request waits
+// for a slot (or its context) before it is sent and frees it when the
+// response headers arrive (not when its body is read: a copy streams one
+// body into another request).
+type limiting struct {
+	inner http.RoundTripper
+	n     int
+	mu    sync.Mutex
+	hosts map[string]chan struct{}
+}
+
+func (l *limiting) RoundTrip(req *http.Request) (*http.Response, error) {
+	l.mu.Lock()
+	sem, ok := l.hosts[req.URL.Host]
+	if !ok {
+		sem = make(chan struct{}, l.n)
+		l.hosts[req.URL.Host] = sem
+	}
+	l.mu.Unlock()
+	select {
+	case sem <- struct{}{}:
+	case <-req.Context().Done():
+		return nil, req.Context().Err()
+	}
+	defer func() { <-sem }()
+	return l.inner.RoundTrip(req)
 }
 
 // Counter counts the HTTP requests sent to registries.
