@@ -267,6 +267,9 @@ func (pub *Publisher) Apply(ctx context.Context, lib *spec.Library, p *plan.Plan
 	if pub.Refresher == nil && p.Summary.Refresh > 0 {
 		return nil, errors.New("the plan refreshes images and the publisher cannot compare refreshes")
 	}
+	if err := pub.checkSecrets(lib, p); err != nil {
+		return nil, err
+	}
 	if err := pub.checkPlatforms(ctx, lib, p); err != nil {
 		return nil, err
 	}
@@ -535,6 +538,26 @@ func (pub *Publisher) inWaves(ctx context.Context, p *plan.Plan, steps []plan.Ta
 		if err := pub.each(ctx, len(wave), func(ctx context.Context, i int) error { return f(ctx, wave[i]) }); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// checkSecrets checks, before anything is built, that every secret the
+// images to build name is set: a missing one fails the publish with every
+// image that needs it, not one image's build after its parents were
+// pushed.
+func (pub *Publisher) checkSecrets(lib *spec.Library, p *plan.Plan) error {
+	var missing []string
+	for _, st := range p.Images {
+		if st.Action != plan.Build {
+			continue
+		}
+		if _, err := pub.secrets(lib.Image(st.Name)); err != nil {
+			missing = append(missing, fmt.Sprintf("%s: %v", st.Name, err))
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("nothing was built: secrets the specs name are not set:\n  %s", strings.Join(missing, "\n  "))
 	}
 	return nil
 }

@@ -698,3 +698,24 @@ func TestFailingTestMovesNoTag(t *testing.T) {
 	_, _, err = e.publish("2026-11-02")
 	assert.ErrorContains(t, err, "the plan has images with tests and the publisher has no tester")
 }
+
+// TestMissingSecretFailsBeforeAnyBuild: an image naming a secret that is
+// not set stops the publish before anything is built or pushed, naming
+// every image that needs it.
+func TestMissingSecretFailsBeforeAnyBuild(t *testing.T) {
+	e := newEnv(t, e2etest.InProcessRegistry(t, true))
+	e.write(lib1 + `
+images: private: {parent: "py", pip: {packages: ["x"], index: "https://pypi.example/simple/", credentialsEnv: "PRIVATE_PIP"}}
+`)
+	e.pub.Getenv = func(string) (string, bool) { return "", false }
+	_, _, err := e.publish("2026-11-01")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "nothing was built: secrets the specs name are not set:\n  private: pip.credentialsEnv: environment variable PRIVATE_PIP is not set")
+	assert.Zero(t, e.b.calls, "no build started")
+	assert.Empty(t, e.tags("base"), "nothing pushed or tagged")
+
+	e.pub.Getenv = func(k string) (string, bool) { return "u:p", k == "PRIVATE_PIP" }
+	_, _, err = e.publish("2026-11-01")
+	require.NoError(t, err)
+	assert.Equal(t, 5, e.b.calls)
+}
