@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/imgctl/imgctl/pkg/changelog"
 	"github.com/imgctl/imgctl/pkg/inventory"
@@ -24,20 +25,23 @@ var assetFS embed.FS
 // "assets/".
 func Assets() fs.FS { return assetFS }
 
-var templates = template.Must(template.New("").Funcs(template.FuncMap{
-	"size":     changelog.HumanSize,
-	"short":    shortDigest,
-	"join":     strings.Join,
-	"page":     PageName,
-	"coverage": coverage,
-	"plats":    platformNames,
-	"eco":      ecosystems,
-	"pkgname":  pkgName,
-	"state":    versionState,
-	"add":      func(a, b int) int { return a + b },
-	"family":   func(s string) string { return orDefault(s, "No family") },
-	"team":     func(s string) string { return orDefault(s, "No team") },
-}).ParseFS(templateFS, "templates/*.html"))
+// templates are parsed on first use, not when imgctl starts.
+var templates = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("").Funcs(template.FuncMap{
+		"size":     changelog.HumanSize,
+		"short":    shortDigest,
+		"join":     strings.Join,
+		"page":     PageName,
+		"coverage": coverage,
+		"plats":    platformNames,
+		"eco":      ecosystems,
+		"pkgname":  pkgName,
+		"state":    versionState,
+		"add":      func(a, b int) int { return a + b },
+		"family":   func(s string) string { return orDefault(s, "No family") },
+		"team":     func(s string) string { return orDefault(s, "No team") },
+	}).ParseFS(templateFS, "templates/*.html"))
+})
 
 // WriteJSON writes the catalog as indented JSON: catalog.json.
 func (c *Catalog) WriteJSON(w io.Writer) error {
@@ -150,7 +154,7 @@ func card(im *Image, group string) Card {
 
 // WriteHome renders index.html.
 func (c *Catalog) WriteHome(w io.Writer) error {
-	return templates.ExecuteTemplate(w, "index.html", Home(c))
+	return templates().ExecuteTemplate(w, "index.html", Home(c))
 }
 
 // WriteImage renders the page of the image called name.
@@ -163,7 +167,7 @@ func (c *Catalog) WriteImage(w io.Writer, name string) error {
 	for i := range im.Versions {
 		p.Versions = append(p.Versions, &im.Versions[i])
 	}
-	return templates.ExecuteTemplate(w, "image.html", p)
+	return templates().ExecuteTemplate(w, "image.html", p)
 }
 
 func shortDigest(d string) string {

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -21,20 +22,21 @@ import (
 const ReservedName = "imgctl-cache"
 
 var (
-	registryRE = regexp.MustCompile(`^[a-zA-Z0-9]([a-zA-Z0-9.-]*[a-zA-Z0-9])?(:[0-9]{1,5})?(/[a-z0-9]+([._-][a-z0-9]+)*)*$`)
-	nameRE     = regexp.MustCompile(`^[a-z0-9]+([._-][a-z0-9]+)*(/[a-z0-9]+([._-][a-z0-9]+)*)*$`)
-	envKeyRE   = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-	// VersionRE matches a dated version tag: YYYY.MM.DD or YYYY.MM.DD.N.
-	VersionRE = regexp.MustCompile(`^([0-9]{4})\.([0-9]{2})\.([0-9]{2})(\.([1-9][0-9]*))?$`)
+	registryRE = lazyRegexp(`^[a-zA-Z0-9]([a-zA-Z0-9.-]*[a-zA-Z0-9])?(:[0-9]{1,5})?(/[a-z0-9]+([._-][a-z0-9]+)*)*$`)
+	nameRE     = lazyRegexp(`^[a-z0-9]+([._-][a-z0-9]+)*(/[a-z0-9]+([._-][a-z0-9]+)*)*$`)
+	envKeyRE   = lazyRegexp(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	// VersionRE is the regexp of a dated version tag: YYYY.MM.DD or
+	// YYYY.MM.DD.N (compiled on first use).
+	VersionRE = lazyRegexp(`^([0-9]{4})\.([0-9]{2})\.([0-9]{2})(\.([1-9][0-9]*))?$`)
 )
 
 // ValidRegistry reports whether r is host[:port] with an optional
 // lowercase path prefix.
-func ValidRegistry(r string) bool { return registryRE.MatchString(r) }
+func ValidRegistry(r string) bool { return registryRE().MatchString(r) }
 
 // ValidVersion reports whether v is a well-formed dated version of a real day.
 func ValidVersion(v string) bool {
-	m := VersionRE.FindStringSubmatch(v)
+	m := VersionRE().FindStringSubmatch(v)
 	if m == nil {
 		return false
 	}
@@ -107,7 +109,7 @@ func checkImage(lib *Library, idx *syntaxIndex, im *Image, st *platformState, c 
 		field, _, _ := strings.Cut(path, ".")
 		return at(field)
 	}
-	if !nameRE.MatchString(im.Name) || len(lib.Registry)+1+len(im.Name) > 255 {
+	if !nameRE().MatchString(im.Name) || len(lib.Registry)+1+len(im.Name) > 255 {
 		c.add(im.Pos, "%s: invalid image name %q: use lowercase letters, digits and single '.', '_' or '-' separators, '/' between path components", p, im.Name)
 	}
 	if first, _, _ := strings.Cut(im.Name, "/"); first == ReservedName {
@@ -150,12 +152,12 @@ func checkImage(lib *Library, idx *syntaxIndex, im *Image, st *platformState, c 
 		checkURL(im.R.Repo, at("r"), p+".r.repo", c)
 	}
 	for k := range im.Env {
-		if !envKeyRE.MatchString(k) {
+		if !envKeyRE().MatchString(k) {
 			c.add(at("env"), "%s.env: invalid variable name %q", p, k)
 		}
 	}
 	for _, t := range im.Tags {
-		if t == "latest" || ValidVersion(t) || VersionRE.MatchString(t) || strings.HasSuffix(t, "-deprecated") || strings.HasPrefix(t, "sha256-") || t == "buildcache" {
+		if t == "latest" || ValidVersion(t) || VersionRE().MatchString(t) || strings.HasSuffix(t, "-deprecated") || strings.HasPrefix(t, "sha256-") || t == "buildcache" {
 			c.add(at("tags"), "%s.tags: %q is reserved for imgctl (latest, dated versions, -deprecated, sha256-, buildcache)", p, t)
 		}
 	}
@@ -354,4 +356,10 @@ func editDistance(a, b string) int {
 		prev = cur
 	}
 	return prev[len(b)]
+}
+
+// lazyRegexp compiles expr on first use, not when imgctl starts (imgctl
+// --help compiles nothing).
+func lazyRegexp(expr string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
 }

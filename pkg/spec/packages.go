@@ -3,21 +3,20 @@ package spec
 import (
 	"fmt"
 	"net/url"
-	"regexp"
 	"strings"
 )
 
 var (
 	// debNameRE is Debian policy's package name (§5.6.1).
-	debNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9+.-]+$`)
+	debNameRE = lazyRegexp(`^[a-z0-9][a-z0-9+.-]+$`)
 	// debVersionRE is a Debian version, loosely: [epoch:]upstream[-revision].
-	debVersionRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9.+~:-]*$`)
+	debVersionRE = lazyRegexp(`^[A-Za-z0-9][A-Za-z0-9.+~:-]*$`)
 	// debReleaseRE is a release name (bookworm-backports) or number (12).
-	debReleaseRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+	debReleaseRE = lazyRegexp(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 	// rNameRE is CRAN's package name rule.
-	rNameRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9.]*[A-Za-z0-9]$`)
+	rNameRE = lazyRegexp(`^[A-Za-z][A-Za-z0-9.]*[A-Za-z0-9]$`)
 	// scpRemoteRE is git's scp-like remote, user@host:path.
-	scpRemoteRE = regexp.MustCompile(`^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[^\s]+$`)
+	scpRemoteRE = lazyRegexp(`^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[^\s]+$`)
 )
 
 // checkAptPackage checks one apt entry: a Debian package name, optionally
@@ -37,15 +36,15 @@ func checkAptPackage(s string) error {
 		name, release, _ = strings.Cut(s, "/")
 	}
 	switch {
-	case !debNameRE.MatchString(name):
+	case !debNameRE().MatchString(name):
 		return fmt.Errorf("%q is not a Debian package name (%s)", s, rule)
 	case pinned && version == "":
 		return fmt.Errorf("%q: missing version after \"=\"", s)
-	case pinned && !debVersionRE.MatchString(version):
+	case pinned && !debVersionRE().MatchString(version):
 		return fmt.Errorf("%q: %q is not a Debian version", s, version)
 	case !pinned && strings.HasSuffix(s, "/"):
 		return fmt.Errorf("%q: missing release after \"/\"", s)
-	case !pinned && strings.Contains(s, "/") && !debReleaseRE.MatchString(release):
+	case !pinned && strings.Contains(s, "/") && !debReleaseRE().MatchString(release):
 		return fmt.Errorf("%q: %q is not a release name (e.g. bookworm-backports)", s, release)
 	}
 	return nil
@@ -56,11 +55,11 @@ func checkAptPackage(s string) error {
 // characters). Versions are refused with their own message. The error is
 // the whole message, naming the entry.
 func checkRPackage(s string) error {
-	if rNameRE.MatchString(s) {
+	if rNameRE().MatchString(s) {
 		return nil
 	}
 	if i := strings.IndexAny(s, " \t(@=<>"); i > 0 {
-		if name := strings.TrimSpace(s[:i]); rNameRE.MatchString(name) {
+		if name := strings.TrimSpace(s[:i]); rNameRE().MatchString(name) {
 			return fmt.Errorf("%q: R package versions are not supported; list the name %q and pin versions with a dated snapshot repository in r.repo", s, name)
 		}
 	}
@@ -72,7 +71,7 @@ func checkRPackage(s string) error {
 // credentials. The error is the whole message, naming the value.
 func checkSource(s string) error {
 	const want = "use the repository's remote URL (https://…, ssh://… or git@host:path)"
-	if scpRemoteRE.MatchString(s) && !strings.Contains(s, "://") {
+	if scpRemoteRE().MatchString(s) && !strings.Contains(s, "://") {
 		return nil
 	}
 	u, err := url.Parse(s)

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"regexp"
 	"slices"
 	"strings"
 )
@@ -32,7 +31,7 @@ var errPipOption = errors.New("pip options are not package requirements; use pip
 
 var (
 	// pep508NameRE is PEP 508's name (and extra) rule.
-	pep508NameRE = regexp.MustCompile(`(?i)^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$`)
+	pep508NameRE = lazyRegexp(`(?i)^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$`)
 
 	// PEP 440 versions, following pypa/packaging's Specifier patterns.
 	pep440Release = `v?([0-9]+!)?[0-9]+(\.[0-9]+)*`
@@ -41,13 +40,13 @@ var (
 		`([-_.]?dev[-_.]?[0-9]*)?` // dev release
 	pep440Local = `(\+[a-z0-9]+([-_.][a-z0-9]+)*)?`
 	// pep440RE is a version with an optional local label ("1.0+cu121").
-	pep440RE = regexp.MustCompile(`(?i)^` + pep440Release + pep440Suffix + pep440Local + `$`)
+	pep440RE = lazyRegexp(`(?i)^` + pep440Release + pep440Suffix + pep440Local + `$`)
 	// pep440PublicRE is a version without a local label.
-	pep440PublicRE = regexp.MustCompile(`(?i)^` + pep440Release + pep440Suffix + `$`)
+	pep440PublicRE = lazyRegexp(`(?i)^` + pep440Release + pep440Suffix + `$`)
 	// pep440PrefixRE is the release before ".*" in "==1.2.*".
-	pep440PrefixRE = regexp.MustCompile(`(?i)^` + pep440Release + `\.\*$`)
+	pep440PrefixRE = lazyRegexp(`(?i)^` + pep440Release + `\.\*$`)
 	// pep440TwoPartRE is a release of at least two parts, for "~=".
-	pep440TwoPartRE = regexp.MustCompile(`(?i)^v?([0-9]+!)?[0-9]+(\.[0-9]+)+([^0-9.]|$)`)
+	pep440TwoPartRE = lazyRegexp(`(?i)^v?([0-9]+!)?[0-9]+(\.[0-9]+)+([^0-9.]|$)`)
 )
 
 // versionOps are PEP 440's comparison operators, longest first so that
@@ -91,7 +90,7 @@ func parseRequirement(s string) (requirement, error) {
 	if req.Name == "" {
 		return req, fmt.Errorf("a requirement starts with the package name, not %q", p.s[p.i:p.i+1])
 	}
-	if !pep508NameRE.MatchString(req.Name) {
+	if !pep508NameRE().MatchString(req.Name) {
 		return req, fmt.Errorf("invalid name %q: letters, digits, '.', '_' and '-', starting and ending with a letter or digit", req.Name)
 	}
 	p.space()
@@ -181,7 +180,7 @@ func (p *reqParser) extras() ([]string, error) {
 		if e == "" && p.eof() {
 			return nil, errors.New(`extras: missing "]"`)
 		}
-		if !pep508NameRE.MatchString(e) {
+		if !pep508NameRE().MatchString(e) {
 			if e == "" {
 				e = p.s[p.i : p.i+1]
 			}
@@ -294,15 +293,15 @@ func checkVersion(op, v string) error {
 	case strings.HasSuffix(v, ".*") && op != "==" && op != "!=":
 		return fmt.Errorf(`invalid version %q for %q: ".*" only goes with == and !=`, v, op)
 	case strings.HasSuffix(v, ".*"):
-		if !pep440PrefixRE.MatchString(v) {
+		if !pep440PrefixRE().MatchString(v) {
 			return fmt.Errorf(`invalid version %q for %q: only a release like 1.2 comes before ".*"`, v, op)
 		}
 		return nil
 	case strings.Contains(v, "+") && op != "==" && op != "!=":
 		return fmt.Errorf("invalid version %q for %q: a local version (+…) only goes with == and !=", v, op)
-	case op == "~=" && pep440PublicRE.MatchString(v) && !pep440TwoPartRE.MatchString(v):
+	case op == "~=" && pep440PublicRE().MatchString(v) && !pep440TwoPartRE().MatchString(v):
 		return fmt.Errorf("invalid version %q for %q: ~= needs at least two release parts, e.g. ~=1.4", v, op)
-	case !pep440RE.MatchString(v):
+	case !pep440RE().MatchString(v):
 		return fmt.Errorf("invalid version %q for %q (PEP 440: e.g. 1.2, 2.0rc1, 1.0.post1, 1!2.0)", v, op)
 	}
 	return nil
