@@ -4,21 +4,14 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
-	"log"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"strings"
-	"sync/atomic"
 	"testing"
-	"time"
 
-	"github.com/google/go-containerregistry/pkg/registry"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/imgctl/imgctl/internal/e2etest"
 	"github.com/imgctl/imgctl/pkg/inventory/inventorytest"
 	"github.com/imgctl/imgctl/pkg/published"
 )
@@ -28,18 +21,7 @@ import (
 // whatever the nesting, --jobs is the most requests the registry sees at
 // once. No daemon: an in-process registry that records its peak.
 func TestJobsBoundsRequestsInFlight(t *testing.T) {
-	var cur, peak atomic.Int64
-	reg := registry.New(registry.WithReferrersSupport(true), registry.Logger(log.New(io.Discard, "", 0)))
-	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		n := cur.Add(1)
-		defer cur.Add(-1)
-		for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
-		}
-		time.Sleep(2 * time.Millisecond)
-		reg.ServeHTTP(w, r)
-	}))
-	defer s.Close()
-	addr := strings.TrimPrefix(s.URL, "http://")
+	addr, peak := e2etest.PeakRegistry(t)
 
 	dir := t.TempDir()
 	lib := fmt.Sprintf("package lib\nregistry: %q\n", addr+"/ds")

@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -135,4 +136,26 @@ func InProcessRegistry(t testing.TB, referrers bool) string {
 	))
 	t.Cleanup(s.Close)
 	return strings.TrimPrefix(s.URL, "http://")
+}
+
+// PeakRegistry starts go-containerregistry's in-memory registry (referrers
+// on) behind a handler that records the most requests it had in flight at
+// once in peak; each request waits 2 ms first so that concurrent ones
+// overlap. It returns the registry's "127.0.0.1:PORT"; t.Cleanup stops it.
+// For tests of concurrency bounds; no daemon.
+func PeakRegistry(t testing.TB) (addr string, peak *atomic.Int64) {
+	t.Helper()
+	var cur atomic.Int64
+	peak = &atomic.Int64{}
+	reg := registry.New(registry.WithReferrersSupport(true), registry.Logger(log.New(io.Discard, "", 0)))
+	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := cur.Add(1)
+		defer cur.Add(-1)
+		for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
+		}
+		time.Sleep(2 * time.Millisecond)
+		reg.ServeHTTP(w, r)
+	}))
+	t.Cleanup(s.Close)
+	return strings.TrimPrefix(s.URL, "http://"), peak
 }

@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"github.com/imgctl/imgctl/pkg/published"
 	"github.com/imgctl/imgctl/pkg/spec"
 )
 
@@ -81,19 +82,14 @@ type ImageStep struct {
 	Pos     spec.Pos     `json:"pos"`
 }
 
-// ForeignTag is a tag imgctl did not write, as Observe found it.
-type ForeignTag struct {
-	Tag string `json:"tag"`
-	// Digest is what it points at ("" when its manifest is missing).
-	Digest string `json:"digest,omitempty"`
-	// Note says what was found: ForeignImage or ForeignMissing.
-	Note string `json:"note"`
-}
+// ForeignTag is a tag imgctl did not write, as Observe found it (the
+// vocabulary's published.ForeignTag).
+type ForeignTag = published.ForeignTag
 
-// The notes of a ForeignTag.
+// The notes of a ForeignTag Observe records.
 const (
-	ForeignImage   = "an image imgctl did not publish"
-	ForeignMissing = "its manifest is missing"
+	ForeignImage   = published.ForeignImage
+	ForeignMissing = published.ForeignMissing
 )
 
 // Base is what an image is built FROM.

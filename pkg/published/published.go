@@ -52,6 +52,28 @@ func (m *Manifest) Written() bool {
 	return m != nil && m.Annotations[AnnotationContentKey] != ""
 }
 
+// ForeignTag is a tag of an image's repository that imgctl did not write,
+// as a reader found it.
+type ForeignTag struct {
+	Tag string `json:"tag"`
+	// Digest is what it points at, when read ("" for a tag not read and
+	// for a missing manifest).
+	Digest string `json:"digest,omitempty"`
+	// Note: ForeignImage, ForeignMissing or ForeignTagOnly.
+	Note string `json:"note"`
+}
+
+// The notes of a ForeignTag.
+const (
+	// ForeignImage: a dated-looking or moving tag on a manifest without
+	// imgctl's content key.
+	ForeignImage = "an image imgctl did not publish"
+	// ForeignMissing: a listed tag whose manifest is gone.
+	ForeignMissing = "its manifest is missing"
+	// ForeignTagOnly: a tag imgctl never writes (v1, 0.1.0), not read.
+	ForeignTagOnly = "a tag imgctl does not write"
+)
+
 // Version is a dated version: the day it was published and, for the
 // second and later versions of one day, a sequence number (2026.12.07,
 // 2026.12.07.1, …). The zero value is no version.

@@ -61,21 +61,14 @@ type Image struct {
 	Foreign []ForeignTag `json:"foreign,omitempty"`
 }
 
-// ForeignTag is a tag imgctl did not write.
-type ForeignTag struct {
-	Tag string `json:"tag"`
-	// Digest is what it points at, when read ("" for tags not read and
-	// for a missing manifest).
-	Digest string `json:"digest,omitempty"`
-	// Note: ForeignImage, ForeignMissing or ForeignTagOnly.
-	Note string `json:"note"`
-}
+// ForeignTag is a tag imgctl did not write (published.ForeignTag).
+type ForeignTag = published.ForeignTag
 
 // The notes of a ForeignTag.
 const (
-	ForeignImage   = "an image imgctl did not publish"
-	ForeignMissing = "its manifest is missing"
-	ForeignTagOnly = "a tag imgctl does not write"
+	ForeignImage   = published.ForeignImage
+	ForeignMissing = published.ForeignMissing
+	ForeignTagOnly = published.ForeignTagOnly
 )
 
 // Version is one published dated version.
