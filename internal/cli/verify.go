@@ -172,9 +172,7 @@ version and what failed.`,
 				r.OK = r.OK && res.OK
 			}
 			if asJSON {
-				enc := json.NewEncoder(s.out)
-				enc.SetIndent("", "  ")
-				if err := enc.Encode(r); err != nil {
+				if err := writeVerifyJSON(s.out, r); err != nil {
 					return err
 				}
 			} else {
@@ -222,6 +220,13 @@ func latestVersion(ctx context.Context, c *regclient.Client, repo string, versio
 	return "", fmt.Errorf("%s:latest (%s) is no dated version", repo, d.Digest)
 }
 
+// writeVerifyJSON renders the report as indented JSON.
+func writeVerifyJSON(w io.Writer, r verifyReport) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
+}
+
 // writeVerifyText renders the report: one row per version, then each
 // failure as IMAGE@VERSION: what failed.
 func writeVerifyText(w io.Writer, r verifyReport) {
@@ -231,7 +236,7 @@ func writeVerifyText(w io.Writer, r verifyReport) {
 		if !res.OK {
 			result = "FAIL"
 		}
-		rows = append(rows, []string{res.Image, res.Version, shortDigest(res.Digest), res.Signature,
+		rows = append(rows, []string{res.Image, res.Version, published.ShortDigest(res.Digest), res.Signature,
 			orDash(strings.Join(res.SBOMPlatforms(), ",")), orDash(strings.Join(res.ProvenancePlatforms(), ",")), result})
 	}
 	widths := make([]int, len(rows[0]))
@@ -272,11 +277,4 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
-}
-
-func shortDigest(d string) string {
-	if len(d) > len("sha256:")+12 {
-		return d[:len("sha256:")+12]
-	}
-	return d
 }

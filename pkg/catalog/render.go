@@ -13,6 +13,7 @@ import (
 
 	"github.com/imgctl/imgctl/pkg/changelog"
 	"github.com/imgctl/imgctl/pkg/inventory"
+	"github.com/imgctl/imgctl/pkg/published"
 )
 
 //go:embed templates/*.html
@@ -29,7 +30,7 @@ func Assets() fs.FS { return assetFS }
 var templates = sync.OnceValue(func() *template.Template {
 	return template.Must(template.New("").Funcs(template.FuncMap{
 		"size":     changelog.HumanSize,
-		"short":    shortDigest,
+		"short":    published.ShortDigest,
 		"join":     strings.Join,
 		"page":     PageName,
 		"coverage": coverage,
@@ -168,13 +169,6 @@ func (c *Catalog) WriteImage(w io.Writer, name string) error {
 		p.Versions = append(p.Versions, &im.Versions[i])
 	}
 	return templates().ExecuteTemplate(w, "image.html", p)
-}
-
-func shortDigest(d string) string {
-	if len(d) > len("sha256:")+12 {
-		return d[:len("sha256:")+12]
-	}
-	return d
 }
 
 // coverage says which of a version's platforms carry an attestation.

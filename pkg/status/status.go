@@ -453,7 +453,7 @@ func (r *Report) WriteText(w io.Writer) error {
 			if plats == "" {
 				plats = "-"
 			}
-			row := []string{v.Version, shortDigest(v.Digest), plats}
+			row := []string{v.Version, published.ShortDigest(v.Digest), plats}
 			if sizes {
 				row = append(row, sizeList(v.Sizes))
 			}
@@ -481,7 +481,7 @@ func writeForeign(w io.Writer, fs []ForeignTag) {
 		case ForeignMissing:
 			items[i] = f.Tag + " (manifest missing)"
 		default:
-			items[i] = f.Tag + " (not imgctl's: " + shortDigest(f.Digest) + ")"
+			items[i] = f.Tag + " (not imgctl's: " + published.ShortDigest(f.Digest) + ")"
 		}
 	}
 	fmt.Fprintf(w, "  other tags, not imgctl's (left as they are): %s\n", strings.Join(items, ", "))
@@ -541,15 +541,8 @@ func builtOn(b *BuiltOn) string {
 	case b.Version != "":
 		return b.Image + "@" + b.Version
 	default:
-		return b.Ref + "@" + shortDigest(b.Digest)
+		return b.Ref + "@" + published.ShortDigest(b.Digest)
 	}
-}
-
-func shortDigest(d string) string {
-	if len(d) > len("sha256:")+12 {
-		return d[:len("sha256:")+12]
-	}
-	return d
 }
 
 func writeRows(w io.Writer, rows [][]string) {
