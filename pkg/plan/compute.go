@@ -296,7 +296,7 @@ func (c *computer) diff(im *spec.Image, key Key, newest *Published, reason func(
 // install packages (apt, pip, r), and --refresh asks, or its newest
 // version is policy.refreshDays old or older.
 func (c *computer) refreshDue(im *spec.Image, st *ImageState) (string, spec.Pos) {
-	if st.Newest == nil || !InstallsPackages(im) {
+	if st.Newest == nil || !im.InstallsPackages() {
 		return "", spec.Pos{}
 	}
 	v := st.Newest.Version
@@ -318,11 +318,6 @@ func (c *computer) refreshDue(im *spec.Image, st *ImageState) (string, spec.Pos)
 	return "", spec.Pos{}
 }
 
-// InstallsPackages says whether im has package-install steps (apt, pip,
-// r): the steps a refresh runs again.
-func InstallsPackages(im *spec.Image) bool {
-	return len(im.Apt) > 0 || im.Pip != nil && len(im.Pip.Packages) > 0 || im.R != nil && len(im.R.Packages) > 0
-}
 
 // baseDigest is the digest im is built on when its base is already published.
 func (c *computer) baseDigest(im *spec.Image) string {

@@ -274,6 +274,12 @@ func (im *Image) PosOf(field string) Pos {
 	return im.Pos
 }
 
+// InstallsPackages says whether im has package-install steps (apt, pip,
+// r): what a refresh runs again. Decided here, once, for every package.
+func (im *Image) InstallsPackages() bool {
+	return len(im.Apt) > 0 || im.Pip != nil && len(im.Pip.Packages) > 0 || im.R != nil && len(im.R.Packages) > 0
+}
+
 // DefaultPlatforms are the platforms of a root image that sets none when
 // the policy sets none either.
 var DefaultPlatforms = []string{"linux/amd64"}
