@@ -175,6 +175,26 @@ func grpcMessage(err error) string {
 // Addr is the daemon's address, as given to New.
 func (c *Client) Addr() string { return c.addr }
 
+// Capabilities is what a builder can build, asked once before a publish
+// builds anything: every builder (one daemon, a pool, a retrying wrapper)
+// answers it, so no caller finds abilities by type assertion.
+type Capabilities struct {
+	// Platforms are the platforms it builds ("linux/amd64", …); nil when
+	// it cannot tell (nothing is checked then).
+	Platforms []string
+	// Slots is how many builds it runs at a time; 0 leaves the caller's
+	// bound (a pool of daemons: jobs per daemon up).
+	Slots int
+	// Addr names its daemon(s) in errors.
+	Addr string
+}
+
+// Capabilities asks the daemon which platforms its workers build.
+func (c *Client) Capabilities(ctx context.Context) (Capabilities, error) {
+	plats, err := c.Platforms(ctx)
+	return Capabilities{Platforms: plats, Addr: c.addr}, err
+}
+
 // BuildKit is the daemon's client, for solves of other packages
 // (imagetest runs commands in built images with it).
 func (c *Client) BuildKit() *client.Client { return c.bk }

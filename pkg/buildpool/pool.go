@@ -348,8 +348,14 @@ func oneLine(s string) string {
 	return s
 }
 
-// Platforms is the union of the platforms of the daemons up, sorted
-// (publish.PlatformLister). Whether one daemon builds all of an image's
+// Capabilities are the union of the platforms of the daemons up, their
+// addresses and Slots.
+func (p *Pool) Capabilities(ctx context.Context) (build.Capabilities, error) {
+	plats, err := p.Platforms(ctx)
+	return build.Capabilities{Platforms: plats, Slots: p.Slots(), Addr: p.Addr()}, err
+}
+
+// Platforms is the union of the platforms of the daemons up, sorted. Whether one daemon builds all of an image's
 // platforms is Require's and Build's check.
 func (p *Pool) Platforms(ctx context.Context) ([]string, error) {
 	p.mu.Lock()
@@ -373,7 +379,7 @@ func (p *Pool) Platforms(ctx context.Context) ([]string, error) {
 }
 
 // Addr names the pool's daemons in errors: their addresses, comma
-// separated (publish.PlatformLister).
+// separated.
 func (p *Pool) Addr() string {
 	addrs := make([]string, len(p.members))
 	for i, m := range p.members {

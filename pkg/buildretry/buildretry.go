@@ -13,9 +13,11 @@ import (
 	"github.com/imgctl/imgctl/pkg/regclient"
 )
 
-// Builder builds one image and pushes it by digest.
+// Builder builds one image and pushes it by digest, and says what it can
+// build (publish.Builder).
 type Builder interface {
 	Build(ctx context.Context, req build.Request, status chan *client.SolveStatus) (build.Result, error)
+	Capabilities(ctx context.Context) (build.Capabilities, error)
 }
 
 // Backoff before the n-th retry: base·2^(n-1), capped, less up to half at
@@ -94,31 +96,7 @@ func Transient(ctx context.Context, err error) string {
 	return regclient.TransientReason(err)
 }
 
-// Platforms forwards to the inner builder when it can list its daemon's
-// platforms (publish.PlatformLister); otherwise it lists none and says so.
-func (r *Retrying) Platforms(ctx context.Context) ([]string, error) {
-	if pl, ok := r.inner.(interface {
-		Platforms(context.Context) ([]string, error)
-	}); ok {
-		return pl.Platforms(ctx)
-	}
-	return nil, errors.New("the builder cannot list its platforms")
-}
-
-// Addr forwards to the inner builder's daemon address, if it has one.
-func (r *Retrying) Addr() string {
-	if a, ok := r.inner.(interface{ Addr() string }); ok {
-		return a.Addr()
-	}
-	return ""
-}
-
-// Slots forwards the inner builder's capacity (publish.Capacity): a pool
-// of daemons runs more builds at a time than one daemon. It is 0 when the
-// inner builder does not say.
-func (r *Retrying) Slots() int {
-	if c, ok := r.inner.(interface{ Slots() int }); ok {
-		return c.Slots()
-	}
-	return 0
+// Capabilities are the inner builder's: retrying changes none of them.
+func (r *Retrying) Capabilities(ctx context.Context) (build.Capabilities, error) {
+	return r.inner.Capabilities(ctx)
 }

@@ -24,6 +24,10 @@ type scripted struct {
 	calls int
 }
 
+func (s *scripted) Capabilities(context.Context) (build.Capabilities, error) {
+	return build.Capabilities{}, nil
+}
+
 func (s *scripted) Build(ctx context.Context, req build.Request, _ chan *client.SolveStatus) (build.Result, error) {
 	s.calls++
 	if s.calls <= len(s.errs) {
@@ -126,12 +130,19 @@ func TestPermanentErrorsAreNotRetried(t *testing.T) {
 	assert.Equal(t, "connection refused", Transient(context.Background(), errors.New(permanent{}.Error())), "the same text alone is transient")
 }
 
-// slotted is a builder that says how many builds it runs at a time.
+// slotted is a builder that says what it builds and how many builds it
+// runs at a time.
 type slotted struct{ scripted }
 
-func (slotted) Slots() int { return 24 }
+func (slotted) Capabilities(context.Context) (build.Capabilities, error) {
+	return build.Capabilities{Platforms: []string{"linux/amd64"}, Slots: 24, Addr: "unix:///bk"}, nil
+}
 
-func TestSlotsForwarded(t *testing.T) {
-	assert.Equal(t, 24, New(&slotted{}, 1, nil).Slots())
-	assert.Equal(t, 0, New(&scripted{}, 1, nil).Slots(), "an inner builder that does not say")
+func TestCapabilitiesForwarded(t *testing.T) {
+	caps, err := New(&slotted{}, 1, nil).Capabilities(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, build.Capabilities{Platforms: []string{"linux/amd64"}, Slots: 24, Addr: "unix:///bk"}, caps)
+	caps, err = New(&scripted{}, 1, nil).Capabilities(context.Background())
+	require.NoError(t, err)
+	assert.Zero(t, caps, "an inner builder that cannot tell")
 }

@@ -318,7 +318,6 @@ func (c *computer) refreshDue(im *spec.Image, st *ImageState) (string, spec.Pos)
 	return "", spec.Pos{}
 }
 
-
 // baseDigest is the digest im is built on when its base is already published.
 func (c *computer) baseDigest(im *spec.Image) string {
 	if im.IsExternal() {

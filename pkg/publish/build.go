@@ -37,7 +37,7 @@ type result struct {
 
 // buildAll builds every Build step; a child starts as soon as its parent is
 // pushed, FROM the digest the parent was pushed as. It returns what was built.
-func (pub *Publisher) buildAll(ctx context.Context, lib *spec.Library, p *plan.Plan, attest build.Attestations, status chan *client.SolveStatus) (map[string]Built, error) {
+func (pub *Publisher) buildAll(ctx context.Context, lib *spec.Library, p *plan.Plan, attest build.Attestations, builderSlots int, status chan *client.SolveStatus) (map[string]Built, error) {
 	results := map[string]*result{}
 	for _, st := range p.Images {
 		if st.Action == plan.Build {
@@ -46,8 +46,8 @@ func (pub *Publisher) buildAll(ctx context.Context, lib *spec.Library, p *plan.P
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	slots := pub.Jobs
-	if c, ok := pub.Builder.(Capacity); ok && c.Slots() > 0 {
-		slots = c.Slots()
+	if builderSlots > 0 {
+		slots = builderSlots
 	}
 	sem := make(chan struct{}, max(1, slots))
 	for _, st := range p.Images {

@@ -31,9 +31,12 @@ var ErrStalePlan = errors.New("plan is stale")
 var ErrSpecMismatch = errors.New("plan does not match the specs")
 
 // Builder builds one image and pushes it by digest. Its errors name the
-// image and the failing step.
+// image and the failing step. Capabilities says what it can build: Apply
+// refuses, before any build, a plan with an image for a platform it lacks,
+// and starts Slots builds at once (when not 0) instead of Jobs.
 type Builder interface {
 	Build(ctx context.Context, req build.Request, status chan *client.SolveStatus) (build.Result, error)
+	Capabilities(ctx context.Context) (build.Capabilities, error)
 }
 
 // Marker attaches lifecycle markers to a manifest, or to an index and
@@ -42,30 +45,13 @@ type Marker interface {
 	MarkAll(ctx context.Context, repo name.Repository, subject v1.Descriptor, m lifecycle.Marker) (int, error)
 }
 
-// PlatformLister is the optional ability of a Builder to say which
-// platforms its daemon can build; Apply then refuses, before any build, a
-// plan with an image for a platform the daemon lacks.
-type PlatformLister interface {
-	Platforms(ctx context.Context) ([]string, error)
-	// Addr names the daemon in errors.
-	Addr() string
-}
-
-// Capacity is the optional ability of a Builder to say how many builds it
-// runs at a time (a pool of daemons: Jobs per daemon); Apply then starts
-// that many builds at once instead of Jobs (0 leaves Jobs).
-type Capacity interface {
-	Slots() int
-}
-
 // ErrPlatformUnsupported is returned when the BuildKit daemon cannot
 // build a platform the plan needs.
 var ErrPlatformUnsupported = errors.New("platform not supported by the BuildKit daemon")
 
 var (
-	_ Builder        = (*build.Client)(nil)
-	_ PlatformLister = (*build.Client)(nil)
-	_ Marker         = (*lifecycle.Writer)(nil)
+	_ Builder = (*build.Client)(nil)
+	_ Marker  = (*lifecycle.Writer)(nil)
 )
 
 // Publisher applies plans.
@@ -73,8 +59,8 @@ type Publisher struct {
 	Builder  Builder
 	Registry *regclient.Client
 	Marker   Marker
-	// Jobs bounds concurrent builds and registry writes; a Builder with
-	// Capacity sets the bound of builds itself.
+	// Jobs bounds concurrent builds and registry writes; a Builder whose
+	// Capabilities have Slots sets the bound of builds itself.
 	Jobs int
 	// Insecure says the target registry is plain HTTP (for BuildKit's push).
 	Insecure bool
@@ -270,7 +256,14 @@ func (pub *Publisher) Apply(ctx context.Context, lib *spec.Library, p *plan.Plan
 	if err := pub.checkSecrets(lib, p); err != nil {
 		return nil, err
 	}
-	if err := pub.checkPlatforms(ctx, lib, p); err != nil {
+	var caps build.Capabilities
+	if p.Summary.Build > 0 {
+		var err error
+		if caps, err = pub.Builder.Capabilities(ctx); err != nil {
+			return nil, err
+		}
+	}
+	if err := checkPlatforms(caps, lib, p); err != nil {
 		return nil, err
 	}
 	if err := pub.checkFresh(ctx, p); err != nil {
@@ -281,7 +274,7 @@ func (pub *Publisher) Apply(ctx context.Context, lib *spec.Library, p *plan.Plan
 	if err != nil {
 		return res, err
 	}
-	digests, err := pub.buildAll(ctx, lib, p, attest, status)
+	digests, err := pub.buildAll(ctx, lib, p, attest, caps.Slots, status)
 	closeStatus()
 	for _, st := range p.Images {
 		if b, ok := digests[st.Name]; ok {
@@ -562,16 +555,12 @@ func (pub *Publisher) checkSecrets(lib *spec.Library, p *plan.Plan) error {
 	return nil
 }
 
-// checkPlatforms asks the daemon, when the builder can, which platforms it
-// builds, and fails with one line when an image to build needs another.
-func (pub *Publisher) checkPlatforms(ctx context.Context, lib *spec.Library, p *plan.Plan) error {
-	pl, ok := pub.Builder.(PlatformLister)
-	if !ok || p.Summary.Build == 0 {
+// checkPlatforms fails with one line when an image to build needs a
+// platform the builder lacks (caps.Platforms nil: it cannot tell).
+func checkPlatforms(caps build.Capabilities, lib *spec.Library, p *plan.Plan) error {
+	have := caps.Platforms
+	if have == nil || p.Summary.Build == 0 {
 		return nil
-	}
-	have, err := pl.Platforms(ctx)
-	if err != nil {
-		return err
 	}
 	needs := map[string][]string{} // platform -> images
 	for _, st := range p.Images {
@@ -593,7 +582,7 @@ func (pub *Publisher) checkPlatforms(ctx context.Context, lib *spec.Library, p *
 	}
 	sort.Strings(missing)
 	return fmt.Errorf("%w: BuildKit at %s cannot build %s; it builds %s. For emulated platforms install qemu-user-static, enable its binfmt_misc handlers (hack/install-deps.sh binfmt) and restart buildkitd; or point --buildkit at a daemon that has them",
-		ErrPlatformUnsupported, pl.Addr(), strings.Join(missing, ", "), strings.Join(have, ", "))
+		ErrPlatformUnsupported, caps.Addr, strings.Join(missing, ", "), strings.Join(have, ", "))
 }
 
 // checkDated reads the dated tag t right before it is written: absent is

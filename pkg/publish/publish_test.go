@@ -46,6 +46,11 @@ type fakeBuilder struct {
 	calls  int
 }
 
+// Capabilities: the fake cannot tell its platforms (nothing is checked).
+func (b *fakeBuilder) Capabilities(context.Context) (build.Capabilities, error) {
+	return build.Capabilities{}, nil
+}
+
 func (b *fakeBuilder) Build(ctx context.Context, req build.Request, _ chan *client.SolveStatus) (build.Result, error) {
 	b.mu.Lock()
 	b.calls++
@@ -449,8 +454,9 @@ func TestConcurrentPublishersSameImageSameDay(t *testing.T) {
 // amd64Only is a builder whose daemon builds linux/amd64 alone.
 type amd64Only struct{ *fakeBuilder }
 
-func (amd64Only) Platforms(context.Context) ([]string, error) { return []string{"linux/amd64"}, nil }
-func (amd64Only) Addr() string                                { return "unix:///run/buildkit/buildkitd.sock" }
+func (amd64Only) Capabilities(context.Context) (build.Capabilities, error) {
+	return build.Capabilities{Platforms: []string{"linux/amd64"}, Addr: "unix:///run/buildkit/buildkitd.sock"}, nil
+}
 
 // TestDaemonWithoutAPlatformFailsBeforeAnyBuild: one clear error, nothing
 // built, nothing tagged.
