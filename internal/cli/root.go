@@ -10,6 +10,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/imgctl/imgctl/pkg/publish"
+	"github.com/imgctl/imgctl/pkg/regclient"
 	"github.com/imgctl/imgctl/pkg/spec"
 )
 
@@ -53,6 +55,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if errors.As(err, &ee) {
 		if !ee.reported {
 			fmt.Fprintf(stderr, "imgctl: %v\n", ee.err)
+			writeHints(stderr, ee.err)
 		}
 		if ee.code == ExitUsage {
 			fmt.Fprintf(stderr, "Run 'imgctl --help' for usage.\n")
@@ -60,7 +63,28 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return ee.code
 	}
 	fmt.Fprintf(stderr, "imgctl: %v\n", err)
+	writeHints(stderr, err)
 	return ExitError
+}
+
+// hints are what to do about errors the library packages return as typed
+// errors, in the command line's terms: flags and the project's scripts.
+func hints(err error) []string {
+	var out []string
+	var ph *regclient.PlainHTTPError
+	if errors.As(err, &ph) {
+		out = append(out, fmt.Sprintf("pass --insecure-registry %s if that registry has no TLS", ph.Host))
+	}
+	if errors.Is(err, publish.ErrPlatformUnsupported) {
+		out = append(out, "for emulated platforms install qemu-user-static, enable its binfmt_misc handlers (hack/install-deps.sh binfmt) and restart buildkitd; or point --buildkit at a daemon that has them")
+	}
+	return out
+}
+
+func writeHints(w io.Writer, err error) {
+	for _, h := range hints(err) {
+		fmt.Fprintf(w, "hint: %s\n", h)
+	}
 }
 
 func newRoot(s streams) *cobra.Command {

@@ -581,7 +581,7 @@ func checkPlatforms(caps build.Capabilities, lib *spec.Library, p *plan.Plan) er
 		missing = append(missing, fmt.Sprintf("%s (for %s)", pf, strings.Join(images, ", ")))
 	}
 	sort.Strings(missing)
-	return fmt.Errorf("%w: BuildKit at %s cannot build %s; it builds %s. For emulated platforms install qemu-user-static, enable its binfmt_misc handlers (hack/install-deps.sh binfmt) and restart buildkitd; or point --buildkit at a daemon that has them",
+	return fmt.Errorf("%w: BuildKit at %s cannot build %s; it builds %s",
 		ErrPlatformUnsupported, caps.Addr, strings.Join(missing, ", "), strings.Join(have, ", "))
 }
 

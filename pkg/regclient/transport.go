@@ -177,9 +177,17 @@ type plainHTTPGuard struct {
 
 func (g *plainHTTPGuard) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.URL.Scheme == "http" && !isLoopback(req.URL.Hostname()) && !g.insecure(req.URL.Host) {
-		return nil, fmt.Errorf("refusing plain HTTP to %s: pass --insecure-registry %s if that registry has no TLS", req.URL.Host, req.URL.Host)
+		return nil, &PlainHTTPError{Host: req.URL.Host}
 	}
 	return g.inner.RoundTrip(req)
+}
+
+// PlainHTTPError is a plain-HTTP request refused: the host is neither
+// loopback nor marked insecure (WithInsecure).
+type PlainHTTPError struct{ Host string }
+
+func (e *PlainHTTPError) Error() string {
+	return fmt.Sprintf("refusing plain HTTP to %s: it is not marked insecure", e.Host)
 }
 
 // isLoopback reports whether host names this machine.

@@ -31,7 +31,9 @@ func TestPlainHTTPGuard(t *testing.T) {
 			assert.NoError(t, err, url)
 		} else {
 			assert.ErrorContains(t, err, "refusing plain HTTP", url)
-			assert.ErrorContains(t, err, "--insecure-registry", url)
+			var ph *PlainHTTPError
+			assert.ErrorAs(t, err, &ph, url)
+			assert.Equal(t, req.URL.Host, ph.Host)
 		}
 	}
 }
