@@ -143,6 +143,19 @@ func TestAdoptForeignRepository(t *testing.T) {
 			assert.Contains(t, out, "other tags, not imgctl's (left as they are): 2026.12.07 (not imgctl's: sha256:")
 			assert.Contains(t, out, "0.1.0, v1")
 			assert.NotContains(t, out, "deprecated", "nothing is marked")
+			// verify checks imgctl's versions, never the foreign tags
+			// (unsigned here: it fails on that, which is not the point).
+			_, pub := keyPair(t, t.TempDir(), "cosign", "pw")
+			_, out, errOut = e.run("verify", e.dir, "--json", "--key", pub)
+			var vr struct {
+				Results []struct{ Image, Version string }
+			}
+			require.NoError(t, json.Unmarshal([]byte(out), &vr), "verify: %s\n%s", out, errOut)
+			var checked []string
+			for _, r := range vr.Results {
+				checked = append(checked, r.Image+"@"+r.Version)
+			}
+			assert.ElementsMatch(t, []string{"base@2026.12.07.1", "leaf@2026.12.07"}, checked)
 			code, out, errOut = e.run("catalog", e.dir, "--out", filepath.Join(t.TempDir(), "site"))
 			require.Equal(t, 0, code, "catalog: %s\n%s", out, errOut)
 

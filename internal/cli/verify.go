@@ -107,12 +107,15 @@ version and what failed.`,
 			// The versions to check, in the order asked for.
 			type job struct {
 				image, version, ref string
+				// listed: found among the repository's tags, not asked
+				// for; a foreign one is passed over, not failed.
+				listed bool
 			}
 			var jobs []job
 			for _, t := range targets {
 				repo := registry + "/" + t.image
 				if t.version != "" {
-					jobs = append(jobs, job{t.image, t.version, repo + ":" + t.version})
+					jobs = append(jobs, job{image: t.image, version: t.version, ref: repo + ":" + t.version})
 					continue
 				}
 				tags, err := c.ListTags(ctx, repo)
@@ -128,11 +131,11 @@ version and what failed.`,
 					if err != nil {
 						return fmt.Errorf("image %s: %w", t.image, err)
 					}
-					jobs = append(jobs, job{t.image, ver, repo + ":" + ver})
+					jobs = append(jobs, job{image: t.image, version: ver, ref: repo + ":" + ver})
 					continue
 				}
 				for _, ver := range slices.Backward(vs) {
-					jobs = append(jobs, job{t.image, ver, repo + ":" + ver})
+					jobs = append(jobs, job{t.image, ver, repo + ":" + ver, true})
 				}
 			}
 			checker := &verify.Checker{Registry: c, Key: v, Deep: true}
@@ -142,6 +145,9 @@ version and what failed.`,
 			for i, j := range jobs {
 				g.Go(func() error {
 					m, err := remote.Manifest(gctx, j.ref)
+					if j.listed && (errors.Is(err, regclient.ErrNotFound) || err == nil && !m.Written()) {
+						return nil // a tag imgctl did not write (status lists it): not a version to verify
+					}
 					if errors.Is(err, regclient.ErrNotFound) {
 						return fmt.Errorf("%s has no version %s in %s", j.image, j.version, registry)
 					}
@@ -166,6 +172,10 @@ version and what failed.`,
 			}
 			if err := g.Wait(); err != nil {
 				return err
+			}
+			results = slices.DeleteFunc(results, func(r verifyResult) bool { return r.Report == nil })
+			if len(results) == 0 {
+				return fmt.Errorf("no version imgctl published to verify in %s", registry)
 			}
 			r := verifyReport{FormatVersion: verifyFormatVersion, Registry: registry, OK: true, Results: results}
 			for _, res := range results {
