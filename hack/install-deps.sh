@@ -4,7 +4,8 @@
 # Installs everything the end-to-end tests and the demo need, idempotently:
 #   certs:  ca-certificates alone (what go needs to download modules), so
 #           that Go builds can start while the other packages install.
-#   apt:    runc docker-registry skopeo debootstrap busybox-static
+#   apt:    runc docker-registry skopeo debootstrap busybox-static podman (and
+#           its settings for this kind of machine, PODMAN_CONF)
 #           ca-certificates qemu-user-static binfmt-support chromium (only
 #           the missing ones; apt-get update only when something is missing).
 #   binfmt: QEMU user emulation for foreign-architecture RUN steps (linux/arm64
@@ -31,8 +32,15 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # curl, xz-utils: hack/rootfs.sh reads the mirror's index for a foreign busybox.
 # The shellcheck package: make test checks every script under hack/ and bench/.
 # chromium: the headless browser the catalog's tests (and its screenshots) use.
+# podman: runs the published images as a data scientist would (tests, demo);
+# configured for this kind of machine by podman_conf.
 APT_PACKAGES=(runc docker-registry skopeo debootstrap busybox-static ca-certificates
-	qemu-user-static binfmt-support curl xz-utils chromium shellcheck)
+	qemu-user-static binfmt-support curl xz-utils chromium shellcheck podman)
+
+# PODMAN_CONF is podman's drop-in for machines without systemd and without
+# CAP_SYS_RESOURCE (raising rlimits fails with "error setting rlimit type
+# 7"): fixed ulimits, cgroupfs, events to a file.
+PODMAN_CONF=/etc/containers/containers.conf.d/50-imgctl.conf
 
 # TOOLS maps each binary to "module package"; TOOL_ORDER is the build order.
 declare -A TOOLS=(
@@ -81,6 +89,24 @@ install_apt() {
 	"${sudo[@]}" apt-get update -qq >&2
 	DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends \
 		"${missing[@]}" >&2
+}
+
+# podman_conf writes PODMAN_CONF when it is missing.
+podman_conf() {
+	[[ -f $PODMAN_CONF ]] && return 0
+	command -v podman >/dev/null || return 0
+	[[ $(id -u) -eq 0 ]] || die "podman: need root to write $PODMAN_CONF"
+	log "podman: writing $PODMAN_CONF"
+	mkdir -p "$(dirname "$PODMAN_CONF")"
+	cat >"$PODMAN_CONF" <<'CONF'
+# Written by imgctl's hack/install-deps.sh for machines without systemd
+# and without CAP_SYS_RESOURCE.
+[containers]
+default_ulimits = ["nofile=4096:4096", "nproc=4096:4096"]
+[engine]
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+CONF
 }
 
 # install_binfmt registers the QEMU user-emulation handlers with the kernel
@@ -163,9 +189,9 @@ install_tools() {
 
 case ${1:-all} in
 certs) install_apt ca-certificates ;;
-apt) install_apt ;;
+apt) install_apt; podman_conf ;;
 binfmt) install_binfmt ;;
 tools) shift; install_tools "$@" ;;
-all) install_apt; install_binfmt; install_tools ;;
+all) install_apt; podman_conf; install_binfmt; install_tools ;;
 *) echo "usage: $0 [certs|apt|binfmt|tools [NAME...]|all]" >&2; exit 2 ;;
 esac

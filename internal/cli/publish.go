@@ -292,7 +292,7 @@ func readPlan(s streams, path string) (*spec.Library, *plan.Plan, error) {
 	if p.FormatVersion != plan.FormatVersion {
 		return nil, nil, fmt.Errorf("reading plan %s: format version %q, this imgctl reads %q", path, p.FormatVersion, plan.FormatVersion)
 	}
-	lib, err := loadLibrary(s, p.SpecDir)
+	lib, err := loadBuildable(s, p.SpecDir)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -112,6 +112,7 @@ func newRoot(s streams) *cobra.Command {
 		newVerifyCmd(s),
 		newDiffCmd(s),
 		newTestCmd(s),
+		newLockCmd(s),
 	)
 	return root
 }
@@ -153,6 +154,28 @@ func loadLibrary(s streams, dir string) (*spec.Library, error) {
 		return nil, &exitError{code: ExitError, err: err, reported: true}
 	}
 	return nil, err
+}
+
+// loadBuildable is loadLibrary for the commands that build or would
+// build (validate, plan, publish): it also refuses locks they cannot
+// build from (spec.CheckLocks), rendered like spec errors.
+func loadBuildable(s streams, dir string) (*spec.Library, error) {
+	lib, err := loadLibrary(s, dir)
+	if err != nil {
+		return nil, err
+	}
+	if err := spec.CheckLocks(lib); err != nil {
+		var errs spec.Errors
+		if errors.As(err, &errs) {
+			wd, _ := os.Getwd()
+			for _, e := range errs.Relative(wd) {
+				fmt.Fprintln(s.errOut, e.Error())
+			}
+			return nil, &exitError{code: ExitError, err: err, reported: true}
+		}
+		return nil, err
+	}
+	return lib, nil
 }
 
 // displayDir renders dir for messages, relative to the working directory.

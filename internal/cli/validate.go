@@ -16,7 +16,7 @@ the exit status is 1 when there is any, 2 for usage errors.`,
 		Args: maxArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			dir := dirArg(args)
-			lib, err := loadLibrary(s, dir)
+			lib, err := loadBuildable(s, dir)
 			if err != nil {
 				return err
 			}

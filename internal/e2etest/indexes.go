@@ -222,3 +222,100 @@ func ServeCRAN(t testing.TB, tarballs map[string][]byte) *CRANRepo {
 	repo.URL = s.URL
 	return repo
 }
+
+// WheelOf returns a minimal pure-Python wheel of pkg at version that
+// depends on requires (PEP 508 strings), and its file name. Its module
+// pkg (dashes made underscores) has VERSION = version.
+func WheelOf(t testing.TB, pkg, version string, requires ...string) ([]byte, string) {
+	t.Helper()
+	mod := strings.ReplaceAll(pkg, "-", "_")
+	info := mod + "-" + version + ".dist-info"
+	meta := "Metadata-Version: 2.1\nName: " + pkg + "\nVersion: " + version + "\n"
+	for _, r := range requires {
+		meta += "Requires-Dist: " + r + "\n"
+	}
+	files := []struct{ name, body string }{
+		{mod + "/__init__.py", "VERSION = \"" + version + "\"\n"},
+		{info + "/METADATA", meta},
+		{info + "/WHEEL", "Wheel-Version: 1.0\nGenerator: imgctl-test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"},
+	}
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	var record strings.Builder
+	for _, f := range files {
+		w, err := zw.Create(f.name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.WriteString(w, f.body)
+		sum := sha256.Sum256([]byte(f.body))
+		fmt.Fprintf(&record, "%s,sha256=%s,%d\n", f.name, base64.RawURLEncoding.EncodeToString(sum[:]), len(f.body))
+	}
+	fmt.Fprintf(&record, "%s/RECORD,,\n", info)
+	w, _ := zw.Create(info + "/RECORD")
+	io.WriteString(w, record.String())
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes(), mod + "-" + version + "-py3-none-any.whl"
+}
+
+// WheelIndex is a PEP 503 simple index on 127.0.0.1 whose wheels a test
+// adds and replaces as it goes: each project's page links every file with
+// its #sha256= (of the bytes served now).
+type WheelIndex struct {
+	URL   string
+	mu    sync.Mutex
+	files map[string]map[string][]byte // project -> file -> bytes
+}
+
+// Add serves a wheel of pkg at version depending on requires, and
+// returns its bytes.
+func (x *WheelIndex) Add(t testing.TB, pkg, version string, requires ...string) []byte {
+	b, file := WheelOf(t, pkg, version, requires...)
+	x.Put(pkg, file, b)
+	return b
+}
+
+// Put serves b as file of project pkg, replacing what was served under
+// that name.
+func (x *WheelIndex) Put(pkg, file string, b []byte) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.files[pkg] == nil {
+		x.files[pkg] = map[string][]byte{}
+	}
+	x.files[pkg][file] = b
+}
+
+// ServeWheels starts an empty WheelIndex; its simple index is URL+"/simple/".
+func ServeWheels(t testing.TB) *WheelIndex {
+	x := &WheelIndex{files: map[string]map[string][]byte{}}
+	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		x.mu.Lock()
+		defer x.mu.Unlock()
+		parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
+		switch {
+		case len(parts) == 1 && parts[0] == "simple":
+			fmt.Fprint(w, "<html><body>")
+			for p := range x.files {
+				fmt.Fprintf(w, "<a href=\"/simple/%s/\">%s</a>", p, p)
+			}
+			fmt.Fprint(w, "</body></html>\n")
+		case len(parts) == 2 && parts[0] == "simple" && x.files[parts[1]] != nil:
+			fmt.Fprint(w, "<html><body>")
+			for f, b := range x.files[parts[1]] {
+				sum := sha256.Sum256(b)
+				fmt.Fprintf(w, "<a href=\"/files/%s/%s#sha256=%s\">%s</a>\n", parts[1], f, hex.EncodeToString(sum[:]), f)
+			}
+			fmt.Fprint(w, "</body></html>\n")
+		case len(parts) == 3 && parts[0] == "files" && x.files[parts[1]][parts[2]] != nil:
+			w.Write(x.files[parts[1]][parts[2]])
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	t.Cleanup(s.Close)
+	x.URL = s.URL
+	return x
+}

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/moby/buildkit/client/llb"
+	"github.com/imgctl/imgctl/pkg/spec"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
@@ -44,6 +45,8 @@ type prepared struct {
 	names map[string]int
 	// local is true when the definition reads the spec directory.
 	local bool
+	// image is the spec prepared.
+	image *spec.Image
 }
 
 func prepare(req Request, base *ocispec.Image, plat ocispec.Platform) (*prepared, error) {
@@ -53,6 +56,13 @@ func prepare(req Request, base *ocispec.Image, plat ocispec.Platform) (*prepared
 	if req.Image.From != "scratch" && base == nil {
 		return nil, fmt.Errorf("image %s: base config of %s is missing", req.Image.Name, req.Base)
 	}
+	return prepareOn(req, base, plat, nil)
+}
+
+// prepareOn prepares req on baseState, a state already built (a parent
+// made in the same definition, for probes), or on req.Base when it is
+// nil. base is the config baseState or req.Base has.
+func prepareOn(req Request, base *ocispec.Image, plat ocispec.Platform, baseState *llb.State) (*prepared, error) {
 	im := req.Image
 	pathDefault := false
 	if _, ok := im.Env["PATH"]; !ok {
@@ -78,9 +88,11 @@ func prepare(req Request, base *ocispec.Image, plat ocispec.Platform) (*prepared
 	}
 	config := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 
-	p := &prepared{platform: plat, steps: stps, config: config, names: map[string]int{}}
+	p := &prepared{platform: plat, steps: stps, config: config, names: map[string]int{}, image: im}
 	var st llb.State
-	if req.Base == "" {
+	if baseState != nil {
+		st = *baseState
+	} else if req.Base == "" {
 		st = llb.Scratch().Platform(plat)
 	} else {
 		st = llb.Image(req.Base, llb.Platform(plat), llb.WithCustomNamef("[%s] FROM %s", im.Name, req.Base))

@@ -108,23 +108,11 @@ func steps(im *spec.Image, platform string, pathDefault bool) ([]step, error) {
 	if im.Workdir != "" {
 		out = append(out, step{kind: kindConfig, field: "workdir", createdBy: "WORKDIR " + im.Workdir})
 	}
-	if len(im.Apt) > 0 {
-		out = append(out, shellStep("apt", aptScript(im.Apt, im.AptRecommends)))
+	pkgs, err := packageSteps(im, platform)
+	if err != nil {
+		return nil, err
 	}
-	if im.Pip != nil && len(im.Pip.Packages) > 0 {
-		script, err := pipScript(im.Pip)
-		if err != nil {
-			return nil, err
-		}
-		s := shellStep("pip", script)
-		if im.Pip.CredentialsEnv != "" {
-			s.secret, s.secretEnv = PipCredentialsSecret, PipCredentialsEnv
-		}
-		out = append(out, s)
-	}
-	if im.R != nil && len(im.R.Packages) > 0 {
-		out = append(out, shellStep("r", rScript(im.R)))
-	}
+	out = append(out, pkgs...)
 	for i, f := range im.Files {
 		mode := os.FileMode(f.Mode) & 0o7777
 		out = append(out, step{
@@ -159,6 +147,53 @@ func steps(im *spec.Image, platform string, pathDefault bool) ([]step, error) {
 	}
 	if im.Cmd != nil {
 		out = append(out, step{kind: kindConfig, field: "cmd", createdBy: "CMD " + jsonArray(im.Cmd)})
+	}
+	return out, nil
+}
+
+// packageSteps are im's package installs for platform, apt then pip then
+// r: from the lock when the image is locked, else from the spec's lists.
+func packageSteps(im *spec.Image, platform string) ([]step, error) {
+	var out []step
+	pipStep := func(script string) {
+		s := shellStep("pip", script)
+		if im.Pip.CredentialsEnv != "" {
+			s.secret, s.secretEnv = PipCredentialsSecret, PipCredentialsEnv
+		}
+		out = append(out, s)
+	}
+	if im.Locked() {
+		p, err := lockedPackages(im, platform)
+		if err != nil {
+			return nil, err
+		}
+		if len(p.Apt) > 0 {
+			out = append(out, shellStep("apt", aptLockedScript(im.Name, p.Apt)))
+		}
+		if len(p.Pip) > 0 && im.Pip != nil {
+			script, err := pipLockedScript(im.Pip, p.Pip)
+			if err != nil {
+				return nil, err
+			}
+			pipStep(script)
+		}
+		if len(p.R) > 0 && im.R != nil {
+			out = append(out, shellStep("r", rLockedScript(im.Name, im.R, p.R)))
+		}
+		return out, nil
+	}
+	if len(im.Apt) > 0 {
+		out = append(out, shellStep("apt", aptScript(im.Apt, im.AptRecommends)))
+	}
+	if im.Pip != nil && len(im.Pip.Packages) > 0 {
+		script, err := pipScript(im.Pip)
+		if err != nil {
+			return nil, err
+		}
+		pipStep(script)
+	}
+	if im.R != nil && len(im.R.Packages) > 0 {
+		out = append(out, shellStep("r", rScript(im.R)))
 	}
 	return out, nil
 }
@@ -213,6 +248,23 @@ func pipScript(p *spec.Pip) (string, error) {
 	}
 	b.WriteString(" " + shellWords(p.Packages))
 	return b.String(), nil
+}
+
+// PipCommand is the pip install command of p without its packages: the
+// index (credentials from $PipCredentialsEnv), trusted hosts and the
+// environment that lets pip run next to Debian's packages. Resolution
+// (pkg/resolve) asks the same index the same way as a build.
+func PipCommand(p *spec.Pip) (string, error) {
+	s, err := pipScript(&spec.Pip{Index: p.Index, CredentialsEnv: p.CredentialsEnv})
+	return strings.TrimRight(s, " "), err
+}
+
+// RRepo is the repository R packages of r come from.
+func RRepo(r *spec.R) string {
+	if r == nil || r.Repo == "" {
+		return DefaultRRepo
+	}
+	return r.Repo
 }
 
 // rScript installs r.Packages and fails when one did not install (R's

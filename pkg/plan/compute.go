@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/imgctl/imgctl/pkg/lock"
 	"github.com/imgctl/imgctl/pkg/published"
 	"github.com/imgctl/imgctl/pkg/spec"
 )
@@ -33,7 +34,7 @@ func Compute(lib *spec.Library, snap *Snapshot, opts Options) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &computer{lib: lib, snap: snap, day: day, date: opts.Date, refresh: opts.Refresh, steps: map[string]*ImageStep{}}
+	c := &computer{lib: lib, snap: snap, day: day, date: opts.Date, refresh: opts.Refresh, steps: map[string]*ImageStep{}, lockChanges: map[string][]lock.Change{}}
 	p := &Plan{
 		FormatVersion: FormatVersion,
 		Date:          opts.Date,
@@ -80,6 +81,8 @@ type computer struct {
 	date    string
 	steps   map[string]*ImageStep
 	plan    *Plan
+	// lockChanges are the package changes diff found, per image.
+	lockChanges map[string][]lock.Change
 }
 
 func (c *computer) warn(im *spec.Image, pos spec.Pos, format string, args ...any) {
@@ -136,6 +139,7 @@ func (c *computer) decide(im *spec.Image, st *ImageState) *ImageStep {
 		} else {
 			reason(im.PosOf("parent"), "parent %s rebuilt in this plan", im.Parent)
 			step.Reasons = append(step.Reasons, diffs...)
+			step.LockChanges = c.lockChanges[im.Name]
 		}
 	case st.Newest == nil:
 		step.Action = Build
@@ -155,6 +159,7 @@ func (c *computer) decide(im *spec.Image, st *ImageState) *ImageStep {
 		step.Action = Build
 		step.ContentKey = key.Content
 		c.diff(im, key, st.Newest, reason, true)
+		step.LockChanges = c.lockChanges[im.Name]
 	}
 	if step.Action == Build {
 		step.Version = published.Next(st.Tags, c.day).String()
@@ -272,6 +277,10 @@ func (c *computer) diff(im *spec.Image, key Key, newest *Published, reason func(
 			default:
 				reason(im.PosOf("rootfs"), "rootfs for %s removed", what)
 			}
+		case "lock":
+			changes := lockChanges(newest, im)
+			c.lockChanges[im.Name] = changes
+			reason(lockPos(im), "lock: %s", lock.Summary(changes, 5))
 		case "base":
 			if !withBase {
 				continue
@@ -289,6 +298,28 @@ func (c *computer) diff(im *spec.Image, key Key, newest *Published, reason func(
 		reason(im.Pos, "content key changed (imgctl %s)", KeyFormat)
 	}
 	return n
+}
+
+// lockChanges are the package changes from the lock newest was built
+// from (none when it was built without one) to im's lock.
+func lockChanges(newest *Published, im *spec.Image) []lock.Change {
+	var old *lock.Lock
+	if raw := newest.Annotations[published.AnnotationLock]; raw != "" {
+		old, _ = lock.Parse("", []byte(raw)) // unreadable: everything reads as added
+	}
+	changes := lock.Changes(old, im.Lock)
+	if changes == nil {
+		changes = []lock.Change{}
+	}
+	return changes
+}
+
+// lockPos is where a lock change is reported: the lock file.
+func lockPos(im *spec.Image) spec.Pos {
+	if im.LockFile == "" {
+		return im.Pos
+	}
+	return spec.Pos{Filename: im.LockFile, Line: 1, Column: 1}
 }
 
 // refreshDue says why an image whose spec did not change is refreshed

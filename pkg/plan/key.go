@@ -67,6 +67,10 @@ var unkeyedFields = map[string]string{
 	"PlatformsInherited": "Platforms holds the effective platforms",
 	"Tags":               "moving tags point at versions; they do not make them",
 	"Deprecated":         "retirement marks versions; it does not make them",
+	"Lock":               "the lock part: the lock file's digest",
+	"LockFile":           "where the lock is",
+	"LockInputs":         "the lock records their digest; the lock part covers it",
+	"LockStale":          "a stale lock is refused before a key is needed",
 }
 
 // keyedPipFields are the fields of spec.Pip in the key (the others:
@@ -187,6 +191,11 @@ func specParts(im *spec.Image, legacy bool) map[string]string {
 	for pf, f := range im.RootfsByPlatform {
 		parts["rootfs:"+pf] = short(f.Digest)
 	}
+	// Only a locked image has the part, so the keys of unlocked images
+	// are those older imgctl versions computed.
+	if im.Lock != nil {
+		parts["lock"] = short(im.Lock.Digest())
+	}
 	return parts
 }
 
@@ -253,6 +262,9 @@ func Annotations(im *spec.Image, baseRef, baseDigest string) map[string]string {
 	}
 	if im.Description != "" {
 		a[published.AnnotationDescription] = im.Description
+	}
+	if im.Lock != nil {
+		a[published.AnnotationLock] = im.Lock.Compact()
 	}
 	return a
 }

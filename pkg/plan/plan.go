@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"github.com/imgctl/imgctl/pkg/lock"
 	"github.com/imgctl/imgctl/pkg/published"
 	"github.com/imgctl/imgctl/pkg/spec"
 )
@@ -79,7 +80,11 @@ type ImageStep struct {
 	// did not write or that are gone: no step supersedes, marks or
 	// retires them, and only latest and the moving tags are ever moved.
 	Foreign []ForeignTag `json:"foreign,omitempty"`
-	Pos     spec.Pos     `json:"pos"`
+	// LockChanges are the package changes between the lock the newest
+	// version was built from and the image's lock, when its lock changed:
+	// what the build will install differently, known before building.
+	LockChanges []lock.Change `json:"lock_changes,omitempty"`
+	Pos         spec.Pos      `json:"pos"`
 }
 
 // ForeignTag is a tag imgctl did not write, as Observe found it (the

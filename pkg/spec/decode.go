@@ -52,6 +52,7 @@ func decode(ev evaluated, dir string, lenient bool, c *collector) (*Library, *sy
 			Provenance    any       `json:"provenance"`
 			Sign          *bool     `json:"sign"`
 			SignKeyEnv    *string   `json:"signKeyEnv"`
+			Lock          *string   `json:"lock"`
 		}
 		if err := pv.Decode(&p); err != nil {
 			report(err)
@@ -100,6 +101,9 @@ func decode(ev evaluated, dir string, lenient bool, c *collector) (*Library, *sy
 		}
 		if p.SignKeyEnv != nil {
 			lib.Policy.SignKeyEnv = *p.SignKeyEnv
+		}
+		if p.Lock != nil {
+			lib.Policy.Lock, lib.Policy.LockPos = *p.Lock, at("lock")
 		}
 	}
 

@@ -43,6 +43,9 @@ func Load(dir string) (*Library, error) {
 	// checks (their problems are already reported).
 	lib, idx := decode(ev, abs, len(c.errs) > 0, &c)
 	check(lib, idx, &c)
+	if len(c.errs) == 0 {
+		loadLocks(lib, &c)
+	}
 	if err := c.err(); err != nil {
 		return nil, err
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/imgctl/imgctl/pkg/graph"
+	"github.com/imgctl/imgctl/pkg/lock"
 )
 
 // Pos is a position in a spec file. Filename is absolute.
@@ -122,7 +123,18 @@ type Policy struct {
 	SignPos Pos `json:"-"`
 	// SignKeyEnv is the environment variable naming the cosign key file.
 	SignKeyEnv string `json:"signKeyEnv"`
+	// Lock is LockOptional or LockRequired: whether validate, plan and
+	// publish refuse an image without a current lock.
+	Lock string `json:"lock"`
+	// LockPos is where Lock is set; invalid when it is unset.
+	LockPos Pos `json:"-"`
 }
+
+// Lock policies (Policy.Lock).
+const (
+	LockOptional = "optional"
+	LockRequired = "required"
+)
 
 // Provenance modes (Policy.Provenance).
 const (
@@ -135,7 +147,7 @@ const (
 const DefaultSignKeyEnv = "IMGCTL_SIGN_KEY"
 
 // DefaultPolicy is the policy of a library that does not set one.
-var DefaultPolicy = Policy{GraceDays: 30, DeprecatedTag: true, SBOM: true, Provenance: ProvenanceMin, SignKeyEnv: DefaultSignKeyEnv}
+var DefaultPolicy = Policy{GraceDays: 30, DeprecatedTag: true, SBOM: true, Provenance: ProvenanceMin, SignKeyEnv: DefaultSignKeyEnv, Lock: LockOptional}
 
 // Image is the spec of one image. Slices and maps are never nil-vs-empty
 // sensitive: the content key treats both the same.
@@ -198,7 +210,25 @@ type Image struct {
 	PlatformsInherited bool         `json:"-"`
 	Tags               []string     `json:"tags,omitempty"`
 	Deprecated         *Deprecation `json:"deprecated,omitempty"`
+
+	// Lock is the image's lock (locks/NAME.lock.json below the spec
+	// directory), nil when there is none. A lock that is not current
+	// (LockStale) is still loaded: `imgctl lock` reads it to keep its
+	// pins.
+	Lock *lock.Lock `json:"-"`
+	// LockFile is the lock's path, whether or not it exists.
+	LockFile string `json:"-"`
+	// LockInputs is what the image's resolution depends on; its digest
+	// is what a current lock records.
+	LockInputs lock.Inputs `json:"-"`
+	// LockStale says why Lock is not current ("" when it is, or when
+	// there is no lock).
+	LockStale string `json:"-"`
 }
+
+// Locked reports whether im has a current lock: a build installs exactly
+// what it lists.
+func (im *Image) Locked() bool { return im.Lock != nil && im.LockStale == "" }
 
 // RootfsFile is the archive of one platform in the map form of rootfs.
 type RootfsFile struct {
