@@ -40,16 +40,18 @@ func aptProbe(im *spec.Image, keep *lock.Packages) string {
 	return b.String()
 }
 
-// pipProbe asks pip what it would install (--dry-run --report), with
-// the ancestors' pins and the kept versions as constraints; when the kept
-// versions no longer fit the spec, it asks again with the ancestors' pins
-// alone.
-func pipProbe(im *spec.Image, keep *lock.Packages, anc chainLocks) (string, error) {
+// pipProbe asks pip what it would install (--dry-run --report), with the
+// kept versions as constraints; when they no longer fit the spec, it asks
+// again without. The ancestors' distributions are installed, so pip keeps
+// them unless the image needs others: then the report lists those, and
+// Resolve names the conflict (a constraint would only make pip fail
+// without saying which spec entry asked).
+func pipProbe(im *spec.Image, keep *lock.Packages) (string, error) {
 	cmd, err := build.PipCommand(im.Pip)
 	if err != nil {
 		return "", err
 	}
-	pins := anc.pipPins()
+	var pins []string
 	var kept []string
 	if keep != nil {
 		for _, d := range keep.Pip {

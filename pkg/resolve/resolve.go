@@ -3,7 +3,6 @@ package resolve
 import (
 	"context"
 	"fmt"
-	"sort"
 	"strings"
 
 	"github.com/containerd/platforms"
@@ -88,7 +87,7 @@ func resolvePlatform(ctx context.Context, p Prober, req Request, pf string, stat
 		kinds = append(kinds, lock.Apt)
 	}
 	if im.Pip != nil && len(im.Pip.Packages) > 0 {
-		script, err := pipProbe(im, keep, ancestors(req, pf))
+		script, err := pipProbe(im, keep)
 		if err != nil {
 			return nil, err
 		}
@@ -259,25 +258,6 @@ func (c chainLocks) pip(name string) (owner, version string, ok bool) {
 		}
 	}
 	return "", "", false
-}
-
-// pins are every pip version the ancestors locked, as constraints.
-func (c chainLocks) pipPins() []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, a := range c {
-		if a.pk == nil {
-			continue
-		}
-		for _, d := range a.pk.Pip {
-			if !seen[d.Name] {
-				seen[d.Name] = true
-				out = append(out, d.Name+"=="+d.Version)
-			}
-		}
-	}
-	sort.Strings(out)
-	return out
 }
 
 // requirement is the spec entry of reqs that names pkg, or "".
