@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/imgctl/imgctl/pkg/lock"
 	"slices"
+	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/spf13/cobra"
@@ -145,6 +147,22 @@ func (c registryChangelog) Counts(ctx context.Context, repo, from, to string) (s
 		}
 	}
 	return changelog.ComparePackages(vs[0].Packages(), vs[1].Packages()).Counts.String(), nil
+}
+
+// CheckLock reads the SBOMs of repo@digest and compares them with l.
+func (c registryChangelog) CheckLock(ctx context.Context, repo, digest string, l *lock.Lock) error {
+	ref, err := name.NewDigest(repo+"@"+digest, name.Insecure)
+	if err != nil {
+		return err
+	}
+	v, err := c.r.Read(ctx, ref, inventory.Options{Packages: true})
+	if err != nil {
+		return err
+	}
+	if bad := inventory.CheckLock(v, l); len(bad) > 0 {
+		return fmt.Errorf("the version does not install its lock:\n  %s", strings.Join(bad, "\n  "))
+	}
+	return nil
 }
 
 // Same says whether refreshed holds the same packages as newest, on every

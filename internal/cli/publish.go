@@ -134,19 +134,20 @@ Exit status: 0 published (or nothing to do); 1 error or blocked images;
 				return err
 			}
 			pub := &publish.Publisher{
-				Builder:   builder,
-				Registry:  c,
-				Marker:    lifecycle.NewWriter(wopts...),
-				Jobs:      f.jobs,
-				Insecure:  c.PlainHTTP(p.Registry),
-				CacheRepo: cacheRepoOf(lib, p, cacheRepo, noCache),
-				Getenv:    os.LookupEnv,
-				Attest:    attest,
-				Signer:    signer,
-				Changelog: registryChangelog{inventory.Reader{Remote: c.ReadOptions}},
-				Tester:    newTester(pool, c),
-				Refresher: registryChangelog{inventory.Reader{Remote: c.ReadOptions}},
-				Log:       warn,
+				Builder:     builder,
+				Registry:    c,
+				Marker:      lifecycle.NewWriter(wopts...),
+				Jobs:        f.jobs,
+				Insecure:    c.PlainHTTP(p.Registry),
+				CacheRepo:   cacheRepoOf(lib, p, cacheRepo, noCache),
+				Getenv:      os.LookupEnv,
+				Attest:      attest,
+				Signer:      signer,
+				Changelog:   registryChangelog{inventory.Reader{Remote: c.ReadOptions}},
+				Tester:      newTester(pool, c),
+				Refresher:   registryChangelog{inventory.Reader{Remote: c.ReadOptions}},
+				LockChecker: registryChangelog{inventory.Reader{Remote: c.ReadOptions}},
+				Log:         warn,
 			}
 			pub.Source, pub.Revision = gitSource(lib.Dir)
 			switch {

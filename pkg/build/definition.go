@@ -10,8 +10,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/moby/buildkit/client/llb"
 	"github.com/imgctl/imgctl/pkg/spec"
+	"github.com/moby/buildkit/client/llb"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 

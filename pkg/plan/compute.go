@@ -327,7 +327,9 @@ func lockPos(im *spec.Image) spec.Pos {
 // install packages (apt, pip, r), and --refresh asks, or its newest
 // version is policy.refreshDays old or older.
 func (c *computer) refreshDue(im *spec.Image, st *ImageState) (string, spec.Pos) {
-	if st.Newest == nil || !im.InstallsPackages() {
+	// A locked image installs its lock whatever the day: refreshing it is
+	// imgctl lock --upgrade, reviewed like any change.
+	if st.Newest == nil || !im.InstallsPackages() || im.Locked() {
 		return "", spec.Pos{}
 	}
 	v := st.Newest.Version

@@ -170,6 +170,11 @@ func (pub *Publisher) buildOne(ctx context.Context, lib *spec.Library, st plan.I
 		}
 		pub.logger().Info("refreshed: publishing a new version", "image", st.Name, "why", why)
 	}
+	if im.Locked() && pub.LockChecker != nil && pub.Attest.SBOM != nil {
+		if err := pub.LockChecker.CheckLock(ctx, st.Repository, res.Digest, im.Lock); err != nil {
+			return Built{}, fmt.Errorf("checking %s %s against its lock: %w", st.Name, st.Version, err)
+		}
+	}
 	if len(st.Tests) > 0 {
 		// Pushed by digest, tagged nowhere: the tests decide whether any
 		// tag may move to it, and whether the children build on it.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/imgctl/imgctl/pkg/lock"
 	"io"
 	"log/slog"
 	"slices"
@@ -87,10 +88,20 @@ type Publisher struct {
 	// Refresher compares a refresh (plan.ImageStep.Refresh) with the
 	// newest version; without one, a plan with refreshes is refused.
 	Refresher Refresher
+	// LockChecker, when set, checks each locked image's new version
+	// against its lock (from its SBOMs) before any tag moves: a locked
+	// package missing or at another version fails the image. Without
+	// SBOMs (policy.sbom false) there is nothing to check against.
+	LockChecker LockChecker
 	// Changelog, when set, sums up each version built against the version
 	// it supersedes for the summary ("+3 −1 ↑12 packages").
 	Changelog Changelogger
 	Log       *slog.Logger
+}
+
+// LockChecker says whether the version repo@digest installs exactly l.
+type LockChecker interface {
+	CheckLock(ctx context.Context, repo, digest string, l *lock.Lock) error
 }
 
 // Tester runs test commands inside ref (repo@digest) on each platform.

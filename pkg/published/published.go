@@ -11,12 +11,12 @@ import (
 
 // Manifest annotations imgctl writes on every version and reads back.
 const (
-	AnnotationContentKey  = "io.imgctl.content-key"
-	AnnotationFields      = "io.imgctl.fields"
+	AnnotationContentKey = "io.imgctl.content-key"
+	AnnotationFields     = "io.imgctl.fields"
 	// AnnotationLock is the lock the version was built from, as compact
 	// JSON (pkg/lock): plan compares it with the lock in git to show the
 	// package changes before building.
-	AnnotationLock = "io.imgctl.lock"
+	AnnotationLock        = "io.imgctl.lock"
 	AnnotationImage       = "io.imgctl.image"
 	AnnotationSource      = "org.opencontainers.image.source"
 	AnnotationRevision    = "org.opencontainers.image.revision"
