@@ -233,6 +233,9 @@ func checkSBOMIsLock(t *testing.T, ref string, l *lock.Lock) {
 		for _, x := range pk.Pip {
 			assert.Equal(t, x.Version, have["python/"+x.Name], "%s %s: pip %s", ref, pf, x.Name)
 		}
+		for _, x := range pk.R {
+			assert.Equal(t, x.Version, have[inventory.R+"/"+x.Name], "%s %s: r %s", ref, pf, x.Name)
+		}
 	}
 }
 
@@ -246,4 +249,59 @@ func runIn(t *testing.T, ref string, args ...string) string {
 	out, err := cmd.Output()
 	require.NoError(t, err, "podman run %s: %s%s", ref, out, stderr.String())
 	return strings.TrimSpace(string(out))
+}
+
+// rLockLib is R from the Debian mirror and, on it, an R package from a
+// CRAN-like repository on loopback that imports another.
+const rLockLib = `package lib
+
+registry: "REGISTRY/rl"
+images: rbase: {
+	from:   "scratch"
+	rootfs: "debian-amd64.tar"
+	env: {PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", LANG: "C.UTF-8"}
+	apt: ["r-base-core"]
+}
+images: rkid: {
+	parent: "rbase"
+	r: {repo: "CRAN", packages: ["imgctlhello"]}
+}
+`
+
+// TestLockedR locks an R package and the package it imports (URL and
+// sha256 of each), publishes it (the SBOM lists both at their locked
+// versions), and fails the publish when the repository serves other
+// bytes under the locked URL.
+func TestLockedR(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("end-to-end")
+	}
+	useBuildKit(t)
+	amd := e2etest.DebianRootfsFor(t, "amd64")
+	tarballs := map[string][]byte{
+		"imgctlhello_1.0.tar.gz": e2etest.RSourcePackageImporting(t, "imgctlhello", "1.0", "hello from a lock", "imgctldep"),
+		"imgctldep_0.1.tar.gz":   e2etest.RSourcePackage(t, "imgctldep", "0.1", "a dependency"),
+	}
+	cran := e2etest.ServeCRANImporting(t, tarballs, map[string]string{"imgctlhello": "imgctldep"})
+	reg := e2etest.Registry(t)
+	dir := t.TempDir()
+	e2etest.LinkOrCopy(t, amd, filepath.Join(dir, "debian-amd64.tar"))
+	e := &e2e{t: t, dir: dir, reg: reg, src: strings.ReplaceAll(rLockLib, "CRAN", cran.URL)}
+	e.write()
+
+	code, out, errOut := e.run("lock", dir)
+	require.Equal(t, 0, code, "lock:\n%s\n%s", out, errOut)
+	l := readLock(t, dir, "rkid")
+	rs := l.Platforms["linux/amd64"].R
+	require.Len(t, rs, 2, "the package and what it imports")
+	assert.Equal(t, "imgctldep", rs[0].Name)
+	assert.Equal(t, cran.URL+"/src/contrib/imgctlhello_1.0.tar.gz", rs[1].URL)
+	assert.Len(t, rs[1].SHA256, 64)
+	assert.Contains(t, aptNames(readLock(t, dir, "rbase").Platforms["linux/amd64"]), "r-base-core")
+
+	_, stdout, stderr, code := e.publish("2026-12-07")
+	require.Equal(t, 0, code, "publish:\n%s\n%s", stdout, stderr)
+	checkSBOMIsLock(t, reg+"/rl/rkid:2026.12.07", l)
+	assert.Equal(t, "hello from a lock", runIn(t, reg+"/rl/rkid:2026.12.07", "Rscript", "-e", "cat(imgctlhello::hello())"))
 }

@@ -110,9 +110,19 @@ func ServePyPI(t testing.TB, user, password, pkg string) *PyPIIndex {
 // "<pkg>/NAMESPACE" and "<pkg>/R/hello.R", whose exported hello() returns
 // greeting.
 func RSourcePackage(t testing.TB, pkg, version, greeting string) []byte {
+	return RSourcePackageImporting(t, pkg, version, greeting, "")
+}
+
+// RSourcePackageImporting is [RSourcePackage] with an Imports field
+// ("pkgA, pkgB"; "" for none).
+func RSourcePackageImporting(t testing.TB, pkg, version, greeting, imports string) []byte {
 	t.Helper()
+	desc := ""
+	if imports != "" {
+		desc = "Imports: " + imports + "\n"
+	}
 	files := []struct{ name, body string }{
-		{"DESCRIPTION", "Package: " + pkg + "\n" +
+		{"DESCRIPTION", "Package: " + pkg + "\n" + desc +
 			"Version: " + version + "\n" +
 			"Title: Says Hello in imgctl's End-to-End Tests\n" +
 			"Description: A single function that returns a fixed greeting, installed\n" +
@@ -184,6 +194,12 @@ func (r *CRANRepo) Requests() []string {
 // bytes) on 127.0.0.1 as a CRAN-like repository. BuildKit's RUN steps
 // share the host's network, so a build reaches it at the same address.
 func ServeCRAN(t testing.TB, tarballs map[string][]byte) *CRANRepo {
+	return ServeCRANImporting(t, tarballs, nil)
+}
+
+// ServeCRANImporting is [ServeCRAN] whose index gives packages the
+// Imports field of imports (package name to "pkgA, pkgB").
+func ServeCRANImporting(t testing.TB, tarballs map[string][]byte, imports map[string]string) *CRANRepo {
 	t.Helper()
 	var index bytes.Buffer
 	for file, b := range tarballs {
@@ -192,7 +208,11 @@ func ServeCRAN(t testing.TB, tarballs map[string][]byte) *CRANRepo {
 			t.Fatalf("tarball name %q is not <pkg>_<version>.tar.gz", file)
 		}
 		sum := md5.Sum(b)
-		fmt.Fprintf(&index, "Package: %s\nVersion: %s\nLicense: GPL-3\nNeedsCompilation: no\nMD5sum: %s\n\n", pkg, version, hex.EncodeToString(sum[:]))
+		imp := ""
+		if imports[pkg] != "" {
+			imp = "Imports: " + imports[pkg] + "\n"
+		}
+		fmt.Fprintf(&index, "Package: %s\nVersion: %s\n%sLicense: GPL-3\nNeedsCompilation: no\nMD5sum: %s\n\n", pkg, version, imp, hex.EncodeToString(sum[:]))
 	}
 	var indexGz bytes.Buffer
 	gz := gzip.NewWriter(&indexGz)
