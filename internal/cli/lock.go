@@ -37,8 +37,10 @@ version of every apt package, pip distribution and R package the image adds, per
 platform, and writes them to DIR/locks/NAME.lock.json (default DIR: images). Parents
 are locked before children; a child never moves a version its parent locked.
 
-Existing pins are kept: only what the spec added or removed is resolved, unless
---upgrade asks for the newest the sources serve (for the images named, or all).
+With NAMEs, the images named are locked, with the ancestors they need and the
+descendants resolved within their locks. Existing pins are kept: only what the spec
+added or removed is resolved, unless --upgrade asks for the newest the sources serve
+(for the images named, or all; descendants keep their pins).
 Publishing a locked image installs exactly its lock.
 
 --check changes nothing and exits 1 when a lock is missing or stale, naming each
@@ -80,8 +82,20 @@ func runLock(ctx context.Context, s streams, dir string, names []string, f *lock
 	}
 	order := lib.Graph().Order()
 	if len(names) > 0 {
-		// The images named, and the ancestors whose locks they need.
+		// The images named, the ancestors whose locks they need, and
+		// the descendants resolved within their locks (which a new lock
+		// of theirs makes stale; they keep their pins).
 		want := map[string]bool{}
+		g := lib.Graph()
+		var down func(string)
+		down = func(n string) {
+			for _, c := range g.Children(n) {
+				if im := lib.Image(c); im != nil && im.ParentVersion == "" && !want[c] {
+					want[c] = true
+					down(c)
+				}
+			}
+		}
 		for _, n := range names {
 			for im := lib.Image(n); im != nil; im = lib.Image(im.Parent) {
 				want[im.Name] = true
@@ -89,6 +103,7 @@ func runLock(ctx context.Context, s streams, dir string, names []string, f *lock
 					break
 				}
 			}
+			down(n)
 		}
 		var o []string
 		for _, n := range order {

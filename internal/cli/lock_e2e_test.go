@@ -37,6 +37,7 @@ images: py: {
 	apt: ["python3-pip"]
 	pip: {index: "INDEX/simple/", packages: ["acme-demo"]}
 	env: GREETING: "one"
+	versionTags: {acme: "pip:acme-demo", jq: "jq"}
 }
 `
 
@@ -108,6 +109,9 @@ func TestLockedEnvironments(t *testing.T) {
 
 			_, stdout, stderr, code := e.publish("2026-12-07")
 			require.Equal(t, 0, code, "publish:\n%s\n%s", stdout, stderr)
+			jqTag := "jq-" + strings.SplitN(base.Platforms["linux/amd64"].Apt[0].Version, "-", 2)[0]
+			assert.Equal(t, digestOf(t, reg+"/lk/py:2026.12.07"), digestOf(t, reg+"/lk/py:acme-1.0"), "a version tag from the lock")
+			assert.Equal(t, digestOf(t, reg+"/lk/py:2026.12.07"), digestOf(t, reg+"/lk/py:"+jqTag), "a version tag from the parent's lock")
 			checkSBOMIsLock(t, reg+"/lk/base:2026.12.07", base)
 			checkSBOMIsLock(t, reg+"/lk/py:2026.12.07", py)
 			assert.Equal(t, "1.0", runIn(t, reg+"/lk/py:2026.12.07", "python3", "-c", "import acme_demo; print(acme_demo.VERSION)"))
@@ -133,6 +137,7 @@ func TestLockedEnvironments(t *testing.T) {
 			code, out, _ = e.run("plan", dir, "--date", "2026-12-09")
 			require.Equal(t, 0, code)
 			assert.Contains(t, out, "lock: acme-demo 1.0 → 1.1, +1 (idna 3.6)")
+			assert.Contains(t, out, "py:acme-1.1", "plan shows the version tag before building")
 			code, js, _ := e.run("plan", dir, "--date", "2026-12-09", "--json")
 			require.Equal(t, 0, code)
 			var p struct {
@@ -182,6 +187,16 @@ func TestLockedEnvironments(t *testing.T) {
 			code, _, errOut = e.run("plan", dir)
 			assert.Equal(t, 1, code)
 			assert.Contains(t, errOut, "images.py: its lock is stale")
+
+			// A locked version the archive no longer serves fails the
+			// image before any tag moves, saying how to move on.
+			base.Platforms["linux/amd64"].Apt[0].Version = "0.0-imgctl"
+			require.NoError(t, lock.Write(lock.Path(dir, "base"), base))
+			latest = digestOf(t, reg+"/lk/base:latest")
+			_, stdout, stderr, code = e.publish("2026-12-10", "--target", "base")
+			assert.NotEqual(t, 0, code)
+			assert.Contains(t, stdout+stderr, "locked jq=0.0-imgctl is no longer served by the archive; run imgctl lock --upgrade base")
+			assert.Equal(t, latest, digestOf(t, reg+"/lk/base:latest"), "no tag moved")
 
 			// policy.lock "required" and an image without a lock.
 			e.src = strings.Replace(e.src, "registry:", "policy: lock: \"required\"\nregistry:", 1)

@@ -48,7 +48,7 @@ func (f *planFlags) validate() error {
 
 // makePlan loads the specs, observes the registry and computes the plan.
 func makePlan(ctx context.Context, s streams, dir string, f *planFlags, c *regclient.Client) (*spec.Library, *plan.Plan, error) {
-	lib, err := loadBuildable(s, dir)
+	lib, err := loadBuildable(s, dir, f.targets...)
 	if err != nil {
 		return nil, nil, err
 	}

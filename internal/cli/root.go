@@ -159,12 +159,17 @@ func loadLibrary(s streams, dir string) (*spec.Library, error) {
 // loadBuildable is loadLibrary for the commands that build or would
 // build (validate, plan, publish): it also refuses locks they cannot
 // build from (spec.CheckLocks), rendered like spec errors.
-func loadBuildable(s streams, dir string) (*spec.Library, error) {
+// With targets, only their locks and their ancestors' are checked.
+func loadBuildable(s streams, dir string, targets ...string) (*spec.Library, error) {
 	lib, err := loadLibrary(s, dir)
 	if err != nil {
 		return nil, err
 	}
-	if err := spec.CheckLocks(lib); err != nil {
+	var scope []string
+	if len(targets) > 0 {
+		scope = lib.Graph().Closure(targets)
+	}
+	if err := spec.CheckLocks(lib, scope...); err != nil {
 		var errs spec.Errors
 		if errors.As(err, &errs) {
 			wd, _ := os.Getwd()

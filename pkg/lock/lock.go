@@ -295,3 +295,15 @@ func NormalizePip(name string) string {
 }
 
 var pipRunRE = regexp.MustCompile(`[-_.]+`)
+
+// UpstreamVersion is a Debian version without its epoch and Debian
+// revision: "1:3.11.2-1+b1" is "3.11.2".
+func UpstreamVersion(v string) string {
+	if _, rest, ok := strings.Cut(v, ":"); ok {
+		v = rest
+	}
+	if i := strings.LastIndex(v, "-"); i > 0 {
+		v = v[:i]
+	}
+	return v
+}

@@ -331,9 +331,9 @@ func fanOut(g *errgroup.Group, reads []func() error) error {
 }
 
 // MovingTags are the tags that follow an image's newest version: latest,
-// then the spec's tags in order.
+// then the spec's tags and the version tags of its lock, sorted.
 func MovingTags(im *spec.Image) []string {
-	return append([]string{"latest"}, sortedCopy(im.Tags)...)
+	return append([]string{"latest"}, sortedCopy(append(append([]string{}, im.Tags...), im.LockTags...))...)
 }
 
 // namedVersions bounds how many older versions observeMoving resolves to

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/imgctl/imgctl/pkg/lock"
 )
@@ -43,6 +44,92 @@ func loadLocks(lib *Library, c *collector) {
 		im.LockStale = lock.Stale(l, im.LockInputs)
 		digests[name] = l.Digest()
 	}
+	for _, im := range lib.Images {
+		lockTags(lib, im)
+	}
+}
+
+// lockTags works out im's version tags from its lock and its ancestors'.
+func lockTags(lib *Library, im *Image) {
+	im.LockTags, im.LockTagErr = nil, ""
+	if len(im.VersionTags) == 0 {
+		return
+	}
+	if !im.Locked() {
+		im.LockTagErr = "versionTags need a current lock (run imgctl lock " + im.Name + ")"
+		return
+	}
+	for _, prefix := range sortedMapKeys(im.VersionTags) {
+		ref := im.VersionTags[prefix]
+		v, ok := lockedVersion(lib, im, ref)
+		if !ok {
+			im.LockTags, im.LockTagErr = nil, fmt.Sprintf("versionTags.%s: %s is not in the lock of %s or of its ancestors", prefix, ref, im.Name)
+			return
+		}
+		im.LockTags = append(im.LockTags, prefix+"-"+v)
+	}
+}
+
+// lockedVersion finds ref ("python3", "pip:pandas", "r:ggplot2") in the
+// locks of im and its in-library ancestors, nearest first, on the first
+// platform (in order) that has it, as a tag: a Debian version's upstream
+// part, characters a tag cannot hold made "_".
+func lockedVersion(lib *Library, im *Image, ref string) (string, bool) {
+	eco, name, ok := strings.Cut(ref, ":")
+	if !ok {
+		eco, name = lock.Apt, ref
+	}
+	if eco == lock.Pip {
+		name = lock.NormalizePip(name)
+	}
+	for cur := im; cur != nil && cur.Lock != nil; cur = lib.Image(cur.Parent) {
+		for _, pf := range cur.Platforms {
+			p := cur.Lock.For(pf)
+			if p == nil {
+				continue
+			}
+			switch eco {
+			case lock.Apt:
+				for _, a := range p.Apt {
+					if a.Name == name {
+						return tagSafe(lock.UpstreamVersion(a.Version)), true
+					}
+				}
+			case lock.Pip, lock.R:
+				ds := p.Pip
+				if eco == lock.R {
+					ds = p.R
+				}
+				for _, d := range ds {
+					if d.Name == name {
+						return tagSafe(d.Version), true
+					}
+				}
+			}
+		}
+		if cur.ParentVersion != "" {
+			break
+		}
+	}
+	return "", false
+}
+
+func tagSafe(v string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '-' || r == '_' {
+			return r
+		}
+		return '_'
+	}, v)
+}
+
+func sortedMapKeys(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // lockInputs is what im's resolution depends on; parentLocks are the lock
@@ -94,6 +181,8 @@ func CheckLocks(lib *Library, names ...string) error {
 		switch {
 		case im.Lock != nil && im.LockStale != "":
 			c.add(im.Pos, "images.%s: its lock is stale: %s; run imgctl lock %s", im.Name, im.LockStale, im.Name)
+		case im.LockTagErr != "":
+			c.add(im.PosOf("versionTags"), "images.%s: %s", im.Name, im.LockTagErr)
 		case im.Lock == nil && lib.Policy.Lock == LockRequired:
 			pos := im.Pos
 			c.add(pos, "images.%s: policy.lock is \"required\" (%s) and the image has no lock (%s); run imgctl lock %s",
@@ -131,5 +220,8 @@ func (l *Library) SetLock(name string, lk *lock.Lock) {
 			im.LockStale = lock.Stale(im.Lock, im.LockInputs)
 			digests[n] = im.Lock.Digest()
 		}
+	}
+	for _, im := range l.Images {
+		lockTags(l, im)
 	}
 }

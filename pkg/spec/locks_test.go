@@ -75,3 +75,21 @@ func TestLockRequiredAndMalformed(t *testing.T) {
 	_, err = Load(dir)
 	require.Error(t, err)
 }
+
+func TestVersionTags(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "a.cue", "package x\nregistry: \"r.example/x\"\nimages: base: {\n\tfrom: \"debian:12\"\n\tapt: [\"python3\"]\n}\nimages: app: {\n\tparent: \"base\"\n\tversionTags: {python: \"python3\", pandas: \"pip:Pandas\"}\n}\n")
+	lib, err := Load(dir)
+	require.NoError(t, err)
+	err = CheckLocks(lib)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "a.cue:9:2: images.app: versionTags need a current lock (run imgctl lock app)")
+	base, app := lib.Image("base"), lib.Image("app")
+	lib.SetLock("base", &lock.Lock{Image: "base", Inputs: base.LockInputs.Digest(), Platforms: map[string]*lock.Packages{"linux/amd64": {
+		Apt: []lock.AptPackage{{Name: "python3", Version: "1:3.11.2-1+b1", Arch: "amd64"}}}}})
+	lib.SetLock("app", &lock.Lock{Image: "app", Inputs: app.LockInputs.Digest(), Parent: app.LockInputs.Parent, Platforms: map[string]*lock.Packages{"linux/amd64": {
+		Pip: []lock.Dist{{Name: "pandas", Version: "2.1.4+local"}}}}})
+	require.NoError(t, CheckLocks(lib))
+	assert.Equal(t, []string{"pandas-2.1.4_local", "python-3.11.2"}, app.LockTags)
+	assert.Equal(t, "3.11.2", lock.UpstreamVersion("3.11.2-1+b1"))
+}

@@ -210,6 +210,16 @@ type Image struct {
 	PlatformsInherited bool         `json:"-"`
 	Tags               []string     `json:"tags,omitempty"`
 	Deprecated         *Deprecation `json:"deprecated,omitempty"`
+	// VersionTags maps a tag prefix to a locked package ("python3",
+	// "pip:pandas", "r:ggplot2"): each adds the moving tag
+	// "<prefix>-<version>" (LockTags).
+	VersionTags map[string]string `json:"versionTags,omitempty"`
+	// LockTags are the moving tags VersionTags make from the locks,
+	// sorted; worked out with the locks (nil without a current lock).
+	LockTags []string `json:"-"`
+	// LockTagErr says why VersionTags could not be worked out, "" when
+	// they were.
+	LockTagErr string `json:"-"`
 
 	// Lock is the image's lock (locks/NAME.lock.json below the spec
 	// directory), nil when there is none. A lock that is not current
