@@ -62,6 +62,11 @@ show() {
 	say "Status, read back from the registry"
 	"$imgctl" status "$images"
 
+	if [[ -f $images/locks/$pkgs_of.lock.json ]]; then
+		say "What git declares $pkgs_of installs: its lock ($images/locks/$pkgs_of.lock.json; imgctl lock)"
+		first_lines 14 "$(cat "$images/locks/$pkgs_of.lock.json")"
+	fi
+
 	say "What is inside: the packages of $pkgs_of's latest version, from its SBOM"
 	text=$("$imgctl" status "$images" "$pkgs_of" --packages)
 	first_lines 12 "$text"
@@ -146,6 +151,8 @@ publish_all() {
 	say "Validating the specs"
 	"$imgctl" validate "$images"
 	"$imgctl" graph "$images"
+	say "Checking that every image's lock is current (images/locks/; the pull-request check)"
+	"$imgctl" lock "$images" --check
 
 	# The library is built FROM localhost:$port/mirror/debian:bookworm, the
 	# demo's stand-in for Docker Hub's debian:bookworm: a debootstrap rootfs

@@ -55,9 +55,20 @@ func exampleLibrary(t *testing.T) (reg, dir string) {
 		code := Run(context.Background(), append([]string{"publish", "--progress", "plain"}, args...), &out, &errOut)
 		require.Equal(t, 0, code, "imgctl publish %s:\n%s\n%s", strings.Join(args, " "), out.String(), tailLines(errOut.String(), 60))
 	}
+	lock := func(args ...string) {
+		t.Helper()
+		var out, errOut strings.Builder
+		code := Run(context.Background(), append([]string{"lock", dir}, args...), &out, &errOut)
+		require.Equal(t, 0, code, "imgctl lock %s:\n%s\n%s", strings.Join(args, " "), out.String(), tailLines(errOut.String(), 60))
+	}
 	publish(base, "--date", "2026-10-01")
+	// The registry is another here: the locks' inputs (the base's
+	// reference) moved, so they are resolved again, keeping their pins
+	// (the same versions); credit-risk's needs r@2026.11.01 published.
+	lock("r")
 	// credit-risk pins r@2026.11.01: publish r as it was that day (the demo backfills it too).
 	publish(dir, "--target", "r", "--date", "2026-11-01")
+	lock()
 	publish(dir, "--date", "2026-11-24")
 	return reg, dir
 }

@@ -117,20 +117,33 @@ func runLock(ctx context.Context, s streams, dir string, names []string, f *lock
 		return checkLocks(s, lib, order, named)
 	}
 
-	bkAddr := f.bk.addresses()[0]
-	addr, tls, err := f.bk.daemonTLS(bkAddr)
-	if err != nil {
-		return err
+	// BuildKit is dialled when an image needs resolving: relocking a
+	// library whose locks are current reads the lock files only.
+	var (
+		bc     *build.Client
+		bcErr  error
+		bcOnce sync.Once
+	)
+	daemon := func(ctx context.Context) (*build.Client, error) {
+		bcOnce.Do(func() {
+			addr, tls, err := f.bk.daemonTLS(f.bk.addresses()[0])
+			if err != nil {
+				bcErr = err
+				return
+			}
+			var bopts []build.Option
+			if tls != nil {
+				bopts = append(bopts, build.WithTLS(*tls))
+			}
+			bc, bcErr = build.New(ctx, addr, bopts...)
+		})
+		return bc, bcErr
 	}
-	var bopts []build.Option
-	if tls != nil {
-		bopts = append(bopts, build.WithTLS(*tls))
-	}
-	bc, err := build.New(ctx, addr, bopts...)
-	if err != nil {
-		return err
-	}
-	defer bc.Close()
+	defer func() {
+		if bc != nil {
+			bc.Close()
+		}
+	}()
 	reg := f.client(s)
 	secrets, err := lockSecrets(lib, order)
 	if err != nil {
@@ -162,8 +175,6 @@ func runLock(ctx context.Context, s streams, dir string, names []string, f *lock
 				im := lib.Image(n)
 				upgrade := f.upgrade && (len(names) == 0 || named[n])
 				if im.Locked() && !upgrade {
-					mu.Unlock()
-					mu.Lock()
 					current++
 					mu.Unlock()
 					return nil
@@ -181,6 +192,10 @@ func runLock(ctx context.Context, s streams, dir string, names []string, f *lock
 				}
 				req.Insecure = req.Base != "" && reg.PlainHTTP(req.Base)
 				t := time.Now()
+				bc, err := daemon(ctx)
+				if err != nil {
+					return err
+				}
 				l, err := resolve.Resolve(ctx, bc, req, nil)
 				if err != nil {
 					return err

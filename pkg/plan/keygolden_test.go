@@ -69,9 +69,14 @@ func keysOf(t *testing.T, lib *spec.Library) string {
 // test library using every part, as imgctl computed them before the key
 // became an explicit struct: a library published with an older imgctl and
 // planned with this one has nothing to do (only pip.credentialsEnv, the
-// name of a variable, left the key; see TestCredentialsEnvNotKeyed).
+// name of a variable, left the key; see TestCredentialsEnvNotKeyed). The
+// example library is read without its locks (images/locks/): an unlocked
+// image keeps its key; locking one adds the lock part (TestLockIsAKeyPart).
 func TestKeysGolden(t *testing.T) {
-	examples, err := spec.Load(filepath.Join("..", "..", "images"))
+	unlocked := t.TempDir()
+	require.NoError(t, os.CopyFS(unlocked, os.DirFS(filepath.Join("..", "..", "images"))))
+	require.NoError(t, os.RemoveAll(filepath.Join(unlocked, "locks")))
+	examples, err := spec.Load(unlocked)
 	require.NoError(t, err)
 	dir := t.TempDir()
 	for _, files := range []map[string]string{library, keyLibrary} {
@@ -143,4 +148,22 @@ func TestLegacyKeyIsUnchanged(t *testing.T) {
 		msgs = append(msgs, r.Message)
 	}
 	assert.Equal(t, []string{"field apt changed"}, msgs)
+}
+
+// TestLockIsAKeyPart: a locked image's key has a lock part, and another
+// lock is another key.
+func TestLockIsAKeyPart(t *testing.T) {
+	examples, err := spec.Load(filepath.Join("..", "..", "images"))
+	require.NoError(t, err)
+	im := examples.Image("marketing")
+	require.NotNil(t, im.Lock)
+	k := plan.ComputeKey(im, "sha256:base")
+	require.Contains(t, k.Parts, "lock")
+	changed := *im
+	l := *im.Lock
+	l.Inputs = "sha256:" + strings.Repeat("0", 64)
+	changed.Lock = &l
+	assert.NotEqual(t, k.Content, plan.ComputeKey(&changed, "sha256:base").Content)
+	changed.Lock = nil
+	assert.NotContains(t, plan.ComputeKey(&changed, "sha256:base").Parts, "lock")
 }

@@ -59,7 +59,12 @@ func TestExampleLibrary(t *testing.T) {
 	assert.Len(t, m.Test, 3, "the environments test themselves")
 	assert.Contains(t, m.Test[1], "sha256sum -c -")
 	assert.Contains(t, lib.Image("notebook").Test[0], "/api")
-	assert.Equal(t, DefaultPolicy, lib.Policy)
+	want := DefaultPolicy
+	want.Lock, want.LockPos = LockRequired, lib.Policy.LockPos
+	assert.Equal(t, want, lib.Policy)
+	for _, im := range lib.Images {
+		assert.True(t, im.Locked(), "images/locks/%s.lock.json is committed and current: %s", im.Name, im.LockStale)
+	}
 }
 
 func TestLoadErrors(t *testing.T) {
