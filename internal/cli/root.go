@@ -145,15 +145,22 @@ func loadLibrary(s streams, dir string) (*spec.Library, error) {
 	if errors.Is(err, spec.ErrNoDir) {
 		return nil, usageErr("%v", err)
 	}
+	return nil, specErrors(s, err)
+}
+
+// specErrors prints spec errors one "file:line:col: message" per line,
+// relative to the working directory, and returns the exit error that says
+// they were reported; other errors are returned as they are.
+func specErrors(s streams, err error) error {
 	var errs spec.Errors
 	if errors.As(err, &errs) {
 		wd, _ := os.Getwd()
 		for _, e := range errs.Relative(wd) {
 			fmt.Fprintln(s.errOut, e.Error())
 		}
-		return nil, &exitError{code: ExitError, err: err, reported: true}
+		return &exitError{code: ExitError, err: err, reported: true}
 	}
-	return nil, err
+	return err
 }
 
 // loadBuildable is loadLibrary for the commands that build or would
@@ -170,15 +177,7 @@ func loadBuildable(s streams, dir string, targets ...string) (*spec.Library, err
 		scope = lib.Graph().Closure(targets)
 	}
 	if err := spec.CheckLocks(lib, scope...); err != nil {
-		var errs spec.Errors
-		if errors.As(err, &errs) {
-			wd, _ := os.Getwd()
-			for _, e := range errs.Relative(wd) {
-				fmt.Fprintln(s.errOut, e.Error())
-			}
-			return nil, &exitError{code: ExitError, err: err, reported: true}
-		}
-		return nil, err
+		return nil, specErrors(s, err)
 	}
 	return lib, nil
 }

@@ -22,34 +22,10 @@ import (
 // Package indexes served on loopback for pip and R steps: there is no PyPI
 // or CRAN here, and tests must not depend on them anyway.
 
-// Wheel returns a minimal pure-Python wheel of pkg 1.0 and its file name.
+// Wheel returns a minimal pure-Python wheel of pkg 1.0 and its file name;
+// its module pkg has VALUE = "from the private index".
 func Wheel(t testing.TB, pkg string) ([]byte, string) {
-	t.Helper()
-	info := pkg + "-1.0.dist-info"
-	files := []struct{ name, body string }{
-		{pkg + "/__init__.py", "VALUE = \"from the private index\"\n"},
-		{info + "/METADATA", "Metadata-Version: 2.1\nName: " + pkg + "\nVersion: 1.0\n"},
-		{info + "/WHEEL", "Wheel-Version: 1.0\nGenerator: imgctl-test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"},
-	}
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	var record strings.Builder
-	for _, f := range files {
-		w, err := zw.Create(f.name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		io.WriteString(w, f.body)
-		sum := sha256.Sum256([]byte(f.body))
-		fmt.Fprintf(&record, "%s,sha256=%s,%d\n", f.name, base64.RawURLEncoding.EncodeToString(sum[:]), len(f.body))
-	}
-	fmt.Fprintf(&record, "%s/RECORD,,\n", info)
-	w, _ := zw.Create(info + "/RECORD")
-	io.WriteString(w, record.String())
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes(), pkg + "-1.0-py3-none-any.whl"
+	return wheel(t, pkg, "1.0", "VALUE = \"from the private index\"\n")
 }
 
 // PyPIIndex is a PEP 503 simple index with one wheel, on 127.0.0.1
@@ -247,6 +223,10 @@ func ServeCRANImporting(t testing.TB, tarballs map[string][]byte, imports map[st
 // depends on requires (PEP 508 strings), and its file name. Its module
 // pkg (dashes made underscores) has VERSION = version.
 func WheelOf(t testing.TB, pkg, version string, requires ...string) ([]byte, string) {
+	return wheel(t, pkg, version, "VERSION = \""+version+"\"\n", requires...)
+}
+
+func wheel(t testing.TB, pkg, version, init string, requires ...string) ([]byte, string) {
 	t.Helper()
 	mod := strings.ReplaceAll(pkg, "-", "_")
 	info := mod + "-" + version + ".dist-info"
@@ -255,7 +235,7 @@ func WheelOf(t testing.TB, pkg, version string, requires ...string) ([]byte, str
 		meta += "Requires-Dist: " + r + "\n"
 	}
 	files := []struct{ name, body string }{
-		{mod + "/__init__.py", "VERSION = \"" + version + "\"\n"},
+		{mod + "/__init__.py", init},
 		{info + "/METADATA", meta},
 		{info + "/WHEEL", "Wheel-Version: 1.0\nGenerator: imgctl-test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"},
 	}

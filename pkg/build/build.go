@@ -135,26 +135,13 @@ func (c *Client) Build(ctx context.Context, req Request, status chan *client.Sol
 	}
 
 	tr := newTracker(append(secretValues(secrets), secretValues(req.Secrets)...))
-	ch := make(chan *client.SolveStatus)
-	var eg errgroup.Group
-	eg.Go(func() error {
-		for s := range ch {
-			s = tr.add(s)
-			if status != nil {
-				select {
-				case status <- s:
-				case <-ctx.Done():
-				}
-			}
-		}
-		return nil
-	})
+	ch, wait := tr.forward(ctx, status)
 	var imports []gateway.CacheOptionsEntry
 	for _, ci := range opt.CacheImports {
 		imports = append(imports, gateway.CacheOptionsEntry{Type: ci.Type, Attrs: ci.Attrs})
 	}
 	resp, err := c.bk.Build(ctx, opt, "", buildFunc(builds, imports, req.Attest.solveOpts()), ch)
-	_ = eg.Wait()
+	wait()
 	if err != nil {
 		return Result{}, tr.failure(im.Name, all, err)
 	}

@@ -22,7 +22,6 @@ import (
 	"github.com/moby/buildkit/session/secrets/secretsprovider"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/tonistiigi/fsutil"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/imgctl/imgctl/pkg/spec"
 )
@@ -185,20 +184,7 @@ func (c *Client) Probe(ctx context.Context, req ProbeRequest, status chan *clien
 	}
 	answers := make([][]byte, len(req.Probes))
 	tr := newTracker(append(secretValues(secrets), secretValues(req.Secrets)...))
-	ch := make(chan *client.SolveStatus)
-	var eg errgroup.Group
-	eg.Go(func() error {
-		for s := range ch {
-			s = tr.add(s)
-			if status != nil {
-				select {
-				case status <- s:
-				case <-ctx.Done():
-				}
-			}
-		}
-		return nil
-	})
+	ch, wait := tr.forward(ctx, status)
 	_, err := c.bk.Build(ctx, opt, "", func(ctx context.Context, gc gateway.Client) (*gateway.Result, error) {
 		def, err := st.Marshal(ctx, llb.Platform(plat))
 		if err != nil {
@@ -221,7 +207,7 @@ func (c *Client) Probe(ctx context.Context, req ProbeRequest, status chan *clien
 		}
 		return gateway.NewResult(), nil
 	}, ch)
-	_ = eg.Wait()
+	wait()
 	if err != nil {
 		return nil, tr.failure(req.Image.Name, all, err)
 	}

@@ -306,3 +306,24 @@ func userinfo(v string) string {
 	}
 	return url.User(v).String()
 }
+
+// forward returns the channel a solve reports to: each status is masked
+// and recorded by t, then passed to status (when not nil) until ctx ends.
+// wait returns once the solve closed the channel and all was passed on.
+func (t *tracker) forward(ctx context.Context, status chan *client.SolveStatus) (ch chan *client.SolveStatus, wait func()) {
+	ch = make(chan *client.SolveStatus)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for s := range ch {
+			s = t.add(s)
+			if status != nil {
+				select {
+				case status <- s:
+				case <-ctx.Done():
+				}
+			}
+		}
+	}()
+	return ch, func() { <-done }
+}

@@ -300,6 +300,15 @@ func envAssignments(env map[string]string, pathDefault bool) string {
 
 func portKey(p int) string { return fmt.Sprintf("%d/tcp", p) }
 
+// ShellQuote quotes s for POSIX sh, as the build steps do.
+func ShellQuote(s string) string { return shellQuote(s) }
+
+// ShellWords quotes each word for POSIX sh and joins them with spaces.
+func ShellWords(words []string) string { return shellWords(words) }
+
+// RString is s as an R string literal.
+func RString(s string) string { return rString(s) }
+
 // shellQuote quotes s for POSIX sh.
 func shellQuote(s string) string {
 	if s != "" && strings.IndexFunc(s, func(r rune) bool {

@@ -37,7 +37,7 @@ func report(name, version string) string {
 
 func TestResolveAssemblesTheLock(t *testing.T) {
 	im := &spec.Image{Name: "app", Parent: "base", Platforms: []string{"linux/amd64"}, Apt: []string{"jq"},
-		Pip: &spec.Pip{Packages: []string{"Acme_Demo>=1"}, Index: "http://idx/simple/"},
+		Pip:        &spec.Pip{Packages: []string{"Acme_Demo>=1"}, Index: "http://idx/simple/"},
 		LockInputs: lock.Inputs{Parent: &lock.Parent{Name: "base", Lock: "sha256:p"}, Platforms: []string{"linux/amd64"}}}
 	f := &fakeProber{answers: map[string]string{
 		"lock apt": "B\tlibc6\t2.36\tamd64\nA\tlibc6\t2.36\tamd64\nA\tjq\t1.6\tamd64\nA\tlibjq1\t1.6\tamd64\n",
@@ -60,7 +60,7 @@ func TestConflictWithTheParentsLock(t *testing.T) {
 		Apt: []lock.AptPackage{{Name: "libc6", Version: "2.36", Arch: "amd64"}},
 	}}}}
 	kid := &spec.Image{Name: "kid", Parent: "py", Platforms: []string{"linux/amd64"},
-		Pip:     &spec.Pip{Packages: []string{"idna>=3.7"}},
+		Pip:      &spec.Pip{Packages: []string{"idna>=3.7"}},
 		FieldPos: map[string]spec.Pos{"pip": {Filename: "/lib/lib.cue", Line: 9, Column: 3}, "apt": {Filename: "/lib/lib.cue", Line: 8, Column: 3}}}
 	f := &fakeProber{answers: map[string]string{"lock pip": report("idna", "3.7")}}
 	_, err := Resolve(context.Background(), f, Request{Image: kid, Chain: []*spec.Image{parent}}, nil)
