@@ -31,9 +31,10 @@ func lockedPackages(im *spec.Image, platform string) (*lock.Packages, error) {
 // upgradeHint is how a failed locked install tells the user to move on.
 func upgradeHint(image string) string { return "run imgctl lock --upgrade " + image }
 
-// aptLockedScript installs pkgs at their versions. Each is looked up first,
-// so a version the archive no longer serves is named as such rather than
-// lost in apt's resolver output.
+// aptLockedScript installs pkgs at their versions. Each is looked up first
+// (apt-cache show prints nothing, and may still exit 0, for a version it
+// does not know), so a version the archive no longer serves is named as
+// such rather than lost in apt's resolver output.
 func aptLockedScript(image string, pkgs []lock.AptPackage) string {
 	words := make([]string, len(pkgs))
 	for i, p := range pkgs {
@@ -44,7 +45,7 @@ func aptLockedScript(image string, pkgs []lock.AptPackage) string {
 	}
 	list := shellWords(words)
 	return "export DEBIAN_FRONTEND=noninteractive && apt-get update && " +
-		"for p in " + list + "; do apt-cache show \"$p\" >/dev/null 2>&1 || " +
+		"for p in " + list + "; do apt-cache show \"$p\" 2>/dev/null | grep -q '^Version: ' || " +
 		"{ echo \"locked ${p%%:*}=${p##*=} is no longer served by the archive; " + upgradeHint(image) + "\" >&2; exit 100; }; done && " +
 		"apt-get install -y --no-install-recommends --allow-downgrades " + list +
 		" && apt-get clean && rm -rf " + aptCleanup
