@@ -114,7 +114,7 @@ func runLock(ctx context.Context, s streams, dir string, names []string, f *lock
 		order = o
 	}
 	if f.check {
-		return checkLocks(s, lib, order, named)
+		return checkLocks(s, lib, order)
 	}
 
 	// BuildKit is dialled when an image needs resolving: relocking a
@@ -303,7 +303,7 @@ func lockSecrets(lib *spec.Library, names []string) (map[string][]byte, error) {
 }
 
 // checkLocks reports each image of order whose lock is missing or stale.
-func checkLocks(s streams, lib *spec.Library, order []string, named map[string]bool) error {
+func checkLocks(s streams, lib *spec.Library, order []string) error {
 	bad := 0
 	for _, n := range order {
 		im := lib.Image(n)
