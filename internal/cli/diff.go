@@ -149,20 +149,22 @@ func (c registryChangelog) Counts(ctx context.Context, repo, from, to string) (s
 	return changelog.ComparePackages(vs[0].Packages(), vs[1].Packages()).Counts.String(), nil
 }
 
-// CheckLock reads the SBOMs of repo@digest and compares them with l.
-func (c registryChangelog) CheckLock(ctx context.Context, repo, digest string, l *lock.Lock) error {
+// CheckLock reads the SBOMs of repo@digest and compares them with l; what
+// the version holds beyond l and its base's SBOMs is unlocked.
+func (c registryChangelog) CheckLock(ctx context.Context, repo, digest string, l *lock.Lock) ([]lock.Unlocked, error) {
 	ref, err := name.NewDigest(repo+"@"+digest, name.Insecure)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	v, err := c.r.Read(ctx, ref, inventory.Options{Packages: true})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if bad := inventory.CheckLock(v, l); len(bad) > 0 {
-		return fmt.Errorf("the version does not install its lock:\n  %s", strings.Join(bad, "\n  "))
+		return nil, fmt.Errorf("the version does not install its lock:\n  %s", strings.Join(bad, "\n  "))
 	}
-	return nil
+	unlocked, _, err := inventory.ReadUnlocked(ctx, c.r, v, l)
+	return unlocked, err
 }
 
 // Same says whether refreshed holds the same packages as newest, on every

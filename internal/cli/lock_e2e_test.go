@@ -38,6 +38,8 @@ images: py: {
 	pip: {index: "INDEX/simple/", packages: ["acme-demo"]}
 	env: GREETING: "one"
 	versionTags: {acme: "pip:acme-demo", jq: "jq"}
+	// A distribution installed outside the lock: listed as unlocked.
+	run: ["d=/usr/local/lib/python3.11/dist-packages/handmade-0.1.dist-info && mkdir -p $d && printf 'Metadata-Version: 2.1\\nName: handmade\\nVersion: 0.1\\n' > $d/METADATA"]
 }
 `
 
@@ -114,6 +116,12 @@ func TestLockedEnvironments(t *testing.T) {
 			assert.Equal(t, digestOf(t, reg+"/lk/py:2026.12.07"), digestOf(t, reg+"/lk/py:"+jqTag), "a version tag from the parent's lock")
 			checkSBOMIsLock(t, reg+"/lk/base:2026.12.07", base)
 			checkSBOMIsLock(t, reg+"/lk/py:2026.12.07", py)
+			const unlocked = "1 package a run: step installed outside the lock: pip handmade 0.1"
+			assert.Contains(t, stdout, "py 2026.12.07: "+unlocked+".")
+			assert.NotContains(t, stdout, "base 2026.12.07:", "the root's rootfs has no SBOM: nothing can be told")
+			code, out, _ = e.run("status", dir, "--packages", "py")
+			require.Equal(t, 0, code, out)
+			assert.Contains(t, out, "unlocked: a run: step installed them outside the lock (1)\n  pip handmade  0.1  linux/amd64\n")
 			assert.Equal(t, "1.0", runIn(t, reg+"/lk/py:2026.12.07", "python3", "-c", "import acme_demo; print(acme_demo.VERSION)"))
 
 			// The index moves on: the library is up to date, and a
@@ -123,6 +131,7 @@ func TestLockedEnvironments(t *testing.T) {
 			code, out, _ = e.run("plan", dir, "--date", "2026-12-08")
 			require.Equal(t, 0, code)
 			assert.Contains(t, out, "Plan: 0 to build")
+			assert.Contains(t, out, "unlocked in 2026.12.07: "+unlocked+"\n")
 			e.edit(`GREETING: "one"`, `GREETING: "two"`)
 			code, out, _ = e.run("lock", dir, "--check")
 			assert.Equal(t, 0, code, "env is not an input of resolution: %s", out)

@@ -37,6 +37,11 @@ type Package struct {
 	// Type is the package URL type ("npm", "golang", …) of an Other
 	// package; "" when it had no package URL.
 	Type string `json:"type,omitempty"`
+	// OS says a package of another ecosystem lies where only the OS
+	// package manager installs (/usr/lib, not /usr/local): a Debian
+	// package's files, such as python3-numpy's numpy in
+	// /usr/lib/python3/dist-packages. A deb package is never OS.
+	OS bool `json:"os,omitempty"`
 }
 
 // Config is the part of an image configuration a user notices.
@@ -291,7 +296,7 @@ func Classify(in []attest.Package) []Package {
 			continue
 		}
 		eco, typ := ecosystemOf(p.PURL, p.SourceInfo)
-		out = append(out, Package{Ecosystem: eco, Name: p.Name, Version: p.Version, Type: typ})
+		out = append(out, Package{Ecosystem: eco, Name: p.Name, Version: p.Version, Type: typ, OS: eco != Deb && osOwned(p.SourceInfo)})
 	}
 	return sortUnique(out)
 }
@@ -324,6 +329,24 @@ func ecosystemOf(purl, sourceInfo string) (eco, typ string) {
 	return Other, typ
 }
 
+// osOwned reports whether the first file the scanner read the package
+// from ("… manifest file: /usr/lib/python3/dist-packages/pip-23.0.1.dist-info/METADATA, …")
+// lies in the OS package manager's part of the tree: /usr/lib, /usr/share
+// or /lib, but not /usr/local.
+func osOwned(sourceInfo string) bool {
+	_, rest, ok := strings.Cut(sourceInfo, ": /")
+	if !ok {
+		return false
+	}
+	path, _, _ := strings.Cut("/"+rest, ",")
+	for _, pre := range []string{"/usr/lib/", "/usr/share/", "/lib/"} {
+		if strings.HasPrefix(path, pre) {
+			return true
+		}
+	}
+	return false
+}
+
 func ecoRank(e string) int {
 	for i, x := range Ecosystems {
 		if x == e {
@@ -348,9 +371,15 @@ func sortUnique(ps []Package) []Package {
 		return a.Type < b.Type
 	})
 	out := ps[:0]
-	for i, p := range ps {
-		if i > 0 && p == ps[i-1] {
-			continue
+	for _, p := range ps {
+		if n := len(out); n > 0 {
+			last := &out[n-1]
+			same := p
+			same.OS = last.OS
+			if same == *last {
+				last.OS = last.OS && p.OS // one copy outside the OS's tree is enough
+				continue
+			}
 		}
 		out = append(out, p)
 	}

@@ -60,7 +60,7 @@ func TestClassify(t *testing.T) {
 		{Ecosystem: "deb", Name: "libfoo", Version: "1.0-1"},
 		{Ecosystem: "python", Name: "numpy", Version: "1.26.4"},
 		{Ecosystem: "R", Name: "ggplot2", Version: "3.4.1"},
-		{Ecosystem: "R", Name: "rprobe", Version: "1.2-3"},
+		{Ecosystem: "R", Name: "rprobe", Version: "1.2-3", OS: true},
 		{Ecosystem: "other", Name: "left-pad", Version: "1.3.0", Type: "npm"},
 		{Ecosystem: "other", Name: "mystery", Version: "1"},
 	}, got)

@@ -1,10 +1,14 @@
 package inventory
 
 import (
+	"context"
 	"fmt"
 	"sort"
 
+	"github.com/google/go-containerregistry/pkg/name"
+
 	"github.com/imgctl/imgctl/pkg/lock"
+	"github.com/imgctl/imgctl/pkg/published"
 )
 
 // CheckLock compares what v's SBOMs list with the lock it was built from:
@@ -66,4 +70,110 @@ func keys(m map[string]bool) string {
 	}
 	sort.Strings(s)
 	return fmt.Sprint(s)
+}
+
+// Unlocked lists the packages v holds, per platform, that neither its lock
+// l nor its base accounts for: not in base's SBOM at that version, not
+// locked at that version, and not a Debian package's files (Package.OS).
+// A run: step installed them. base is nil for an image built FROM
+// scratch. A platform whose SBOM (or whose base's SBOM) is missing cannot
+// be told; unknown says so, one line per platform, sorted.
+func Unlocked(v, base *Version, l *lock.Lock) (out []lock.Unlocked, unknown []string) {
+	for _, p := range v.Platforms {
+		if !p.SBOM {
+			unknown = append(unknown, p.Platform+": the version has no SBOM")
+			continue
+		}
+		had := map[Package]bool{}
+		if base != nil {
+			bp := base.Platform(p.Platform)
+			if bp == nil && len(base.Platforms) == 1 {
+				bp = &base.Platforms[0] // a single-manifest base
+			}
+			if bp == nil || !bp.SBOM {
+				unknown = append(unknown, p.Platform+": its base has no SBOM")
+				continue
+			}
+			for _, x := range bp.Packages {
+				x.OS = false
+				had[x] = true
+			}
+		}
+		locked := map[[3]string]bool{}
+		if pk := l.For(p.Platform); pk != nil {
+			for _, a := range pk.Apt {
+				locked[[3]string{Deb, a.Name, a.Version}] = true
+			}
+			for _, d := range pk.Pip {
+				locked[[3]string{Python, d.Name, d.Version}] = true
+			}
+			for _, d := range pk.R {
+				locked[[3]string{R, d.Name, d.Version}] = true
+			}
+		}
+		for _, x := range p.Packages {
+			key := x
+			key.OS = false
+			name := x.Name
+			if x.Ecosystem == Python {
+				name = lock.NormalizePip(name)
+			}
+			if x.OS || had[key] || locked[[3]string{x.Ecosystem, name, x.Version}] {
+				continue
+			}
+			out = append(out, lock.Unlocked{Platform: p.Platform, Ecosystem: lockEcosystem(x), Name: name, Version: x.Version})
+		}
+	}
+	lock.SortUnlocked(out)
+	sort.Strings(unknown)
+	return out, unknown
+}
+
+// lockEcosystem names x's ecosystem in the lock's words (apt, pip, r), or
+// by its package URL type.
+func lockEcosystem(x Package) string {
+	switch x.Ecosystem {
+	case Deb:
+		return lock.Apt
+	case Python:
+		return lock.Pip
+	case R:
+		return lock.R
+	}
+	if x.Type != "" {
+		return x.Type
+	}
+	return Other
+}
+
+// VersionReader reads a version (Reader, or a test's fake).
+type VersionReader interface {
+	Read(ctx context.Context, ref name.Digest, o Options) (*Version, error)
+}
+
+// ReadUnlocked reads the SBOMs of the base v was built FROM (its
+// annotations, published.BaseOf) and lists what v holds beyond them and l
+// (see Unlocked). v must have been read with Options.Packages. A version
+// built on a root filesystem archive cannot be told: the archive has no
+// SBOM.
+func ReadUnlocked(ctx context.Context, r VersionReader, v *Version, l *lock.Lock) ([]lock.Unlocked, []string, error) {
+	baseRef, rootfs, err := published.BaseOf(v.Annotations)
+	if err != nil {
+		return nil, nil, err
+	}
+	var base *Version
+	switch {
+	case rootfs:
+		base = &Version{} // no platform has an SBOM
+	case baseRef != "":
+		ref, err := name.NewDigest(baseRef, name.Insecure)
+		if err != nil {
+			return nil, nil, fmt.Errorf("the base %s: %w", baseRef, err)
+		}
+		if base, err = r.Read(ctx, ref, Options{Packages: true}); err != nil {
+			return nil, nil, fmt.Errorf("reading the base %s: %w", baseRef, err)
+		}
+	}
+	out, unknown := Unlocked(v, base, l)
+	return out, unknown, nil
 }

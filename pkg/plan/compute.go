@@ -164,6 +164,9 @@ func (c *computer) decide(im *spec.Image, st *ImageState) *ImageStep {
 	if step.Action == Build {
 		step.Version = published.Next(st.Tags, c.day).String()
 	}
+	if st.Newest != nil && im.Locked() {
+		step.Unlocked = st.Unlocked
+	}
 	if len(st.Foreign) > 0 {
 		step.Foreign = append([]ForeignTag{}, st.Foreign...)
 		for _, f := range st.Foreign {

@@ -84,7 +84,12 @@ type ImageStep struct {
 	// version was built from and the image's lock, when its lock changed:
 	// what the build will install differently, known before building.
 	LockChanges []lock.Change `json:"lock_changes,omitempty"`
-	Pos         spec.Pos      `json:"pos"`
+	// Unlocked are the packages the newest published version of a locked
+	// image holds beyond its lock and its base (from their SBOMs): a run:
+	// step installed them outside the lock. Listed, never fatal; read
+	// when the registry can tell (UnlockedReader).
+	Unlocked []lock.Unlocked `json:"unlocked,omitempty"`
+	Pos      spec.Pos        `json:"pos"`
 }
 
 // ForeignTag is a tag imgctl did not write, as Observe found it (the

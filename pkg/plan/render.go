@@ -7,6 +7,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/imgctl/imgctl/pkg/lock"
 	"github.com/imgctl/imgctl/pkg/spec"
 )
 
@@ -64,6 +65,9 @@ func (p *Plan) WriteText(w io.Writer) error {
 			} else {
 				fmt.Fprintf(w, "%s%s\n", indent, r.Message)
 			}
+		}
+		if len(st.Unlocked) > 0 {
+			fmt.Fprintf(w, "%sunlocked in %s: %s\n", indent, st.Previous.Tag, lock.UnlockedSummary(st.Unlocked, 5))
 		}
 		if n := len(st.Tests); n > 0 {
 			fmt.Fprintf(w, "%stests: %d %s run in the new version before its tags move\n", indent, n, plural(n, "command", "commands"))

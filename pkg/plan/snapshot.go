@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/imgctl/imgctl/pkg/lock"
 	"github.com/imgctl/imgctl/pkg/published"
 	"github.com/imgctl/imgctl/pkg/spec"
 )
@@ -33,6 +34,14 @@ type Snapshot struct {
 // platform an external base lacks before anything is built.
 type PlatformResolver interface {
 	Platforms(ctx context.Context, ref string) (digest string, platforms []string, err error)
+}
+
+// UnlockedReader is the optional ability of a Registry to list what a
+// version built from a lock holds beyond that lock (its annotation) and
+// its base, from their SBOMs: packages a run: step installed outside the
+// lock, which the plan lists. None when the SBOMs cannot tell.
+type UnlockedReader interface {
+	Unlocked(ctx context.Context, repo string, version *Published) ([]lock.Unlocked, error)
 }
 
 // ImageState is what the registry holds for one image.
@@ -62,6 +71,10 @@ type ImageState struct {
 	// did not write or that are missing, newest first for dated ones.
 	// Newest, Unmarked and Pinned never hold a foreign version.
 	Foreign []ForeignTag `json:"foreign,omitempty"`
+	// Unlocked are the packages Newest holds beyond the lock it was built
+	// from and its base (UnlockedReader); observed for versions built
+	// from a lock.
+	Unlocked []lock.Unlocked `json:"unlocked,omitempty"`
 }
 
 // foreign records a tag imgctl did not write.
@@ -293,6 +306,11 @@ func observeNewest(ctx context.Context, reg Registry, st *ImageState, im *spec.I
 		st.Newest = p
 		if err := observeUnmarked(ctx, reg, st, versions[:i], pol); err != nil {
 			return err
+		}
+		if ur, ok := reg.(UnlockedReader); ok && p.Annotations[published.AnnotationLock] != "" {
+			if st.Unlocked, err = ur.Unlocked(ctx, st.Repository, p); err != nil {
+				return fmt.Errorf("reading what %s holds outside its lock: %w", p.Version, err)
+			}
 		}
 		if im.Deprecated != nil {
 			st.NewestMarked, err = marked(ctx, reg, st, p.Version, p.Digest, pol)

@@ -13,6 +13,7 @@ import (
 	"github.com/imgctl/imgctl/pkg/published"
 
 	"github.com/imgctl/imgctl/pkg/build"
+	"github.com/imgctl/imgctl/pkg/lock"
 	"github.com/imgctl/imgctl/pkg/plan"
 	"github.com/imgctl/imgctl/pkg/regclient"
 	"github.com/imgctl/imgctl/pkg/spec"
@@ -171,8 +172,13 @@ func (pub *Publisher) buildOne(ctx context.Context, lib *spec.Library, st plan.I
 		pub.logger().Info("refreshed: publishing a new version", "image", st.Name, "why", why)
 	}
 	if im.Locked() && pub.LockChecker != nil && pub.Attest.SBOM != nil {
-		if err := pub.LockChecker.CheckLock(ctx, st.Repository, res.Digest, im.Lock); err != nil {
+		unlocked, err := pub.LockChecker.CheckLock(ctx, st.Repository, res.Digest, im.Lock)
+		if err != nil {
 			return Built{}, fmt.Errorf("checking %s %s against its lock: %w", st.Name, st.Version, err)
+		}
+		if len(unlocked) > 0 {
+			b.Unlocked = unlocked
+			pub.logger().Warn("unlocked packages", "image", st.Name, "version", st.Version, "what", lock.UnlockedSummary(unlocked, 5))
 		}
 	}
 	if len(st.Tests) > 0 {

@@ -99,9 +99,11 @@ type Publisher struct {
 	Log       *slog.Logger
 }
 
-// LockChecker says whether the version repo@digest installs exactly l.
+// LockChecker says whether the version repo@digest installs exactly l
+// (an error when not), and lists what it holds beyond l and its base:
+// packages a run: step installed outside the lock, not fatal.
 type LockChecker interface {
-	CheckLock(ctx context.Context, repo, digest string, l *lock.Lock) error
+	CheckLock(ctx context.Context, repo, digest string, l *lock.Lock) ([]lock.Unlocked, error)
 }
 
 // Tester runs test commands inside ref (repo@digest) on each platform.
@@ -186,6 +188,9 @@ type Built struct {
 	// version's digest. Version and Digest are then empty.
 	Unchanged bool
 	Previous  string
+	// Unlocked are the packages a locked image's run: steps installed
+	// outside its lock (LockChecker).
+	Unlocked []lock.Unlocked
 }
 
 // WriteTable renders the summary table: image, tag, digest, build time,
@@ -240,6 +245,11 @@ func (r *Result) WriteTable(w io.Writer) {
 	}
 	if tested > 0 {
 		fmt.Fprintf(w, "%d images passed their tests (%d runs) before their tags were written.\n", tested, runs)
+	}
+	for _, b := range r.Images {
+		if len(b.Unlocked) > 0 {
+			fmt.Fprintf(w, "%s %s: %s.\n", b.Image, b.Version, lock.UnlockedSummary(b.Unlocked, 5))
+		}
 	}
 }
 

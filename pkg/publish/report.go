@@ -5,6 +5,7 @@ import (
 	"io"
 	"math"
 
+	"github.com/imgctl/imgctl/pkg/lock"
 	"github.com/imgctl/imgctl/pkg/plan"
 )
 
@@ -39,6 +40,8 @@ type ImageReport struct {
 	Daemon       string  `json:"daemon,omitempty"`
 	Changes      string  `json:"changes,omitempty"`
 	TestsPassed  int     `json:"tests_passed,omitempty"`
+	// Unlocked are the packages a run: step installed outside the lock.
+	Unlocked []lock.Unlocked `json:"unlocked,omitempty"`
 	// Previous is the version digest an unchanged refresh matched.
 	Previous   string        `json:"previous,omitempty"`
 	Tags       []TagReport   `json:"tags"`
@@ -96,7 +99,7 @@ func (r *Result) Report(p *plan.Plan, err error) *Report {
 		keep := false
 		if b, ok := built[st.Name]; ok {
 			keep = true
-			ir.Version, ir.Digest, ir.Daemon, ir.Changes, ir.TestsPassed = b.Version, b.Digest, b.Daemon, b.Changes, b.Tests
+			ir.Version, ir.Digest, ir.Daemon, ir.Changes, ir.TestsPassed, ir.Unlocked = b.Version, b.Digest, b.Daemon, b.Changes, b.Tests, b.Unlocked
 			ir.BuildSeconds = math.Round(b.Duration.Seconds()*10) / 10
 			if b.Unchanged {
 				ir.Action, ir.Previous = "unchanged", b.Previous

@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 
+	"github.com/imgctl/imgctl/pkg/lock"
 	"github.com/imgctl/imgctl/pkg/publish"
 )
 
@@ -45,6 +46,17 @@ IMAGE    TAG            DIGEST                                                  
 base     2026.11.01     ` + d1 + `  1.5s        unix:///run/bk0.sock   +2 −1 packages since 2026.10.01
 python3  2026.11.01.1   ` + d2 + `  12.0s       unix:///run/bk12.sock  -
 2 images built, 3 tags written, 1 versions marked deprecated.
+`,
+		},
+		{
+			name: "unlocked packages are listed after the table",
+			images: []publish.Built{{Image: "python3", Version: "2026.11.01", Digest: d1, Duration: time.Second,
+				Unlocked: []lock.Unlocked{{Platform: "linux/amd64", Ecosystem: "pip", Name: "setuptools", Version: "66.1.1"}}}},
+			want: `
+IMAGE    TAG            DIGEST                                                                   BUILD TIME
+python3  2026.11.01     ` + d1 + `  1.0s
+1 images built, 3 tags written, 1 versions marked deprecated.
+python3 2026.11.01: 1 package a run: step installed outside the lock: pip setuptools 66.1.1.
 `,
 		},
 		{

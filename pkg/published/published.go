@@ -1,6 +1,7 @@
 package published
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -272,4 +273,36 @@ func ShortDigest(d string) string {
 		return alg + ":" + hex[:12]
 	}
 	return d
+}
+
+// BaseOf is the base a version was built FROM, from its annotations: the
+// name@digest reference of its base image, or "" for one built FROM
+// scratch; rootfs says it was built FROM scratch on a root filesystem
+// archive (a rootfs part in io.imgctl.fields), whose packages no SBOM
+// lists.
+func BaseOf(ann map[string]string) (ref string, rootfs bool, err error) {
+	if d := ann[AnnotationBaseDigest]; d != "" {
+		name := ann[AnnotationBaseName]
+		// Drop the tag or digest of the reference it was named by
+		// (host:port/repo:tag, repo@sha256:…).
+		if i := strings.Index(name, "@"); i >= 0 {
+			name = name[:i]
+		}
+		if i := strings.LastIndex(name, ":"); i > strings.LastIndex(name, "/") {
+			name = name[:i]
+		}
+		if name == "" {
+			return "", false, fmt.Errorf("base digest %s without a base name", d)
+		}
+		return name + "@" + d, false, nil
+	}
+	var parts map[string]string
+	if json.Unmarshal([]byte(ann[AnnotationFields]), &parts) == nil {
+		for k := range parts {
+			if k == "rootfs" || strings.HasPrefix(k, "rootfs:") {
+				return "", true, nil
+			}
+		}
+	}
+	return "", false, nil
 }

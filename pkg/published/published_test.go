@@ -84,3 +84,26 @@ func TestShortDigest(t *testing.T) {
 	assert.Equal(t, "", published.ShortDigest(""))
 	assert.Equal(t, "sha256:abc", published.ShortDigest("sha256:abc"))
 }
+
+func TestBaseOf(t *testing.T) {
+	for _, c := range []struct {
+		ann    map[string]string
+		ref    string
+		rootfs bool
+	}{
+		{map[string]string{published.AnnotationBaseName: "localhost:5000/datasci/debian:2026.12.07", published.AnnotationBaseDigest: "sha256:aa"}, "localhost:5000/datasci/debian@sha256:aa", false},
+		{map[string]string{published.AnnotationBaseName: "localhost:5000/mirror/debian@sha256:bb", published.AnnotationBaseDigest: "sha256:bb"}, "localhost:5000/mirror/debian@sha256:bb", false},
+		{map[string]string{published.AnnotationBaseName: "debian", published.AnnotationBaseDigest: "sha256:cc"}, "debian@sha256:cc", false},
+		{map[string]string{published.AnnotationFields: `{"field:apt":"x","rootfs:linux/amd64":"y"}`}, "", true},
+		{map[string]string{published.AnnotationFields: `{"field:apt":"x"}`}, "", false},
+		{nil, "", false},
+	} {
+		ref, rootfs, err := published.BaseOf(c.ann)
+		if err != nil || ref != c.ref || rootfs != c.rootfs {
+			t.Errorf("published.BaseOf(%v) = %q, %v, %v; want %q, %v", c.ann, ref, rootfs, err, c.ref, c.rootfs)
+		}
+	}
+	if _, _, err := published.BaseOf(map[string]string{published.AnnotationBaseDigest: "sha256:aa"}); err == nil {
+		t.Error("a base digest without a name is an error")
+	}
+}

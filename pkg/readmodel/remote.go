@@ -3,15 +3,18 @@ package readmodel
 import (
 	"context"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/imgctl/imgctl/pkg/inventory"
 	"github.com/imgctl/imgctl/pkg/lifecycle"
+	"github.com/imgctl/imgctl/pkg/lock"
 	"github.com/imgctl/imgctl/pkg/published"
 	"github.com/imgctl/imgctl/pkg/regclient"
 )
 
 // Remote adapts a registry client to the registry reads of plan.Observe
-// (plan.Registry, plan.PlatformResolver) and status.Collect
+// (plan.Registry, plan.PlatformResolver, plan.UnlockedReader) and status.Collect
 // (status.Registry).
 type Remote struct{ C *regclient.Client }
 
@@ -64,4 +67,26 @@ func (r Remote) Markers(ctx context.Context, repo, digest string) ([]lifecycle.M
 		return nil, err
 	}
 	return lifecycle.Read(ctx, rp, h, opts...)
+}
+
+// Unlocked lists what version (of repo, built from the lock its
+// annotation holds) has beyond that lock and its base, from their SBOMs
+// (inventory.Unlocked): the plan's unlocked packages. None where a SBOM is
+// missing: that cannot be told.
+func (r Remote) Unlocked(ctx context.Context, repo string, version *published.Manifest) ([]lock.Unlocked, error) {
+	l, err := lock.Parse(version.Version, []byte(version.Annotations[published.AnnotationLock]))
+	if err != nil {
+		return nil, err
+	}
+	ref, err := name.NewDigest(repo+"@"+version.Digest, name.Insecure)
+	if err != nil {
+		return nil, err
+	}
+	rd := inventory.Reader{Remote: r.C.ReadOptions}
+	v, err := rd.Read(ctx, ref, inventory.Options{Packages: true})
+	if err != nil {
+		return nil, err
+	}
+	out, _, err := inventory.ReadUnlocked(ctx, rd, v, l)
+	return out, err
 }

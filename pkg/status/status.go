@@ -18,6 +18,7 @@ import (
 	"github.com/imgctl/imgctl/pkg/changelog"
 	"github.com/imgctl/imgctl/pkg/inventory"
 	"github.com/imgctl/imgctl/pkg/lifecycle"
+	"github.com/imgctl/imgctl/pkg/lock"
 	"github.com/imgctl/imgctl/pkg/spec"
 	"github.com/imgctl/imgctl/pkg/verify"
 )
@@ -105,6 +106,12 @@ type Version struct {
 	// says why there are none.
 	Packages        []inventory.Package `json:"packages,omitempty"`
 	PackagesMissing string              `json:"packages_missing,omitempty"`
+	// Unlocked are, with Packages, the packages a version built from a
+	// lock holds beyond that lock and its base: a run: step installed
+	// them outside the lock. UnlockedUnknown names the platforms where
+	// that cannot be told (no SBOM, or none for the base).
+	Unlocked        []lock.Unlocked `json:"unlocked,omitempty"`
+	UnlockedUnknown []string        `json:"unlocked_unknown,omitempty"`
 }
 
 // PlatformSize is one platform's compressed size: what a pull downloads.
@@ -354,9 +361,23 @@ func readPackages(ctx context.Context, opts Options, im *Image) error {
 			return nil
 		}
 		v.Packages = iv.Packages()
+		if raw := iv.Annotations[published.AnnotationLock]; raw != "" {
+			return readUnlocked(ctx, opts.Inventory, v, iv, raw)
+		}
 		return nil
 	}
 	return fmt.Errorf("no version %s (its versions: %s)", want, versionList(im.Versions))
+}
+
+// readUnlocked fills v's Unlocked from iv (read with its packages), the
+// lock it was built from (raw, its annotation) and its base's SBOMs.
+func readUnlocked(ctx context.Context, inv Inventory, v *Version, iv *inventory.Version, raw string) error {
+	l, err := lock.Parse(v.Version, []byte(raw))
+	if err != nil {
+		return err
+	}
+	v.Unlocked, v.UnlockedUnknown, err = inventory.ReadUnlocked(ctx, inv, iv, l)
+	return err
 }
 
 func versionList(vs []Version) string {
@@ -591,6 +612,30 @@ func (r *Report) WritePackages(w io.Writer) error {
 		if err := changelog.WritePackages(w, v.Packages); err != nil {
 			return err
 		}
+		writeUnlocked(w, v)
 	}
 	return nil
+}
+
+// writeUnlocked lists what a locked version holds outside its lock, one
+// package per line with its platforms.
+func writeUnlocked(w io.Writer, v *Version) {
+	if len(v.Unlocked) > 0 {
+		on := map[string][]string{}
+		var keys []string
+		for _, u := range v.Unlocked {
+			k := u.Ecosystem + " " + u.Name + "  " + u.Version
+			if on[k] == nil {
+				keys = append(keys, k)
+			}
+			on[k] = append(on[k], u.Platform)
+		}
+		fmt.Fprintf(w, "unlocked: a run: step installed them outside the lock (%d)\n", len(keys))
+		for _, k := range keys {
+			fmt.Fprintf(w, "  %s  %s\n", k, strings.Join(on[k], ", "))
+		}
+	}
+	for _, u := range v.UnlockedUnknown {
+		fmt.Fprintf(w, "unlocked packages unknown on %s\n", u)
+	}
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/imgctl/imgctl/pkg/inventory"
 	"github.com/imgctl/imgctl/pkg/lifecycle"
+	"github.com/imgctl/imgctl/pkg/lock"
 	"github.com/imgctl/imgctl/pkg/regclient"
 	"github.com/imgctl/imgctl/pkg/spec"
 	"github.com/imgctl/imgctl/pkg/status"
@@ -109,13 +110,24 @@ func (inv) Read(_ context.Context, ref name.Digest, o inventory.Options) (*inven
 			ip.SBOM = true
 			ip.Packages = []inventory.Package{{Ecosystem: "deb", Name: "libc6", Version: "2.36-9"}, {Ecosystem: "python", Name: "numpy", Version: "1.26.4"}}
 			if d == dg("5") {
-				ip.Packages = append(ip.Packages, inventory.Package{Ecosystem: "R", Name: "ggplot2", Version: "3.4.4"})
+				// Built from a lock of ggplot2; a run: step added
+				// setuptools; six is a Debian package's files.
+				ip.Packages = append(ip.Packages, inventory.Package{Ecosystem: "R", Name: "ggplot2", Version: "3.4.4"},
+					inventory.Package{Ecosystem: "python", Name: "setuptools", Version: "66.1.1"},
+					inventory.Package{Ecosystem: "python", Name: "six", Version: "1.16.0", OS: true})
+				v.Annotations = map[string]string{published.AnnotationLock: teamLock.Compact(),
+					published.AnnotationBaseName: "r.test/ds/py:2026.11.24", published.AnnotationBaseDigest: dg("2")}
 			}
 		}
 		v.Platforms = append(v.Platforms, ip)
 	}
 	return v, nil
 }
+
+var teamLock = &lock.Lock{FormatVersion: "1", Image: "team", Inputs: dg("c"), Platforms: map[string]*lock.Packages{
+	"linux/amd64": {R: []lock.Dist{{Name: "ggplot2", Version: "3.4.4", URL: "http://cran.test/src/contrib/ggplot2_3.4.4.tar.gz", SHA256: strings.Repeat("e", 64)}}},
+	"linux/arm64": {R: []lock.Dist{{Name: "ggplot2", Version: "3.4.4", URL: "http://cran.test/src/contrib/ggplot2_3.4.4.tar.gz", SHA256: strings.Repeat("e", 64)}}},
+}}
 
 func TestReportGolden(t *testing.T) {
 	dir := t.TempDir()
