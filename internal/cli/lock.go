@@ -15,6 +15,7 @@ import (
 
 	"github.com/imgctl/imgctl/pkg/build"
 	"github.com/imgctl/imgctl/pkg/lock"
+	"github.com/imgctl/imgctl/pkg/published"
 	"github.com/imgctl/imgctl/pkg/regclient"
 	"github.com/imgctl/imgctl/pkg/resolve"
 	"github.com/imgctl/imgctl/pkg/spec"
@@ -184,7 +185,7 @@ func runLock(ctx context.Context, s streams, dir string, names []string, f *lock
 					req.Keep = im.Lock
 				}
 				var err error
-				req.Chain, req.Base, err = lockChain(ctx, lib, reg, im)
+				req.Chain, req.Base, req.Pinned, err = lockChain(ctx, lib, reg, im)
 				old := im.Lock
 				mu.Unlock()
 				if err != nil {
@@ -251,15 +252,17 @@ func relPath(p string) string {
 }
 
 // lockChain is what im is resolved on: its in-library ancestors (root
-// first, each locked) and the digest reference of what the first of them
-// is built from (the root's external base, or a pinned parent's version).
-func lockChain(ctx context.Context, lib *spec.Library, reg *regclient.Client, im *spec.Image) ([]*spec.Image, string, error) {
+// first, each locked), the digest reference of what the first of them is
+// built from (the root's external base, or a pinned parent's version) and,
+// for a pinned parent, the lock that version was published from (nil when
+// it was published without one): its versions are constraints too.
+func lockChain(ctx context.Context, lib *spec.Library, reg *regclient.Client, im *spec.Image) ([]*spec.Image, string, *lock.Lock, error) {
 	var chain []*spec.Image
 	cur := im
 	for !cur.IsExternal() && cur.ParentVersion == "" {
 		p := lib.Image(cur.Parent)
 		if !p.Locked() {
-			return nil, "", fmt.Errorf("locking %s: its parent %s has no current lock", im.Name, p.Name)
+			return nil, "", nil, fmt.Errorf("locking %s: its parent %s has no current lock", im.Name, p.Name)
 		}
 		chain = append([]*spec.Image{p}, chain...)
 		cur = p
@@ -269,19 +272,32 @@ func lockChain(ctx context.Context, lib *spec.Library, reg *regclient.Client, im
 	case cur.ParentVersion != "":
 		ref = lib.Registry + "/" + cur.Parent + ":" + cur.ParentVersion
 	case cur.From == "scratch":
-		return chain, "", nil
+		return chain, "", nil, nil
 	default:
 		ref = cur.From
 	}
 	dgst, _, err := reg.Platforms(ctx, ref)
 	if err != nil {
-		return nil, "", fmt.Errorf("locking %s: resolving %s: %w", im.Name, ref, err)
+		return nil, "", nil, fmt.Errorf("locking %s: resolving %s: %w", im.Name, ref, err)
 	}
 	r, err := reg.Reference(ref)
 	if err != nil {
-		return nil, "", err
+		return nil, "", nil, err
 	}
-	return chain, r.Context().Name() + "@" + dgst, nil
+	base := r.Context().Name() + "@" + dgst
+	var pinned *lock.Lock
+	if cur.ParentVersion != "" {
+		m, err := reg.Get(ctx, base)
+		if err != nil {
+			return nil, "", nil, fmt.Errorf("locking %s: reading %s: %w", im.Name, ref, err)
+		}
+		if raw := m.Annotations[published.AnnotationLock]; raw != "" {
+			if pinned, err = lock.Parse(ref, []byte(raw)); err != nil {
+				return nil, "", nil, fmt.Errorf("locking %s: the lock %s was published from: %w", im.Name, ref, err)
+			}
+		}
+	}
+	return chain, base, pinned, nil
 }
 
 // lockSecrets are the secrets the images' pip steps name, from the

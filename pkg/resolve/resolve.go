@@ -204,8 +204,14 @@ func (e *ConflictError) Error() string {
 	if e.Need == "" {
 		need = "its " + e.Field + " packages need another version of " + e.Package
 	}
-	return fmt.Sprintf("%s: images.%s.%s: %s conflicts with the parent's lock on %s: %s, but %s locked %s %s; change the child's requirement or upgrade %s's lock (imgctl lock --upgrade %s)",
-		e.Pos, e.Image, e.Field, e.Package, e.Platform, need, e.Parent, e.Package, e.Pinned, e.Parent, e.Parent)
+	fix := fmt.Sprintf("upgrade %s's lock (imgctl lock --upgrade %s)", e.Parent, e.Parent)
+	if name, version, pinned := strings.Cut(e.Parent, "@"); pinned {
+		// A published version's lock does not change: a newer one may
+		// hold what the child needs.
+		fix = fmt.Sprintf("pin a version of %s newer than %s", name, version)
+	}
+	return fmt.Sprintf("%s: images.%s.%s: %s conflicts with the parent's lock on %s: %s, but %s locked %s %s; change the child's requirement or %s",
+		e.Pos, e.Image, e.Field, e.Package, e.Platform, need, e.Parent, e.Package, e.Pinned, fix)
 }
 
 // chainLocks are the ancestors' locks on one platform, nearest first.
@@ -224,10 +230,14 @@ func ancestors(req Request, pf string) chainLocks {
 		}{a.Name, a.Lock.For(pf)})
 	}
 	if req.Pinned != nil {
+		pinned := req.Image // the first of the chain has the pinned parent
+		if len(req.Chain) > 0 {
+			pinned = req.Chain[0]
+		}
 		out = append(out, struct {
 			name string
 			pk   *lock.Packages
-		}{req.Image.Parent + "@" + req.Image.ParentVersion, req.Pinned.For(pf)})
+		}{pinned.Parent + "@" + pinned.ParentVersion, req.Pinned.For(pf)})
 	}
 	return out
 }

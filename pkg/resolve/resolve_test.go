@@ -75,6 +75,32 @@ func TestConflictWithTheParentsLock(t *testing.T) {
 	assert.Contains(t, err.Error(), "/lib/lib.cue:8:3: images.kid.apt: libc6 conflicts with the parent's lock on linux/amd64: a dependency of its apt packages needs libc6 2.37, but py locked libc6 2.36")
 }
 
+// TestConflictWithAPinnedParent: a pinned parent's published lock (its
+// io.imgctl.lock) constrains the child as an in-library parent's does.
+func TestConflictWithAPinnedParent(t *testing.T) {
+	pinned := &lock.Lock{Platforms: map[string]*lock.Packages{"linux/amd64": {Pip: []lock.Dist{{Name: "idna", Version: "3.6", URL: "u", SHA256: sha}}}}}
+	kid := &spec.Image{Name: "kid", Parent: "py", ParentVersion: "2026.11.01", Platforms: []string{"linux/amd64"},
+		Pip:      &spec.Pip{Packages: []string{"idna>=3.7"}},
+		FieldPos: map[string]spec.Pos{"pip": {Filename: "/lib/lib.cue", Line: 9, Column: 3}}}
+	f := &fakeProber{answers: map[string]string{"lock pip": report("idna", "3.7")}}
+	_, err := Resolve(context.Background(), f, Request{Image: kid, Base: "r.test/ds/py@sha256:1", Pinned: pinned}, nil)
+	var ce *ConflictError
+	require.ErrorAs(t, err, &ce)
+	assert.Equal(t, "/lib/lib.cue:9:3: images.kid.pip: idna conflicts with the parent's lock on linux/amd64: it asks for idna>=3.7 (resolved to idna 3.7), but py@2026.11.01 locked idna 3.6; change the child's requirement or pin a version of py newer than 2026.11.01", err.Error())
+
+	// The same version is no conflict, and a grandchild on the pinned
+	// parent's child names the pinned version too.
+	f.answers["lock pip"] = report("idna", "3.6")
+	_, err = Resolve(context.Background(), f, Request{Image: kid, Pinned: pinned}, nil)
+	require.NoError(t, err)
+	kid.Lock = &lock.Lock{Platforms: map[string]*lock.Packages{}}
+	grand := &spec.Image{Name: "grand", Parent: "kid", Platforms: []string{"linux/amd64"}, Pip: &spec.Pip{Packages: []string{"idna>=3.7"}}}
+	f.answers["lock pip"] = report("idna", "3.7")
+	_, err = Resolve(context.Background(), f, Request{Image: grand, Chain: []*spec.Image{kid}, Pinned: pinned}, nil)
+	require.ErrorAs(t, err, &ce)
+	assert.Equal(t, "py@2026.11.01", ce.Parent)
+}
+
 func TestProbesKeepPins(t *testing.T) {
 	im := &spec.Image{Name: "app", Apt: []string{"jq"}, Pip: &spec.Pip{Packages: []string{"acme-demo"}, Index: "http://idx/simple/"}}
 	keep := &lock.Packages{Apt: []lock.AptPackage{{Name: "jq", Version: "1.6-2.1", Arch: "amd64"}}, Pip: []lock.Dist{{Name: "acme-demo", Version: "1.0"}}}
