@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/spf13/cobra"
 )
@@ -28,6 +29,9 @@ the exit status is 1 when there is any, 2 for usage errors.`,
 			}
 			fmt.Fprintf(s.out, "ok: %d images (%d on external bases) in %s, registry %s\n",
 				len(lib.Images), roots, displayDir(dir), lib.Registry)
+			for _, w := range lib.Policy.Vulnerabilities.IgnoreWarnings(time.Now()) {
+				fmt.Fprintf(s.errOut, "warning: %s: %s\n", relPath(w.Pos.String()), w.Msg)
+			}
 			return nil
 		},
 	}

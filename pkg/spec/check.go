@@ -53,6 +53,13 @@ func check(lib *Library, idx *syntaxIndex, c *collector) {
 		c.add(lib.RegistryPos, "registry: %q is not host[:port]/path-prefix (no scheme; lowercase path components)", lib.Registry)
 	}
 	checkPolicy(&lib.Policy, idx, c)
+	for i, ig := range lib.Policy.Vulnerabilities.Ignore {
+		for _, n := range ig.Images {
+			if lib.Image(n) == nil && !lib.declared[n] {
+				c.add(ig.Pos, "policy.vulnerabilities.ignore[%d].images: no image %q in the library", i, n)
+			}
+		}
+	}
 	st := &platformState{badPlatforms: map[string]bool{}, badRootfs: map[string]bool{}, origin: map[string]string{}}
 	for _, im := range lib.Images {
 		checkImage(lib, idx, im, st, c)
@@ -84,6 +91,16 @@ func checkPolicy(pol *Policy, idx *syntaxIndex, c *collector) {
 	if pol.SBOMScanner != "" {
 		if _, err := name.ParseReference(pol.SBOMScanner, name.StrictValidation); err != nil {
 			c.add(pol.SBOMScannerPos, "policy.sbomScanner: %q is not an image reference host[:port]/repo:tag or …@sha256:…: %v", pol.SBOMScanner, err)
+		}
+	}
+	if pol.VulnDB != "" {
+		if _, err := name.ParseReference(pol.VulnDB, name.StrictValidation); err != nil {
+			c.add(pol.VulnDBPos, "policy.vulnDB: %q is not an artifact reference host[:port]/repo:tag: %v", pol.VulnDB, err)
+		}
+	}
+	for i, ig := range pol.Vulnerabilities.Ignore {
+		if _, err := time.Parse("2006-01-02", ig.Until); err != nil {
+			c.add(ig.Pos, "policy.vulnerabilities.ignore[%d].until: %q is not a day (YYYY-MM-DD)", i, ig.Until)
 		}
 	}
 	if len(pol.Platforms) > 0 {

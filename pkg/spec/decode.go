@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"fmt"
 	"reflect"
 
 	"cuelang.org/go/cue"
@@ -53,6 +54,17 @@ func decode(ev evaluated, dir string, lenient bool, c *collector) (*Library, *sy
 			Sign          *bool     `json:"sign"`
 			SignKeyEnv    *string   `json:"signKeyEnv"`
 			Lock          *string   `json:"lock"`
+			VulnDB        *string   `json:"vulnDB"`
+			Vulns         *struct {
+				Fail    *string `json:"fail"`
+				Fixable *bool   `json:"fixable"`
+				Ignore  []struct {
+					ID     string   `json:"id"`
+					Images []string `json:"images"`
+					Reason string   `json:"reason"`
+					Until  string   `json:"until"`
+				} `json:"ignore"`
+			} `json:"vulnerabilities"`
 		}
 		if err := pv.Decode(&p); err != nil {
 			report(err)
@@ -104,6 +116,23 @@ func decode(ev evaluated, dir string, lenient bool, c *collector) (*Library, *sy
 		}
 		if p.Lock != nil {
 			lib.Policy.Lock, lib.Policy.LockPos = *p.Lock, at("lock")
+		}
+		if p.VulnDB != nil {
+			lib.Policy.VulnDB, lib.Policy.VulnDBPos = *p.VulnDB, at("vulnDB")
+		}
+		if vp := p.Vulns; vp != nil {
+			vs := &lib.Policy.Vulnerabilities
+			if vp.Fail != nil {
+				vs.Fail = *vp.Fail
+				vs.FailPos = valuePos(pv.LookupPath(cue.ParsePath("vulnerabilities.fail")), ev.internal)
+			}
+			if vp.Fixable != nil {
+				vs.Fixable = *vp.Fixable
+			}
+			for i, ig := range vp.Ignore {
+				pos := valuePos(pv.LookupPath(cue.ParsePath(fmt.Sprintf("vulnerabilities.ignore[%d]", i))), ev.internal)
+				vs.Ignore = append(vs.Ignore, VulnIgnore{ID: ig.ID, Images: ig.Images, Reason: ig.Reason, Until: ig.Until, Pos: pos})
+			}
 		}
 	}
 

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"cuelang.org/go/cue"
@@ -118,9 +119,9 @@ images: [string]: imgctlschema.#Image
 	v := cuecontext.New().BuildInstance(insts[0])
 	// Validate rather than Err: it reports every problem, not the first.
 	if err := v.Validate(cue.Concrete(true), cue.All()); err != nil {
-		addCUE(c, err, ev.internal)
+		addCUE(c, err, ev.internal, userPos(v, ev.internal))
 	} else if err := v.Err(); err != nil {
-		addCUE(c, err, ev.internal)
+		addCUE(c, err, ev.internal, userPos(v, ev.internal))
 	}
 	if !v.Exists() {
 		return ev, nil
@@ -173,7 +174,11 @@ func findModuleRoot(dir string) string {
 // position shown is the first one in a user file; positions in imgctl's own
 // files are used only when there is nothing else. An empty disjunction's
 // errors are made readable first (see simplifyDisjunction).
-func addCUE(c *collector, err error, internal func(string) bool) {
+//
+// An error only imgctl's schema has a position for (a required field that
+// is missing: "incomplete value") is placed, with locate, at the nearest
+// enclosing value the user wrote.
+func addCUE(c *collector, err error, internal func(string) bool, locate ...func(path []string) Pos) {
 	errs := cueerrors.Errors(err)
 	for i := 0; i < len(errs); i++ {
 		if n := disjunctionSize(errs, i); n > 0 {
@@ -181,7 +186,44 @@ func addCUE(c *collector, err error, internal func(string) bool) {
 			i += n
 			continue
 		}
-		c.errs = append(c.errs, cueError(errs[i], internal))
+		e := cueError(errs[i], internal)
+		if len(locate) > 0 && (!e.Pos.IsValid() || internal(e.Pos.Filename)) {
+			if p := locate[0](errs[i].Path()); p.IsValid() {
+				e.Pos = p
+				if path := cuePath(errs[i].Path()); strings.HasPrefix(e.Msg, path+": incomplete value") {
+					e.Msg = path + ": required field not set (" + strings.TrimPrefix(e.Msg, path+": ") + ")"
+				}
+			}
+		}
+		c.errs = append(c.errs, e)
+	}
+}
+
+// userPos returns a locate function for addCUE: the position, in a user
+// file, of the longest prefix of path that v holds.
+func userPos(v cue.Value, internal func(string) bool) func(path []string) Pos {
+	return func(path []string) Pos {
+		if len(path) > 0 && path[0] == "#Library" {
+			path = path[1:]
+		}
+		for n := len(path); n > 0; n-- {
+			sels := make([]cue.Selector, n)
+			for i, el := range path[:n] {
+				if k, err := strconv.Atoi(el); err == nil {
+					sels[i] = cue.Index(k)
+				} else {
+					sels[i] = cue.Str(el)
+				}
+			}
+			lv := v.LookupPath(cue.MakePath(sels...))
+			if !lv.Exists() {
+				continue
+			}
+			if p := valuePos(lv, internal); p.IsValid() && !internal(p.Filename) {
+				return p
+			}
+		}
+		return Pos{}
 	}
 }
 

@@ -3,8 +3,10 @@ package spec
 import (
 	"fmt"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/imgctl/imgctl/pkg/graph"
 	"github.com/imgctl/imgctl/pkg/lock"
@@ -128,6 +130,50 @@ type Policy struct {
 	Lock string `json:"lock"`
 	// LockPos is where Lock is set; invalid when it is unset.
 	LockPos Pos `json:"-"`
+	// VulnDB is the OCI artifact of the vulnerability feed
+	// (host[:port]/repo:tag); "" when unset.
+	VulnDB string `json:"vulnDB,omitempty"`
+	// VulnDBPos is where VulnDB is set; invalid when it is unset.
+	VulnDBPos Pos `json:"-"`
+	// Vulnerabilities is the publish gate and the accepted risks.
+	Vulnerabilities Vulnerabilities `json:"vulnerabilities"`
+}
+
+// Vulnerabilities is policy.vulnerabilities.
+type Vulnerabilities struct {
+	// Fail is the lowest severity that fails a new version (Critical,
+	// High, Medium, Low); "" is no gate.
+	Fail string `json:"fail,omitempty"`
+	// FailPos is where Fail is set; invalid when it is unset.
+	FailPos Pos  `json:"-"`
+	Fixable bool `json:"fixable,omitempty"`
+	// Ignore are the accepted risks, in spec order.
+	Ignore []VulnIgnore `json:"ignore,omitempty"`
+}
+
+// The severities of policy.vulnerabilities.fail, lowest first.
+var Severities = []string{"low", "medium", "high", "critical"}
+
+// VulnIgnore is one accepted risk.
+type VulnIgnore struct {
+	ID string `json:"id"`
+	// Images are the images it applies to; nil is every image.
+	Images []string `json:"images,omitempty"`
+	Reason string   `json:"reason"`
+	// Until is the last day it applies (YYYY-MM-DD).
+	Until string `json:"until"`
+	// Pos is where the entry is.
+	Pos Pos `json:"-"`
+}
+
+// Applies reports whether ig covers a finding known by ids (its id and
+// aliases: GHSA-…, CVE-…) in image on day (YYYY-MM-DD): an entry stops
+// applying the day after Until.
+func (ig VulnIgnore) Applies(ids []string, image, day string) bool {
+	if day > ig.Until || len(ig.Images) > 0 && !slices.Contains(ig.Images, image) {
+		return false
+	}
+	return slices.ContainsFunc(ids, func(id string) bool { return strings.EqualFold(id, ig.ID) })
 }
 
 // Lock policies (Policy.Lock).
@@ -339,4 +385,33 @@ func (l *Library) Graph() *graph.Graph {
 		}
 	}
 	return graph.New(parents)
+}
+
+// IgnoreWarnings says which accepted risks expire within a week of day or
+// have expired (findings of an expired entry are no longer ignored), each
+// with the entry's position.
+func (v Vulnerabilities) IgnoreWarnings(day time.Time) []Error {
+	var out []Error
+	today := day.UTC().Format("2006-01-02")
+	for i, ig := range v.Ignore {
+		until, err := time.Parse("2006-01-02", ig.Until)
+		if err != nil {
+			continue // validate reports it
+		}
+		left := int(until.Sub(time.Date(day.Year(), day.Month(), day.Day(), 0, 0, 0, 0, time.UTC)).Hours() / 24)
+		switch {
+		case today > ig.Until:
+			out = append(out, Error{Pos: ig.Pos, Msg: fmt.Sprintf("policy.vulnerabilities.ignore[%d]: %s expired on %s: its findings are no longer ignored", i, ig.ID, ig.Until)})
+		case left <= 7:
+			out = append(out, Error{Pos: ig.Pos, Msg: fmt.Sprintf("policy.vulnerabilities.ignore[%d]: %s expires on %s (in %d %s): fix the images or renew it with a reason", i, ig.ID, ig.Until, left, plural(left, "day", "days"))})
+		}
+	}
+	return out
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
