@@ -16,7 +16,7 @@ import (
 // fix).
 type Record struct {
 	ID, Ecosystem, Package, Introduced, Fixed string
-	Aliases                                    []string
+	Aliases                                   []string
 	// CVSS is a CVSS v3.1 or v4.0 vector; "" for none (Severity, then).
 	CVSS string
 	// Severity is a GHSA-style database_specific severity ("HIGH").
