@@ -15,6 +15,8 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/package-url/packageurl-go"
+
 	"github.com/imgctl/imgctl/pkg/attest"
 )
 
@@ -42,6 +44,13 @@ type Package struct {
 	// package's files, such as python3-numpy's numpy in
 	// /usr/lib/python3/dist-packages. A deb package is never OS.
 	OS bool `json:"os,omitempty"`
+	// Distro is a deb package's distribution and release from its package
+	// URL ("debian-12.15"); Source and SourceVersion its source package
+	// when the package URL names one that differs (bsdutils is built from
+	// util-linux 2.38.1-5+deb12u3). Vulnerability records are keyed by them.
+	Distro        string `json:"distro,omitempty"`
+	Source        string `json:"source,omitempty"`
+	SourceVersion string `json:"source_version,omitempty"`
 }
 
 // Config is the part of an image configuration a user notices.
@@ -296,7 +305,11 @@ func Classify(in []attest.Package) []Package {
 			continue
 		}
 		eco, typ := ecosystemOf(p.PURL, p.SourceInfo)
-		out = append(out, Package{Ecosystem: eco, Name: p.Name, Version: p.Version, Type: typ, OS: eco != Deb && osOwned(p.SourceInfo)})
+		x := Package{Ecosystem: eco, Name: p.Name, Version: p.Version, Type: typ, OS: eco != Deb && osOwned(p.SourceInfo)}
+		if eco == Deb {
+			x.Distro, x.Source, x.SourceVersion = debOrigin(p.PURL)
+		}
+		out = append(out, x)
 	}
 	return sortUnique(out)
 }
@@ -327,6 +340,21 @@ func ecosystemOf(purl, sourceInfo string) (eco, typ string) {
 		return R, ""
 	}
 	return Other, typ
+}
+
+// debOrigin reads a deb package URL's distro and upstream qualifiers
+// ("…?arch=amd64&distro=debian-12.15&upstream=util-linux%402.38.1-5%2Bdeb12u3").
+func debOrigin(p string) (distro, source, sourceVersion string) {
+	u, err := packageurl.FromString(p)
+	if err != nil {
+		return "", "", ""
+	}
+	q := u.Qualifiers.Map()
+	source, sourceVersion, _ = strings.Cut(q["upstream"], "@")
+	if source == u.Name {
+		source = "" // the same package: only a version, if any
+	}
+	return q["distro"], source, sourceVersion
 }
 
 // osOwned reports whether the first file the scanner read the package

@@ -47,6 +47,8 @@ func TestClassify(t *testing.T) {
 	got := inventory.Classify([]attest.Package{
 		{Name: "numpy", Version: "1.26.4", PURL: "pkg:pypi/numpy@1.26.4"},
 		{Name: "libc6", Version: "2.36-9", PURL: "pkg:deb/debian/libc6@2.36-9?arch=amd64"},
+		{Name: "bsdutils", Version: "1:2.38.1-5+deb12u3", PURL: "pkg:deb/debian/bsdutils@1%3A2.38.1-5%2Bdeb12u3?arch=amd64&distro=debian-12.15&upstream=util-linux%402.38.1-5%2Bdeb12u3"},
+		{Name: "bash", Version: "5.2.15-2+b13", PURL: "pkg:deb/debian/bash@5.2.15-2%2Bb13?arch=amd64&distro=debian-12.15&upstream=bash%405.2.15-2"},
 		{Name: "ggplot2", Version: "3.4.1", PURL: "pkg:cran/ggplot2@3.4.1"},
 		{Name: "left-pad", Version: "1.3.0", PURL: "pkg:npm/left-pad@1.3.0"},
 		{Name: "mystery", Version: "1"},
@@ -56,6 +58,8 @@ func TestClassify(t *testing.T) {
 		{Name: "", Version: "", PURL: ""},                                 // the scanned root
 	})
 	assert.Equal(t, []inventory.Package{
+		{Ecosystem: "deb", Name: "bash", Version: "5.2.15-2+b13", Distro: "debian-12.15", SourceVersion: "5.2.15-2"},
+		{Ecosystem: "deb", Name: "bsdutils", Version: "1:2.38.1-5+deb12u3", Distro: "debian-12.15", Source: "util-linux", SourceVersion: "2.38.1-5+deb12u3"},
 		{Ecosystem: "deb", Name: "libc6", Version: "2.36-9"},
 		{Ecosystem: "deb", Name: "libfoo", Version: "1.0-1"},
 		{Ecosystem: "python", Name: "numpy", Version: "1.26.4"},

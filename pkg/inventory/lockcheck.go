@@ -84,7 +84,10 @@ func Unlocked(v, base *Version, l *lock.Lock) (out []lock.Unlocked, unknown []st
 			unknown = append(unknown, p.Platform+": the version has no SBOM")
 			continue
 		}
-		had := map[Package]bool{}
+		// Identity is ecosystem, type, name and version: where a package
+		// lies (OS) and its distro release do not make it another.
+		type id struct{ eco, typ, name, version string }
+		had := map[id]bool{}
 		if base != nil {
 			bp := base.Platform(p.Platform)
 			if bp == nil && len(base.Platforms) == 1 {
@@ -95,8 +98,7 @@ func Unlocked(v, base *Version, l *lock.Lock) (out []lock.Unlocked, unknown []st
 				continue
 			}
 			for _, x := range bp.Packages {
-				x.OS = false
-				had[x] = true
+				had[id{x.Ecosystem, x.Type, x.Name, x.Version}] = true
 			}
 		}
 		locked := map[[3]string]bool{}
@@ -112,13 +114,11 @@ func Unlocked(v, base *Version, l *lock.Lock) (out []lock.Unlocked, unknown []st
 			}
 		}
 		for _, x := range p.Packages {
-			key := x
-			key.OS = false
 			name := x.Name
 			if x.Ecosystem == Python {
 				name = lock.NormalizePip(name)
 			}
-			if x.OS || had[key] || locked[[3]string{x.Ecosystem, name, x.Version}] {
+			if x.OS || had[id{x.Ecosystem, x.Type, x.Name, x.Version}] || locked[[3]string{x.Ecosystem, name, x.Version}] {
 				continue
 			}
 			out = append(out, lock.Unlocked{Platform: p.Platform, Ecosystem: lockEcosystem(x), Name: name, Version: x.Version})
