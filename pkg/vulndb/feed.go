@@ -52,6 +52,15 @@ type Archive struct {
 // osv-scanner's and osv-scalibr's layouts (DIR/osv-scanner/…,
 // DIR/osv-scalibr/…). A directory with none is an error.
 func LoadDir(dir string) (*Feed, error) {
+	archives, err := ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	return Load(archives)
+}
+
+// ReadDir reads the archives of dir (see LoadDir) without loading them.
+func ReadDir(dir string) ([]Archive, error) {
 	var archives []Archive
 	for _, sub := range []string{"", "osv-scanner", "osv-scalibr"} {
 		zips, err := filepath.Glob(filepath.Join(dir, sub, "*", "all.zip"))
@@ -72,7 +81,7 @@ func LoadDir(dir string) (*Feed, error) {
 	if len(archives) == 0 {
 		return nil, fmt.Errorf("%s holds no vulnerability archive (<Ecosystem>/all.zip, as OSV serves them: https://osv-vulnerabilities.storage.googleapis.com/<Ecosystem>/all.zip)", dir)
 	}
-	return Load(archives)
+	return archives, nil
 }
 
 // Load reads archives: every JSON record of each zip, which must parse as
