@@ -55,7 +55,7 @@ func TestClassify(t *testing.T) {
 		{Name: "libfoo", Version: "1.0-1", SourceInfo: "acquired package info from DPKG DB: /var/lib/dpkg/status"}, // no os-release, no purl
 		{Name: "rprobe", Version: "1.2-3", SourceInfo: "acquired package info from R-package DESCRIPTION file: /usr/lib/R/site-library/rprobe/DESCRIPTION"},
 		{Name: "numpy", Version: "1.26.4", PURL: "pkg:pypi/numpy@1.26.4"}, // found twice
-		{Name: "", Version: "", PURL: ""},                                 // the scanned root
+		{Name: "", Version: "", PURL: ""}, // the scanned root
 	})
 	assert.Equal(t, []inventory.Package{
 		{Ecosystem: "deb", Name: "bash", Version: "5.2.15-2+b13", Distro: "debian-12.15", SourceVersion: "5.2.15-2"},
