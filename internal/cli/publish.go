@@ -22,6 +22,7 @@ import (
 	"github.com/imgctl/imgctl/pkg/plan"
 	"github.com/imgctl/imgctl/pkg/publish"
 	"github.com/imgctl/imgctl/pkg/spec"
+	"github.com/imgctl/imgctl/pkg/vulns"
 )
 
 func newPublishCmd(s streams) *cobra.Command {
@@ -29,6 +30,7 @@ func newPublishCmd(s streams) *cobra.Command {
 		f         planFlags
 		bk        buildkitFlags
 		planFile  string
+		vulnDir   string
 		progress  string
 		noCache   bool
 		source    string
@@ -90,6 +92,16 @@ Exit status: 0 published (or nothing to do); 1 error or blocked images;
 			if err != nil {
 				return err
 			}
+			// So must the vulnerability gate's feed.
+			var gate publish.VulnGate
+			if pol := lib.Policy.Vulnerabilities; pol.Fail != "" && p.Summary.Build > 0 {
+				feed, _, err := loadFeed(ctx, lib, c, vulnDir)
+				if err != nil {
+					return fmt.Errorf("policy.vulnerabilities.fail (%s) needs the feed: %w", relPath(pol.FailPos.String()), err)
+				}
+				gate = &vulns.Gate{Feed: feed, Reader: inventory.Reader{Remote: c.ReadOptions}, Fail: pol.Fail, Fixable: pol.Fixable,
+					Ignore: pol.Ignore, Day: p.Date}
+			}
 			if progress != "rawjson" && progress != "quiet" {
 				if err := p.WriteText(s.errOut); err != nil {
 					return err
@@ -147,6 +159,7 @@ Exit status: 0 published (or nothing to do); 1 error or blocked images;
 				Tester:      newTester(pool, c),
 				Refresher:   registryChangelog{inventory.Reader{Remote: c.ReadOptions}},
 				LockChecker: registryChangelog{inventory.Reader{Remote: c.ReadOptions}},
+				VulnGate:    gate,
 				Log:         warn,
 			}
 			pub.Source, pub.Revision = gitSource(lib.Dir)
@@ -184,6 +197,7 @@ Exit status: 0 published (or nothing to do); 1 error or blocked images;
 	cmd.Flags().Lookup("jobs").Usage = "registry requests in flight (per registry, reads and writes), and builds per BuildKit daemon (a pool of N daemons runs N×jobs builds)"
 	bk.add(cmd)
 	cmd.Flags().StringVar(&planFile, "plan", "", "apply exactly this saved plan (from imgctl plan --out)")
+	cmd.Flags().StringVar(&vulnDir, "vulndb", "", "the vulnerability feed of policy.vulnerabilities.fail from DIR/<Ecosystem>/all.zip instead of policy.vulnDB")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print what was published, per image, as JSON on stdout instead of the table (docs/publish-format.md)")
 	cmd.Flags().StringVar(&progress, "progress", "auto", "build progress: auto, tty, plain, rawjson or quiet")
 	cmd.Flags().StringVar(&source, "source", "", "spec repository URL recorded as org.opencontainers.image.source (default: the git origin remote when it is a network URL; a local path is never recorded)")

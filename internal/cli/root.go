@@ -113,6 +113,8 @@ func newRoot(s streams) *cobra.Command {
 		newDiffCmd(s),
 		newTestCmd(s),
 		newLockCmd(s),
+		newVulnsCmd(s),
+		newVulnDBCmd(s),
 	)
 	return root
 }
@@ -132,6 +134,16 @@ func maxArgs(n int) cobra.PositionalArgs {
 			return usageErr("too many arguments: %q", args[n:])
 		}
 		return nil
+	}
+}
+
+// rangeArgs is cobra.RangeArgs with a usage exit code.
+func rangeArgs(lo, hi int) cobra.PositionalArgs {
+	return func(_ *cobra.Command, args []string) error {
+		if len(args) < lo {
+			return usageErr("want at least %d arguments, got %d", lo, len(args))
+		}
+		return maxArgs(hi)(nil, args)
 	}
 }
 

@@ -47,6 +47,18 @@ func Compute(lib *spec.Library, snap *Snapshot, opts Options) (*Plan, error) {
 		Warnings:      []Warning{},
 	}
 	c.plan = p
+	if vp := lib.Policy.Vulnerabilities; vp.Fail != "" {
+		g := &VulnerabilityGate{Fail: vp.Fail, Fixable: vp.Fixable, Pos: vp.FailPos}
+		for _, ig := range vp.Ignore {
+			if opts.Date <= ig.Until {
+				g.Ignored++
+			}
+		}
+		p.VulnerabilityGate = g
+	}
+	for _, w := range lib.Policy.Vulnerabilities.IgnoreWarnings(day) {
+		p.Warnings = append(p.Warnings, Warning{Image: "policy", Message: w.Msg, Pos: w.Pos})
+	}
 	var tooEarly []string
 	for _, n := range names {
 		st, ok := snap.Images[n]

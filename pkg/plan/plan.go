@@ -40,7 +40,21 @@ type Plan struct {
 	Tags         []TagStep         `json:"tags"`
 	Deprecations []DeprecationStep `json:"deprecations"`
 	Warnings     []Warning         `json:"warnings"`
-	Summary      Summary           `json:"summary"`
+	// VulnerabilityGate is policy.vulnerabilities' gate, when it is set:
+	// every version this plan builds is scanned before its tags move.
+	VulnerabilityGate *VulnerabilityGate `json:"vulnerability_gate,omitempty"`
+	Summary           Summary            `json:"summary"`
+}
+
+// VulnerabilityGate says which findings fail a new version.
+type VulnerabilityGate struct {
+	// Fail is the lowest severity that fails (critical, high, medium, low).
+	Fail string `json:"fail"`
+	// Fixable: only findings with a fixed version fail.
+	Fixable bool `json:"fixable"`
+	// Ignored counts the accepted risks in force on the plan's date.
+	Ignored int      `json:"ignored"`
+	Pos     spec.Pos `json:"pos"`
 }
 
 // ImageStep is the decision for one image.

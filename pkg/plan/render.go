@@ -25,6 +25,11 @@ func (p *Plan) Relative(dir string) *Plan {
 		st.Reasons = rs
 		q.Images[i] = st
 	}
+	if g := p.VulnerabilityGate; g != nil {
+		cp := *g
+		cp.Pos = cp.Pos.RelativeTo(dir)
+		q.VulnerabilityGate = &cp
+	}
 	q.Warnings = make([]Warning, len(p.Warnings))
 	for i, w := range p.Warnings {
 		w.Pos = w.Pos.RelativeTo(dir)
@@ -96,6 +101,14 @@ func (p *Plan) WriteText(w io.Writer) error {
 			fmt.Fprintf(tw, "  %s:%s\t%s\t%s, end of life %s%s\n", d.Image, d.Version, shortDigest(d.Digest), d.Reason, d.EndOfLife, extra)
 		}
 		tw.Flush()
+	}
+	if g := p.VulnerabilityGate; g != nil && p.Summary.Build > 0 {
+		which := "a finding"
+		if g.Fixable {
+			which = "a finding with a fix"
+		}
+		fmt.Fprintf(w, "\nVulnerability gate (%s): each version built fails before its tags move on %s at %s or above (%d accepted %s).\n",
+			pos(g.Pos), which, g.Fail, g.Ignored, plural(g.Ignored, "risk", "risks"))
 	}
 	if len(p.Warnings) > 0 {
 		fmt.Fprintln(w, "\nWarnings:")

@@ -181,6 +181,11 @@ func (pub *Publisher) buildOne(ctx context.Context, lib *spec.Library, st plan.I
 			pub.logger().Warn("unlocked packages", "image", st.Name, "version", st.Version, "what", lock.UnlockedSummary(unlocked, 5))
 		}
 	}
+	if pub.VulnGate != nil {
+		if err := pub.VulnGate.Check(ctx, st.Name, st.Version, st.Repository, res.Digest); err != nil {
+			return Built{}, fmt.Errorf("checking %s %s for vulnerabilities: %w", st.Name, st.Version, err)
+		}
+	}
 	if len(st.Tests) > 0 {
 		// Pushed by digest, tagged nowhere: the tests decide whether any
 		// tag may move to it, and whether the children build on it.

@@ -93,6 +93,8 @@ type Publisher struct {
 	// package missing or at another version fails the image. Without
 	// SBOMs (policy.sbom false) there is nothing to check against.
 	LockChecker LockChecker
+	// VulnGate, when set, scans every new version (policy.vulnerabilities.fail).
+	VulnGate VulnGate
 	// Changelog, when set, sums up each version built against the version
 	// it supersedes for the summary ("+3 −1 ↑12 packages").
 	Changelog Changelogger
@@ -104,6 +106,13 @@ type Publisher struct {
 // packages a run: step installed outside the lock, not fatal.
 type LockChecker interface {
 	CheckLock(ctx context.Context, repo, digest string, l *lock.Lock) ([]lock.Unlocked, error)
+}
+
+// VulnGate checks a new version (repo@digest) for known vulnerabilities
+// before any tag moves: an error fails the image like a failed test
+// (vulns.Gate).
+type VulnGate interface {
+	Check(ctx context.Context, image, version, repo, digest string) error
 }
 
 // Tester runs test commands inside ref (repo@digest) on each platform.

@@ -358,3 +358,65 @@ func (c Counts) String() string {
 	}
 	return strings.Join(parts, ", ")
 }
+
+// Gate is the publish gate of policy.vulnerabilities: a new version with
+// a finding at Fail or above (with a fixed version, when Fixable) that no
+// accepted risk covers fails before any tag moves.
+type Gate struct {
+	Feed    *vulndb.Feed
+	Reader  Reader
+	Fail    string
+	Fixable bool
+	Ignore  []spec.VulnIgnore
+	// Day judges the accepted risks' expiry (YYYY-MM-DD).
+	Day string
+}
+
+// GateError lists the findings that failed a version.
+type GateError struct {
+	Image, Version string
+	Fail           string
+	Fixable        bool
+	Findings       []Finding
+}
+
+func (e *GateError) Error() string {
+	what := "a finding"
+	if e.Fixable {
+		what = "a fixable finding"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s has %s at %s or above (policy.vulnerabilities.fail):", e.Image, e.Version, what, e.Fail)
+	seen := map[string]bool{}
+	for _, f := range e.Findings {
+		k := f.ID + " " + f.Package + " " + f.Installed
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		fixed := "no fix yet"
+		if f.Fixed != "" {
+			fixed = "fixed in " + f.Fixed
+		}
+		fmt.Fprintf(&b, "\n  %s %s: %s %s (%s), %s", strings.ToUpper(f.Severity), strings.Join(f.IDs(), " "), f.Package, f.Installed, f.Ecosystem, fixed)
+	}
+	b.WriteString("\nupgrade the package (imgctl lock --upgrade, or a newer base), or accept the risk in policy.vulnerabilities.ignore with a reason and an expiry")
+	return b.String()
+}
+
+// Check scans repo@digest, the new version of image.
+func (g *Gate) Check(ctx context.Context, image, version, repo, digest string) error {
+	ims, err := Scan(ctx, g.Feed, g.Reader, []Target{{Image: image, Repository: repo, Version: version, Digest: digest}}, g.Ignore, g.Day, 1)
+	if err != nil {
+		return err
+	}
+	for _, p := range ims[0].Platforms {
+		if !p.SBOM {
+			return fmt.Errorf("%s %s: %s has no SBOM to check for vulnerabilities (policy.vulnerabilities.fail needs policy.sbom)", image, version, p.Platform)
+		}
+	}
+	if bad := AtOrAbove(ims[0], g.Fail, g.Fixable); len(bad) > 0 {
+		return &GateError{Image: image, Version: version, Fail: g.Fail, Fixable: g.Fixable, Findings: bad}
+	}
+	return nil
+}
