@@ -263,6 +263,7 @@ func Filter(images []Image, ids []string) []Image {
 	var out []Image
 	for _, im := range images {
 		found := false
+		im.Platforms = append([]Platform(nil), im.Platforms...) // the caller's stay whole
 		for i := range im.Platforms {
 			p := &im.Platforms[i]
 			kept := []Finding{}
