@@ -2,6 +2,7 @@ package cli
 
 import (
 	"os"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/imgctl/imgctl/pkg/spec"
 	"github.com/imgctl/imgctl/pkg/status"
 	"github.com/imgctl/imgctl/pkg/verify"
+	"github.com/imgctl/imgctl/pkg/vulns"
 )
 
 func newStatusCmd(s streams) *cobra.Command {
@@ -18,6 +20,7 @@ func newStatusCmd(s streams) *cobra.Command {
 		asJSON   bool
 		packages bool
 		version  string
+		feedDir  string
 	)
 	cmd := &cobra.Command{
 		Use:   "status [DIR] [NAME...] [--packages [--version V]]",
@@ -51,12 +54,21 @@ version's "packages".`,
 				return usageErr("--packages lists one version's packages: name the images (status NAME --packages)")
 			}
 			c := f.client(s)
-			r, err := status.Collect(cmd.Context(), lib, readmodel.Remote{C: c}, status.Options{
+			opts := status.Options{
 				Registry: f.registry, Names: args, Jobs: f.jobs,
 				Trust:     &verify.Checker{Registry: c},
 				Inventory: inventory.Reader{Remote: c.ReadOptions},
 				Packages:  packages, PackagesOf: version,
-			})
+			}
+			if feedDir != "" || lib.Policy.VulnDB != "" {
+				feed, _, err := loadFeed(cmd.Context(), lib, c, feedDir)
+				if err != nil {
+					return err
+				}
+				opts.Vulns = &vulns.Counter{Feed: feed, Reader: inventory.Reader{Remote: c.ReadOptions},
+					Ignore: lib.Policy.Vulnerabilities.Ignore, Day: time.Now().UTC().Format("2006-01-02")}
+			}
+			r, err := status.Collect(cmd.Context(), lib, readmodel.Remote{C: c}, opts)
 			if err != nil {
 				return err
 			}
@@ -73,6 +85,7 @@ version's "packages".`,
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the report as JSON")
 	cmd.Flags().BoolVar(&packages, "packages", false, "list the packages of each NAME's latest version (from its SBOM), grouped by ecosystem")
 	cmd.Flags().StringVar(&version, "version", "", "with --packages: the dated version to list instead of latest")
+	cmd.Flags().StringVar(&feedDir, "vulndb", "", "count each version's known vulnerabilities with the feed in DIR/<Ecosystem>/all.zip (default policy.vulnDB, when set)")
 	return cmd
 }
 

@@ -21,6 +21,7 @@ import (
 	"github.com/imgctl/imgctl/pkg/lock"
 	"github.com/imgctl/imgctl/pkg/spec"
 	"github.com/imgctl/imgctl/pkg/verify"
+	"github.com/imgctl/imgctl/pkg/vulns"
 )
 
 // FormatVersion versions the JSON report.
@@ -112,6 +113,14 @@ type Version struct {
 	// that cannot be told (no SBOM, or none for the base).
 	Unlocked        []lock.Unlocked `json:"unlocked,omitempty"`
 	UnlockedUnknown []string        `json:"unlocked_unknown,omitempty"`
+	// Vulnerabilities counts the version's known vulnerabilities by
+	// severity, when a feed was given (Options.Vulns).
+	Vulnerabilities *vulns.Counts `json:"vulnerabilities,omitempty"`
+}
+
+// Vulns counts a version's known vulnerabilities (vulns.Counter).
+type Vulns interface {
+	Counts(ctx context.Context, image, repo, version, digest string) (vulns.Counts, error)
 }
 
 // PlatformSize is one platform's compressed size: what a pull downloads.
@@ -156,6 +165,8 @@ type Options struct {
 	Jobs  int
 	// Inventory, when set, fills each version's Sizes.
 	Inventory Inventory
+	// Vulns, when set, fills each version's Vulnerabilities.
+	Vulns Vulns
 	// Packages fills Packages of one version of each image: PackagesOf,
 	// or the latest when "". It needs Inventory.
 	Packages   bool
@@ -291,6 +302,13 @@ func collectImage(ctx context.Context, reg Registry, opts Options, si *spec.Imag
 					return err
 				}
 				ver.Signature, ver.SBOM, ver.Provenance = t.Signature, t.SBOMPlatforms(), t.ProvenancePlatforms()
+			}
+			if opts.Vulns != nil {
+				c, err := opts.Vulns.Counts(ctx, im.Name, repo, v, m.Digest)
+				if err != nil {
+					return err
+				}
+				ver.Vulnerabilities = &c
 			}
 			markers, err := reg.Markers(ctx, repo, m.Digest)
 			if err != nil {
@@ -457,9 +475,10 @@ func (r *Report) WriteText(w io.Writer) error {
 		for _, v := range im.Versions {
 			trust = trust || v.Signature != ""
 		}
-		sizes := false
+		sizes, vulnCol := false, false
 		for _, v := range im.Versions {
 			sizes = sizes || v.Sizes != nil
+			vulnCol = vulnCol || v.Vulnerabilities != nil
 		}
 		cols := []string{"VERSION", "DIGEST", "PLATFORMS"}
 		if sizes {
@@ -467,6 +486,9 @@ func (r *Report) WriteText(w io.Writer) error {
 		}
 		if trust {
 			cols = append(cols, "SIGNED", "SBOM", "PROVENANCE")
+		}
+		if vulnCol {
+			cols = append(cols, "VULNERABILITIES")
 		}
 		rows := [][]string{append(cols, "STATUS", "BUILT ON")}
 		for _, v := range im.Versions {
@@ -480,6 +502,13 @@ func (r *Report) WriteText(w io.Writer) error {
 			}
 			if trust {
 				row = append(row, v.Signature, coverage(v.SBOM, v.Platforms), coverage(v.Provenance, v.Platforms))
+			}
+			if vulnCol {
+				c := "-"
+				if v.Vulnerabilities != nil {
+					c = v.Vulnerabilities.String()
+				}
+				row = append(row, c)
 			}
 			rows = append(rows, append(row, versionState(v), builtOn(v.BuiltOn)))
 		}

@@ -24,6 +24,7 @@ import (
 	"github.com/imgctl/imgctl/pkg/spec"
 	"github.com/imgctl/imgctl/pkg/status"
 	"github.com/imgctl/imgctl/pkg/verify"
+	"github.com/imgctl/imgctl/pkg/vulns"
 )
 
 // fake serves tags, manifests (by digest) and markers from maps.
@@ -124,6 +125,17 @@ func (inv) Read(_ context.Context, ref name.Digest, o inventory.Options) (*inven
 	return v, nil
 }
 
+// counter says team@dg(5) has one high finding and one ignored, the
+// other versions none.
+type counter struct{}
+
+func (counter) Counts(_ context.Context, image, _, _, digest string) (vulns.Counts, error) {
+	if digest == dg("5") {
+		return vulns.Counts{High: 1, Ignored: 1}, nil
+	}
+	return vulns.Counts{}, nil
+}
+
 var teamLock = &lock.Lock{FormatVersion: "1", Image: "team", Inputs: dg("c"), Platforms: map[string]*lock.Packages{
 	"linux/amd64": {R: []lock.Dist{{Name: "ggplot2", Version: "3.4.4", URL: "http://cran.test/src/contrib/ggplot2_3.4.4.tar.gz", SHA256: strings.Repeat("e", 64)}}},
 	"linux/arm64": {R: []lock.Dist{{Name: "ggplot2", Version: "3.4.4", URL: "http://cran.test/src/contrib/ggplot2_3.4.4.tar.gz", SHA256: strings.Repeat("e", 64)}}},
@@ -172,6 +184,17 @@ images: never: {parent: "py"}
 	require.NoError(t, rep.WriteJSON(&js))
 	goldentest.Check(t, "status.txt", text.Bytes())
 	goldentest.Check(t, "status.json", js.Bytes())
+
+	// With a feed: each version's findings by severity.
+	vr, err := status.Collect(context.Background(), lib, f, status.Options{Names: []string{"team"}, Jobs: 2, Vulns: counter{}})
+	require.NoError(t, err)
+	var vt, vj bytes.Buffer
+	require.NoError(t, vr.WriteText(&vt))
+	require.NoError(t, vr.WriteJSON(&vj))
+	goldentest.Check(t, "status-vulns.txt", vt.Bytes())
+	assert.Contains(t, vj.String(), `"vulnerabilities": {
+            "critical": 0,
+            "high": 1,`)
 
 	one, err := status.Collect(context.Background(), lib, f, status.Options{Names: []string{"team"}, Jobs: 1})
 	require.NoError(t, err)

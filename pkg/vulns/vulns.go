@@ -421,3 +421,20 @@ func (g *Gate) Check(ctx context.Context, image, version, repo, digest string) e
 	}
 	return nil
 }
+
+// Counter counts versions' findings by severity (status, the catalog).
+type Counter struct {
+	Feed   *vulndb.Feed
+	Reader Reader
+	Ignore []spec.VulnIgnore
+	Day    string
+}
+
+// Counts scans repo@digest, version of image.
+func (c *Counter) Counts(ctx context.Context, image, repo, version, digest string) (Counts, error) {
+	ims, err := Scan(ctx, c.Feed, c.Reader, []Target{{Image: image, Repository: repo, Version: version, Digest: digest}}, c.Ignore, c.Day, 1)
+	if err != nil {
+		return Counts{}, err
+	}
+	return CountsOf(ims[0]), nil
+}
