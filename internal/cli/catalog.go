@@ -24,6 +24,7 @@ func newCatalogCmd(s streams) *cobra.Command {
 		out      string
 		jsonOnly bool
 		key      string
+		feedDir  string
 		specURL  string
 	)
 	cmd := &cobra.Command{
@@ -78,6 +79,14 @@ stdout with --out -). --key checks signatures with a cosign public key.
 			if err != nil {
 				return err
 			}
+			if feedDir != "" || lib.Policy.VulnDB != "" {
+				feed, source, err := loadFeed(cmd.Context(), lib, c, feedDir)
+				if err != nil {
+					return err
+				}
+				obs.Vulns = &catalog.VulnFeed{Feed: feed, Source: source, Ignore: lib.Policy.Vulnerabilities.Ignore,
+					Day: catalogClock().UTC().Format("2006-01-02")}
+			}
 			cat := catalog.Compute(lib, obs, catalog.Meta{Generated: catalogClock(), SpecURL: specURL})
 			if out == "-" {
 				return cat.WriteJSON(s.out)
@@ -104,6 +113,7 @@ stdout with --out -). --key checks signatures with a cosign public key.
 	cmd.Flags().StringVar(&out, "out", "", "write the site to SITE_DIR (replaced atomically; - with --json: stdout)")
 	cmd.Flags().BoolVar(&jsonOnly, "json", false, "write catalog.json only, no HTML")
 	cmd.Flags().StringVar(&specURL, "spec-url", "", "link each image's spec position: URL template with {file} (relative to DIR), {line}, {column}, e.g. https://git.example/org/images/blob/main/images/{file}#L{line}")
+	cmd.Flags().StringVar(&feedDir, "vulndb", "", "show each version's known vulnerabilities from the feed in DIR/<Ecosystem>/all.zip (default policy.vulnDB, when set)")
 	cmd.Flags().StringVar(&key, "key", "", "cosign public key file (PEM) to check signatures with; without it a signature is only seen")
 	return cmd
 }

@@ -10,6 +10,8 @@ import (
 	"github.com/imgctl/imgctl/pkg/inventory"
 	"github.com/imgctl/imgctl/pkg/spec"
 	"github.com/imgctl/imgctl/pkg/status"
+	"github.com/imgctl/imgctl/pkg/vulndb"
+	"github.com/imgctl/imgctl/pkg/vulns"
 )
 
 // FormatVersion versions catalog.json (docs/catalog.md).
@@ -48,6 +50,9 @@ type Catalog struct {
 	Registry string `json:"registry"`
 	// Images are every image of the library, sorted by name.
 	Images []Image `json:"images"`
+	// Vulnerabilities describes the feed the versions were matched
+	// against; nil without one.
+	Vulnerabilities *vulns.Feed `json:"vulnerabilities,omitempty"`
 }
 
 // Image is one image of the library with its published versions.
@@ -143,6 +148,11 @@ type Version struct {
 	// Changes are what changed from the next older version; nil for the
 	// oldest.
 	Changes *changelog.Diff `json:"changes,omitempty"`
+	// Vulnerabilities counts the version's known vulnerabilities and
+	// Findings lists them (each once over its platforms), when the
+	// catalog was made with a feed.
+	Vulnerabilities *vulns.Counts   `json:"vulnerabilities,omitempty"`
+	Findings        []vulns.Finding `json:"findings,omitempty"`
 }
 
 // Deprecation is what a version's lifecycle marker says.
@@ -177,6 +187,17 @@ type Pull struct {
 type Observation struct {
 	Report   *status.Report
 	Contents map[string]*inventory.Version
+	// Vulns, when set, matches each version's packages.
+	Vulns *VulnFeed
+}
+
+// VulnFeed is a vulnerability feed and what judging findings needs.
+type VulnFeed struct {
+	Feed   *vulndb.Feed
+	Source string
+	Ignore []spec.VulnIgnore
+	// Day judges the accepted risks (YYYY-MM-DD).
+	Day string
 }
 
 // Compute makes the catalog of lib from what was observed, stamped with
@@ -195,8 +216,15 @@ func Compute(lib *spec.Library, obs *Observation, meta Meta) *Catalog {
 			depth[n] = depth[p] + 1
 		}
 	}
+	if obs.Vulns != nil {
+		f := vulns.FeedOf(obs.Vulns.Feed, obs.Vulns.Source)
+		c.Vulnerabilities = &f
+	}
 	for _, si := range obs.Report.Images {
 		im := computeImage(lib, si, obs.Contents)
+		if obs.Vulns != nil {
+			matchVersions(&im, obs)
+		}
 		if im.Spec != nil && meta.SpecURL != "" {
 			im.Spec.URL = SpecURL(meta.SpecURL, *im.Spec)
 		}
@@ -315,4 +343,29 @@ func (v *Version) Size() int64 {
 		n = max(n, p.Size)
 	}
 	return n
+}
+
+// matchVersions fills each version's findings from what it holds.
+func matchVersions(im *Image, obs *Observation) {
+	for i := range im.Versions {
+		v := &im.Versions[i]
+		held := obs.Contents[v.Digest]
+		if held == nil || !v.HasPackages {
+			continue
+		}
+		ps := vulns.Match(obs.Vulns.Feed, held, im.Name, obs.Vulns.Ignore, obs.Vulns.Day)
+		one := vulns.Image{Name: im.Name, Version: v.Version, Digest: v.Digest, Platforms: ps}
+		counts := vulns.CountsOf(one)
+		v.Vulnerabilities = &counts
+		seen := map[string]bool{}
+		v.Findings = []vulns.Finding{}
+		for _, p := range ps {
+			for _, f := range p.Findings {
+				if k := f.ID + "\x00" + f.Package; !seen[k] {
+					seen[k] = true
+					v.Findings = append(v.Findings, f)
+				}
+			}
+		}
+	}
 }

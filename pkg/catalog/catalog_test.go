@@ -30,6 +30,8 @@ import (
 	"github.com/imgctl/imgctl/pkg/regclient"
 	"github.com/imgctl/imgctl/pkg/spec"
 	"github.com/imgctl/imgctl/pkg/verify"
+	"github.com/imgctl/imgctl/pkg/vulndb"
+	"github.com/imgctl/imgctl/pkg/vulndb/vulndbtest"
 )
 
 // generated is the fixed clock of the golden files.
@@ -73,6 +75,8 @@ type state struct {
 	addr string
 	lib  *spec.Library
 	dg   map[string]string // "image@version" -> digest
+	// vulns, when set, is the feed the catalog matches versions against.
+	vulns *catalog.VulnFeed
 }
 
 func newState(t *testing.T) *state {
@@ -157,6 +161,7 @@ func (s *state) catalog(jobs int) *catalog.Catalog {
 	c := regclient.New()
 	obs, err := catalog.Observe(context.Background(), s.lib, readmodel.Remote{C: c}, catalog.RegistryContents{C: c}, catalog.Options{Jobs: jobs, Trust: &verify.Checker{Registry: c}})
 	require.NoError(s.t, err)
+	obs.Vulns = s.vulns
 	return catalog.Compute(s.lib, obs, catalog.Meta{Generated: generated, SpecURL: "https://git.example/org/images/blob/main/lib/{file}#L{line}"})
 }
 
@@ -167,6 +172,17 @@ func (s *state) golden(name string, got []byte) {
 
 func TestCatalogGolden(t *testing.T) {
 	s := newState(t)
+	// team 2026.11.01's scikit-learn has a known vulnerability, fixed in
+	// the version 2026.11.24 installs; credit's ggplot2 one of unknown
+	// severity, accepted.
+	feedDir := t.TempDir()
+	vulndbtest.Write(t, feedDir,
+		vulndbtest.Record{ID: "GHSA-sk1l-lear-n000", Ecosystem: "PyPI", Package: "scikit-learn", Fixed: "1.4.0", Aliases: []string{"CVE-2026-3000"}, CVSS: vulndbtest.High},
+		vulndbtest.Record{ID: "RSEC-2026-7", Ecosystem: "CRAN", Package: "ggplot2", Fixed: "3.5.0"})
+	feed, err := vulndb.LoadDir(feedDir)
+	require.NoError(t, err)
+	s.vulns = &catalog.VulnFeed{Feed: feed, Source: "REGISTRY/ds/imgctl-vulndb:latest", Day: "2026-11-25",
+		Ignore: []spec.VulnIgnore{{ID: "RSEC-2026-7", Reason: "plots only", Until: "2026-12-31"}}}
 	c := s.catalog(4)
 	files, err := catalog.Files(c, catalog.SiteOptions{})
 	require.NoError(t, err)

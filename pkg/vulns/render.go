@@ -36,6 +36,9 @@ func (r *Report) WriteText(w io.Writer) error {
 			if !p.SBOM {
 				fmt.Fprintf(w, "  %s: no SBOM, nothing can be told\n", p.Platform)
 			}
+			for _, u := range p.Unmatched {
+				fmt.Fprintf(w, "  %s: not matched: %s\n", p.Platform, u)
+			}
 		}
 		type row struct {
 			f         Finding

@@ -62,6 +62,10 @@ type Platform struct {
 	// SBOM is false when the platform has no SBOM: nothing can be told.
 	SBOM     bool      `json:"sbom"`
 	Findings []Finding `json:"findings"`
+	// Unmatched are packages the feed could not be asked about (a version
+	// the ecosystem's order cannot read), each with why: reported, so
+	// that a clean result is never a silent one.
+	Unmatched []string `json:"unmatched,omitempty"`
 }
 
 // Finding is one vulnerability in one installed package.
@@ -138,7 +142,7 @@ func debianRelease(distro string) (string, bool) {
 
 // Match matches the packages of v (read with its packages) against f for
 // image, judging the accepted risks on day (YYYY-MM-DD).
-func Match(f *vulndb.Feed, v *inventory.Version, image string, ignore []spec.VulnIgnore, day string) ([]Platform, error) {
+func Match(f *vulndb.Feed, v *inventory.Version, image string, ignore []spec.VulnIgnore, day string) []Platform {
 	out := make([]Platform, 0, len(v.Platforms))
 	for _, p := range v.Platforms {
 		pl := Platform{Platform: p.Platform, SBOM: p.SBOM, Findings: []Finding{}}
@@ -149,7 +153,8 @@ func Match(f *vulndb.Feed, v *inventory.Version, image string, ignore []spec.Vul
 			}
 			ms, err := f.Matches(q)
 			if err != nil {
-				return nil, fmt.Errorf("%s: %w", p.Platform, err)
+				pl.Unmatched = append(pl.Unmatched, err.Error())
+				continue
 			}
 			for _, m := range ms {
 				fd := Finding{ID: m.ID, Aliases: m.Aliases, Package: x.Name, Ecosystem: q.Ecosystem, Installed: x.Version,
@@ -172,7 +177,7 @@ func Match(f *vulndb.Feed, v *inventory.Version, image string, ignore []spec.Vul
 		sortFindings(pl.Findings)
 		out = append(out, pl)
 	}
-	return out, nil
+	return out
 }
 
 // sortFindings orders by severity (highest first), package, id.
@@ -239,10 +244,7 @@ func Scan(ctx context.Context, f *vulndb.Feed, r Reader, targets []Target, ignor
 			if err != nil {
 				return fmt.Errorf("%s %s: %w", t.Image, t.Version, err)
 			}
-			ps, err := Match(f, v, t.Image, ignore, day)
-			if err != nil {
-				return fmt.Errorf("%s %s: %w", t.Image, t.Version, err)
-			}
+			ps := Match(f, v, t.Image, ignore, day)
 			out[i] = Image{Name: t.Image, Version: t.Version, Digest: t.Digest, Latest: t.Latest, Platforms: ps}
 			return nil
 		})
