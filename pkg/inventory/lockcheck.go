@@ -118,6 +118,9 @@ func Unlocked(v, base *Version, l *lock.Lock) (out []lock.Unlocked, unknown []st
 			if x.Ecosystem == Python {
 				name = lock.NormalizePip(name)
 			}
+			if x.Ecosystem == Other && x.Type == "" {
+				continue // no package URL: a file no package manager knows (syft's binary guesses)
+			}
 			if x.OS || had[id{x.Ecosystem, x.Type, x.Name, x.Version}] || locked[[3]string{x.Ecosystem, name, x.Version}] {
 				continue
 			}

@@ -43,6 +43,7 @@ func TestUnlocked(t *testing.T) {
 			{Ecosystem: Deb, Name: "curl", Version: "7.88"},                 // run: apt-get install curl
 			{Ecosystem: Python, Name: "Setup_Tools", Version: "66.1"},       // run: python3 -m venv
 			{Ecosystem: Other, Type: "golang", Name: "mc", Version: "1.2"},
+			{Ecosystem: Other, Name: "cli-32", Version: "UNKNOWN"}, // setuptools' launcher.exe: no package URL
 		}},
 		{Platform: "linux/arm64", SBOM: true, Packages: []Package{{Ecosystem: Deb, Name: "curl", Version: "7.88"}}},
 	}}
