@@ -16,6 +16,7 @@ import (
 	"github.com/imgctl/imgctl/internal/e2etest"
 	"github.com/imgctl/imgctl/pkg/inventory"
 	"github.com/imgctl/imgctl/pkg/lock"
+	"github.com/imgctl/imgctl/pkg/vulndb/vulndbtest"
 )
 
 // lockLib is a two-level library: a Debian root on two platforms adding
@@ -328,4 +329,17 @@ func TestLockedR(t *testing.T) {
 	require.Equal(t, 0, code, "publish:\n%s\n%s", stdout, stderr)
 	checkSBOMIsLock(t, reg+"/rl/rkid:2026.12.07", l)
 	assert.Equal(t, "hello from a lock", runIn(t, reg+"/rl/rkid:2026.12.07", "Rscript", "-e", "cat(imgctlhello::hello())"))
+
+	// The R package the image really installs is matched as CRAN, in R's
+	// version order; R's own library (Debian's r-base-core) is not.
+	feed := t.TempDir()
+	vulndbtest.Write(t, feed,
+		vulndbtest.Record{ID: "RSEC-2026-0042", Ecosystem: "CRAN", Package: "imgctlhello", Fixed: "1.0-1", Aliases: []string{"CVE-2026-4200"}, CVSS: vulndbtest.High},
+		vulndbtest.Record{ID: "RSEC-2026-0043", Ecosystem: "CRAN", Package: "stats", Fixed: "99"})
+	code, out, errOut = e.run("vulns", dir, "rkid", "--vulndb", feed, "--json")
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, out, `"id": "RSEC-2026-0042"`)
+	assert.Contains(t, out, `"installed": "1.0"`)
+	assert.Contains(t, out, `"fixed": "1.0-1"`)
+	assert.NotContains(t, out, "RSEC-2026-0043", "R's base packages are Debian's r-base-core")
 }
