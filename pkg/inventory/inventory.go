@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/containerd/platforms"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -132,6 +133,38 @@ type Options struct {
 	Packages bool
 	// Jobs bounds concurrent reads; the default is 4.
 	Jobs int
+	// Cache, when set, keeps what each platform manifest holds across
+	// reads: versions that share a platform (content-addressed, so the
+	// same digest is the same image) read its manifest and SBOM once.
+	Cache *Cache
+}
+
+// Cache holds platforms read, by manifest digest and what was read.
+type Cache struct {
+	mu sync.Mutex
+	m  map[string]Platform
+}
+
+func (c *Cache) get(k string) (Platform, bool) {
+	if c == nil {
+		return Platform{}, false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	p, ok := c.m[k]
+	return p, ok
+}
+
+func (c *Cache) put(k string, p Platform) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = map[string]Platform{}
+	}
+	c.m[k] = p
 }
 
 // Reader reads versions through a registry client's remote options
@@ -202,10 +235,18 @@ func Read(ctx context.Context, ref name.Digest, o Options, opts ...remote.Option
 	eg.SetLimit(jobs)
 	for i, ap := range x.Platforms {
 		eg.Go(func() error {
+			// The SBOM a platform has is part of the key: the same image
+			// may be attested in one index and not in another.
+			key := fmt.Sprintf("%s %s %v %v %v", ap.Manifest.Digest, ap.Platform, ap.SBOM() != nil, o.Config, o.Packages)
+			if p, ok := o.Cache.get(key); ok {
+				v.Platforms[i] = p
+				return nil
+			}
 			p, err := readPlatform(ref.Context(), x, ap, o, opts)
 			if err != nil {
 				return fmt.Errorf("%s (%s): %w", ref, ap.Platform, err)
 			}
+			o.Cache.put(key, p)
 			v.Platforms[i] = p
 			return nil
 		})

@@ -4,8 +4,10 @@ import (
 	"context"
 	"io"
 	"log"
+	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -124,4 +126,38 @@ func TestRead(t *testing.T) {
 	v2, err := inventory.Read(context.Background(), ref2, inventory.Options{Packages: true})
 	require.NoError(t, err)
 	assert.False(t, v2.HasPackages())
+}
+
+// TestReadCache: two versions sharing a platform image read its manifest
+// and SBOM once.
+func TestReadCache(t *testing.T) {
+	var mu sync.Mutex
+	gets := map[string]int{}
+	h := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet {
+			mu.Lock()
+			gets[r.URL.Path]++
+			mu.Unlock()
+		}
+		h.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	repo := strings.TrimPrefix(srv.URL, "http://") + "/datasci/python3"
+	plat := it.Platform{Platform: "linux/amd64", Layers: []string{"aaaa"}, Packages: []it.Package{it.Deb("libc6", "2.36-9")}}
+	d1 := it.Push(t, repo+":2026.11.24", it.Version{Annotations: map[string]string{"v": "1"}, Platforms: []it.Platform{plat}})
+	d2 := it.Push(t, repo+":2026.11.25", it.Version{Annotations: map[string]string{"v": "2"}, Platforms: []it.Platform{plat}})
+	require.NotEqual(t, d1, d2)
+	cache := &inventory.Cache{}
+	var vs []*inventory.Version
+	for _, d := range []string{d1, d2} {
+		ref, err := name.NewDigest(repo+"@"+d, name.Insecure)
+		require.NoError(t, err)
+		v, err := inventory.Read(context.Background(), ref, inventory.Options{Packages: true, Cache: cache})
+		require.NoError(t, err)
+		vs = append(vs, v)
+	}
+	assert.Equal(t, vs[0].Platforms, vs[1].Platforms)
+	pd := vs[0].Platforms[0].Digest
+	assert.Equal(t, 1, gets["/v2/datasci/python3/manifests/"+pd], "the shared platform manifest is read once: %v", gets)
 }

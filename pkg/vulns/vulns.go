@@ -206,10 +206,12 @@ type Target struct {
 	Latest                             bool
 }
 
-// Scan reads each target's SBOMs (each digest once, jobs at a time) and
-// matches them. Targets come back in the order given.
+// Scan reads each target's SBOMs (each version digest once, and each
+// platform manifest its versions share once; jobs at a time) and matches
+// them. Targets come back in the order given.
 func Scan(ctx context.Context, f *vulndb.Feed, r Reader, targets []Target, ignore []spec.VulnIgnore, day string, jobs int) ([]Image, error) {
 	out := make([]Image, len(targets))
+	cache := &inventory.Cache{} // platforms versions share are read once
 	var mu sync.Mutex
 	read := map[string]*inventory.Version{} // digest -> version, shared
 	once := map[string]*sync.Once{}
@@ -226,7 +228,7 @@ func Scan(ctx context.Context, f *vulndb.Feed, r Reader, targets []Target, ignor
 			ref, err := name.NewDigest(t.Repository+"@"+t.Digest, name.Insecure)
 			var v *inventory.Version
 			if err == nil {
-				v, err = r.Read(ctx, ref, inventory.Options{Packages: true, Jobs: 2})
+				v, err = r.Read(ctx, ref, inventory.Options{Packages: true, Jobs: 2, Cache: cache})
 			}
 			mu.Lock()
 			read[t.Digest], errs[t.Digest] = v, err
