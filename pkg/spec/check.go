@@ -53,6 +53,7 @@ func check(lib *Library, idx *syntaxIndex, c *collector) {
 		c.add(lib.RegistryPos, "registry: %q is not host[:port]/path-prefix (no scheme; lowercase path components)", lib.Registry)
 	}
 	checkPolicy(&lib.Policy, idx, c)
+	checkSizes(lib, c)
 	for i, ig := range lib.Policy.Vulnerabilities.Ignore {
 		for _, n := range ig.Images {
 			if lib.Image(n) == nil && !lib.declared[n] {

@@ -136,6 +136,7 @@ func decode(ev evaluated, dir string, lenient bool, c *collector) (*Library, *sy
 		}
 	}
 
+	decodeSizes(lib, v, ev.internal, c.add)
 	it, err := v.LookupPath(cue.ParsePath("images")).Fields()
 	if err != nil {
 		report(err)

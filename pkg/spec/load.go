@@ -59,7 +59,7 @@ func Load(dir string) (*Library, error) {
 const schemaFile = "zz_imgctl_schema.cue"
 
 // topLevel are the regular fields a library may have at the top level.
-var topLevel = map[string]bool{"registry": true, "policy": true, "images": true}
+var topLevel = map[string]bool{"registry": true, "policy": true, "images": true, "sizes": true}
 
 // evaluated is the result of evaluate.
 type evaluated struct {
@@ -103,6 +103,7 @@ import imgctlschema %q
 registry: imgctlschema.#Registry
 policy?:  imgctlschema.#Policy
 images: [string]: imgctlschema.#Image
+sizes?: [string]: imgctlschema.#Size
 `, pkg, schemas.ImportPath))
 	}
 	cfg := &load.Config{Dir: dir, ModuleRoot: root, Overlay: overlay}
@@ -132,7 +133,7 @@ images: [string]: imgctlschema.#Image
 	if it, err := v.Fields(); err == nil {
 		for it.Next() {
 			if n := it.Selector().Unquoted(); !topLevel[n] {
-				c.add(valuePos(it.Value(), ev.internal), "%s: field not allowed (the top level holds registry, policy and images)", n)
+				c.add(valuePos(it.Value(), ev.internal), "%s: field not allowed (the top level holds registry, policy, images and sizes)", n)
 			}
 		}
 	}

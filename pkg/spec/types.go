@@ -53,6 +53,8 @@ type Library struct {
 	Policy      Policy
 	// Images holds every image, sorted by name.
 	Images []*Image
+	// Sizes are the size presets, by name (SortedSizes orders them).
+	Sizes map[string]*Size
 
 	byName   map[string]*Image
 	declared map[string]bool // every image name, also those that failed to decode
@@ -137,6 +139,8 @@ type Policy struct {
 	VulnDBPos Pos `json:"-"`
 	// Vulnerabilities is the publish gate and the accepted risks.
 	Vulnerabilities Vulnerabilities `json:"vulnerabilities"`
+	// NodePools are the cluster's node shapes, by name.
+	NodePools map[string]*NodePool `json:"nodePools,omitempty"`
 }
 
 // Vulnerabilities is policy.vulnerabilities.
@@ -253,9 +257,12 @@ type Image struct {
 	// PlatformsInherited reports that the image does not set platforms:
 	// Platforms came from its parent, the policy or the default. It is not
 	// part of the content key; the effective Platforms are.
-	PlatformsInherited bool         `json:"-"`
-	Tags               []string     `json:"tags,omitempty"`
-	Deprecated         *Deprecation `json:"deprecated,omitempty"`
+	PlatformsInherited bool     `json:"-"`
+	Tags               []string `json:"tags,omitempty"`
+	// Sizes name the size presets sessions of the image may use, the
+	// first the default (Library.SizesOf). Not part of the content key.
+	Sizes      []string     `json:"sizes,omitempty"`
+	Deprecated *Deprecation `json:"deprecated,omitempty"`
 	// VersionTags maps a tag prefix to a locked package ("python3",
 	// "pip:pandas", "r:ggplot2"): each adds the moving tag
 	// "<prefix>-<version>" (LockTags).
