@@ -115,6 +115,7 @@ func newRoot(s streams) *cobra.Command {
 		newLockCmd(s),
 		newVulnsCmd(s),
 		newVulnDBCmd(s),
+		newSizesCmd(s),
 	)
 	return root
 }

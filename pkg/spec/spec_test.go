@@ -61,7 +61,11 @@ func TestExampleLibrary(t *testing.T) {
 	assert.Contains(t, lib.Image("notebook").Test[0], "/api")
 	want := DefaultPolicy
 	want.Lock, want.LockPos = LockRequired, lib.Policy.LockPos
+	want.NodePools = lib.Policy.NodePools
 	assert.Equal(t, want, lib.Policy)
+	require.Len(t, lib.Policy.NodePools, 2)
+	assert.Equal(t, int64(192<<30), lib.Policy.NodePools["gpu"].MemoryBytes)
+	assert.Len(t, lib.Sizes, 4, "small, medium, large and a GPU preset no image offers")
 	for _, im := range lib.Images {
 		assert.True(t, im.Locked(), "images/locks/%s.lock.json is committed and current: %s", im.Name, im.LockStale)
 	}

@@ -21,9 +21,9 @@
 // exactly as the attestation holds it (the in-toto statement's predicate,
 // read back from the registry). -feed DIR gets DIR/Debian/all.zip and
 // DIR/PyPI/all.zip (vulndbtest's records): -debian records on Debian:12
-// (default 5,000) and -pypi on PyPI (default 500), about two fifths of the
-// Debian ones on source packages the SBOMs list, the rest on packages they do
-// not. -empty-feed DIR gets a feed of one record that matches nothing.
+// (default 5,000) and -pypi on PyPI (default 500), one in ten Debian ones
+// (one in five PyPI) on a package the SBOMs list, the rest on packages they
+// do not. -empty-feed DIR gets a feed of one record that matches nothing.
 //
 // Names and versions are made up but Debian-shaped, and the same for the
 // same flags: -seed picks them.

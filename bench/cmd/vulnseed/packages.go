@@ -162,12 +162,12 @@ func (u *universe) packages(i, k int, arch string) []inventorytest.Package {
 	return out
 }
 
-// records makes nDebian Debian:12 records and nPyPI PyPI ones: two fifths
-// on packages the images list (more on the base system's), the rest on
-// packages no image has. Each affects its package from the start and is
-// fixed below every installed version (a record that no longer applies),
-// in a security update some dated versions install, not yet, or only
-// upstream.
+// records makes nDebian Debian:12 records and nPyPI PyPI ones: one in ten
+// Debian records (one in five PyPI) on a package the images list (more on
+// the base system's), the rest on packages no image has. Each affects its
+// package from the start and is fixed below every installed version (half
+// of them: records that no longer apply), in a security update some dated
+// versions install, not yet, or only upstream.
 func (u *universe) records(nDebian, nPyPI int) []vulndbtest.Record {
 	var out []vulndbtest.Record
 	for n := range nDebian {
@@ -175,18 +175,18 @@ func (u *universe) records(nDebian, nPyPI int) []vulndbtest.Record {
 		rec := vulndbtest.Record{ID: fmt.Sprintf("DEBIAN-CVE-%d-%d", 2018+n%9, 10000+n), Ecosystem: "Debian:12"}
 		rec.Aliases = []string{strings.TrimPrefix(rec.ID, "DEBIAN-")}
 		var s source
-		if n%5 < 2 {
+		if n%10 == 0 {
 			s = u.sources[r.IntN(r.IntN(len(u.sources))+1)]
 		} else {
 			s = source{name: absentName(r), major: 1 + r.IntN(9), minor: 1 + r.IntN(20), patch: r.IntN(15), rev: 1 + r.IntN(5)}
 		}
 		rec.Package = s.name
 		switch x := r.IntN(100); {
-		case x < 35:
+		case x < 50:
 			rec.Fixed = fmt.Sprintf("%d.%d-1", s.major, s.minor)
-		case x < 65:
+		case x < 70:
 			rec.Fixed = s.versionAt(s.sec + 1 + r.IntN(3))
-		case x < 85:
+		case x < 90:
 		default:
 			rec.Fixed = fmt.Sprintf("%d.%d.%d-1", s.major, s.minor, s.patch+1)
 		}
@@ -204,18 +204,18 @@ func (u *universe) records(nDebian, nPyPI int) []vulndbtest.Record {
 		}
 		rec := vulndbtest.Record{ID: string(id), Ecosystem: "PyPI", Aliases: []string{fmt.Sprintf("CVE-%d-%d", 2018+n%9, 40000+n)}}
 		var p pypi
-		if n%5 < 2 {
+		if n%5 == 0 {
 			p = u.pypi[r.IntN(len(u.pypi))]
 		} else {
 			p = pypi{name: "py-" + absentName(r), major: r.IntN(5), minor: 1 + r.IntN(30), patch: r.IntN(10)}
 		}
 		rec.Package = p.name
 		switch x := r.IntN(100); {
-		case x < 35:
+		case x < 50:
 			rec.Fixed = fmt.Sprintf("%d.%d", p.major, p.minor-1)
-		case x < 65:
+		case x < 70:
 			rec.Fixed = fmt.Sprintf("%d.%d.%d", p.major, p.minor, p.patch+1+r.IntN(3))
-		case x < 85:
+		case x < 90:
 		default:
 			rec.Fixed = fmt.Sprintf("%d.0.0", p.major+1)
 		}
