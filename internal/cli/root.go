@@ -116,6 +116,7 @@ func newRoot(s streams) *cobra.Command {
 		newVulnsCmd(s),
 		newVulnDBCmd(s),
 		newSizesCmd(s),
+		newLauncherCmd(s),
 	)
 	return root
 }

@@ -26,7 +26,11 @@
 // do not. -empty-feed DIR gets a feed of one record that matches nothing.
 //
 // Names and versions are made up but Debian-shaped, and the same for the
-// same flags: -seed picks them.
+// same flags: -seed picks them. -distro sets the deb package URLs' distro
+// qualifier: syft writes the point release (debian-12.15, the default),
+// which imgctl reads as Debian:12 and osv-scanner v2.5.0 as Debian:12.15,
+// an ecosystem no record names; bench/vulns.sh gives debian-12, which both
+// read as Debian:12.
 package main
 
 import (
@@ -55,6 +59,7 @@ type options struct {
 	registry                    string
 	images, versions            int
 	debian, pypi                int
+	distro                      string
 	seed                        uint64
 	jobs                        int
 	lib, sboms, feed, emptyFeed string
@@ -67,6 +72,7 @@ func main() {
 	flag.IntVar(&o.versions, "versions", 10, "dated versions of each image")
 	flag.IntVar(&o.debian, "debian", 5000, "Debian:12 records in the feed")
 	flag.IntVar(&o.pypi, "pypi", 500, "PyPI records in the feed")
+	flag.StringVar(&o.distro, "distro", "debian-12.15", "distro qualifier of the deb package URLs (syft writes debian-12.15; osv-scanner v2.5.0 matches Debian:12 records only with debian-12)")
 	flag.Uint64Var(&o.seed, "seed", 1, "seed of the names and versions")
 	flag.IntVar(&o.jobs, "jobs", 8, "concurrent pushes")
 	flag.StringVar(&o.lib, "lib", "", "directory to write the spec library (lib.cue) to")
@@ -88,7 +94,7 @@ func main() {
 
 func run(ctx context.Context, o options) error {
 	start := time.Now()
-	u := newUniverse(o.seed)
+	u := newUniverse(o.seed, o.distro)
 	lib := fmt.Sprintf("// Written by bench/cmd/vulnseed.\npackage lib\n\nregistry: %q\n", o.registry)
 	for i := range o.images {
 		lib += fmt.Sprintf("images: %q: from: \"scratch\"\n", imageName(i))

@@ -89,12 +89,13 @@ func (p *pypi) version(k int) string {
 // universe is every package any image may list.
 type universe struct {
 	seed    uint64
+	distro  string
 	sources []source
 	pypi    []pypi
 }
 
-func newUniverse(seed uint64) *universe {
-	u := &universe{seed: seed}
+func newUniverse(seed uint64, distro string) *universe {
+	u := &universe{seed: seed, distro: distro}
 	seen := map[string]bool{}
 	for i, n := range sourceNames {
 		r := newRand(seed, "source", i)
@@ -147,11 +148,11 @@ func (u *universe) packages(i, k int, arch string) []inventorytest.Package {
 			if b.all {
 				a = "all"
 			}
-			q := packageurl.QualifiersFromMap(map[string]string{"arch": a, "distro": "debian-12.15"})
+			q := map[string]string{"arch": a, "distro": u.distro}
 			if b.name != s.name || v != sv {
-				q = packageurl.QualifiersFromMap(map[string]string{"arch": a, "distro": "debian-12.15", "upstream": s.name + "@" + sv})
+				q["upstream"] = s.name + "@" + sv
 			}
-			purl := packageurl.NewPackageURL(packageurl.TypeDebian, "debian", b.name, v, q, "").ToString()
+			purl := packageurl.NewPackageURL(packageurl.TypeDebian, "debian", b.name, v, packageurl.QualifiersFromMap(q), "").ToString()
 			out = append(out, inventorytest.Package{Name: b.name, Version: v, PURL: purl})
 		}
 	}

@@ -1,0 +1,16 @@
+// Package launcher makes the lists data scientists start sessions from,
+// kept in step with what was published: JupyterHub's profileList (Helm
+// values for zero-to-jupyterhub, in KubeSpawner's format), a Kubeflow
+// Notebooks spawner_ui_config.yaml, and the same data as documented JSON
+// (format_version "1") for in-house portals.
+//
+// Every output is a pure function of one observation of the registry
+// (a status.Report) and the specs (images, size presets), judged on one
+// day: each image that is published and not retired is offered, pinned
+// by digest (never a moving tag), with its latest version first and then
+// every deprecated version still before its end of life, and with the
+// size presets it offers (the default first). Versions past their end of
+// life and retired images are not offered.
+//
+// It reads nothing itself: no registry, no clock, no files.
+package launcher
