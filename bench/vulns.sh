@@ -90,8 +90,10 @@ if [[ ! -x $OSV ]]; then
 	mkdir -p "$WORK/osv-build"
 	(cd "$WORK/osv-build" && GOFLAGS=-mod=mod GOBIN=$(dirname "$OSV") go install "github.com/google/osv-scanner/v2/cmd/osv-scanner@$OSV_VERSION")
 fi
-"$OSV" --version 2>&1 | grep -q "osv-scanner version: ${OSV_VERSION#v}" ||
-	die "$OSV is not osv-scanner $OSV_VERSION: $("$OSV" --version 2>&1 | head -n 1)"
+# Read whole, then matched: "| grep -q" can fail under pipefail.
+osv_version=$("$OSV" --version 2>&1)
+[[ $osv_version == *"osv-scanner version: ${OSV_VERSION#v}"* ]] ||
+	die "$OSV is not osv-scanner $OSV_VERSION: ${osv_version%%$'\n'*}"
 
 "$REPO_ROOT/hack/registry.sh" start "$WORK/registry" "$PORT" 2>>"$LOG/registry.log"
 LIB=$WORK/lib SBOMS=$WORK/sboms FEED=$WORK/feed EMPTY=$WORK/empty

@@ -55,6 +55,16 @@ type Catalog struct {
 	Vulnerabilities *vulns.Feed `json:"vulnerabilities,omitempty"`
 }
 
+// Size is a size preset an image offers.
+type Size struct {
+	Name        string    `json:"name"`
+	CPU         float64   `json:"cpu"`
+	Memory      string    `json:"memory"`
+	GPU         *spec.GPU `json:"gpu,omitempty"`
+	Description string    `json:"description,omitempty"`
+	Default     bool      `json:"default"`
+}
+
 // Image is one image of the library with its published versions.
 type Image struct {
 	Name        string `json:"name"`
@@ -81,6 +91,11 @@ type Image struct {
 	Retired *Retirement `json:"retired,omitempty"`
 	// Latest is the version the latest tag points at ("" when none).
 	Latest string `json:"latest,omitempty"`
+	// Sizes are the size presets a session of the image may use, the
+	// default first; Launcher names its entry in the launchers (imgctl
+	// launcher): the JupyterHub profile slug, when it is offered.
+	Sizes    []Size `json:"sizes,omitempty"`
+	Launcher string `json:"launcher,omitempty"`
 	// Versions are the dated versions, newest first.
 	Versions []Version `json:"versions"`
 }
@@ -246,6 +261,9 @@ func computeImage(lib *spec.Library, si status.Image, contents map[string]*inven
 	}
 	if s := lib.Image(si.Name); s != nil {
 		im.Description, im.ParentVersion = s.Description, s.ParentVersion
+		for i, sz := range lib.SizesOf(s) {
+			im.Sizes = append(im.Sizes, Size{Name: sz.Name, CPU: sz.CPU, Memory: sz.Memory, GPU: sz.GPU, Description: sz.Description, Default: i == 0})
+		}
 		if s.IsExternal() {
 			im.From = s.From
 		}
@@ -256,6 +274,9 @@ func computeImage(lib *spec.Library, si status.Image, contents map[string]*inven
 	}
 	if len(si.Versions) == 0 {
 		im.State = StateUnpublished
+	}
+	if si.Retired == nil && si.Latest != "" {
+		im.Launcher = si.Name // the profile launcher.Of offers (its slug)
 	}
 	if si.Retired != nil {
 		im.State = StateRetired

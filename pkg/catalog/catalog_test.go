@@ -65,6 +65,12 @@ images: credit: {
 	team:   "risk"
 }
 images: never: {parent: "py"}
+sizes: {
+	small: {cpu: 1, memory: "4Gi", description: "notebooks"}
+	large: {cpu: 8, memory: "32Gi"}
+	gpu: {cpu: 8, memory: "48Gi", gpu: {count: 1}}
+}
+images: team: sizes: ["large", "small"]
 `
 
 // state is a fake registry state: an in-process registry holding

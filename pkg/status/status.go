@@ -48,6 +48,9 @@ type Image struct {
 	Team       string `json:"team,omitempty"`
 	Family     string `json:"family,omitempty"`
 	Parent     string `json:"parent,omitempty"`
+	// SizePresets are the size presets sessions of the image may use, the
+	// default first (the library's sizes; none without presets).
+	SizePresets []string `json:"size_presets,omitempty"`
 	// Latest is the version the latest tag points at ("" when none does).
 	Latest string `json:"latest,omitempty"`
 	// Retired holds the spec's retirement, when declared.
@@ -221,6 +224,9 @@ func Collect(ctx context.Context, lib *spec.Library, reg Registry, opts Options)
 	}
 	for _, im := range images {
 		if len(want) == 0 || want[im.Name] {
+			for _, sz := range lib.SizesOf(lib.Image(im.Name)) {
+				im.SizePresets = append(im.SizePresets, sz.Name)
+			}
 			r.Images = append(r.Images, im)
 		}
 	}
