@@ -20,6 +20,7 @@
 #   DEMO_IMAGES       the library's directory (images)
 #   DEMO_KEYS         the directory holding cosign.pub (_output/demo)
 #   DEMO_CATALOG      where the catalog is written (_output/catalog)
+#   DEMO_LAUNCHERS    where the launchers are written (_output/launchers)
 #   DEMO_PACKAGES_OF  the image whose packages are listed (marketing)
 #   DEMO_DIFF_OF      the image whose last change is shown (r)
 #   DEMO_SIGNED       the image checked with cosign and buildx (python3)
@@ -122,6 +123,15 @@ show() {
 		printf '%-12s platforms: %s\n' "" "$(grep -o '"architecture": *"[^"]*"' <<<"$raw" | cut -d'"' -f4 |
 			{ grep -vx unknown || true; } | sort -u | sed 's|^|linux/|' | paste -sd' ')"
 	done
+
+	say "Where sessions start: size presets on the node pools, and the launchers' lists (docs/launchers.md)"
+	"$imgctl" sizes "$images"
+	local launchers=${DEMO_LAUNCHERS:-$out/launchers}
+	"$imgctl" launcher jupyterhub "$images" --out "$launchers/jupyterhub-values.yaml"
+	"$imgctl" launcher kubeflow "$images" --out "$launchers/spawner_ui_config.yaml"
+	"$imgctl" launcher json "$images" --out "$launchers/launchers.json"
+	echo "Wrote $launchers/: jupyterhub-values.yaml (helm upgrade … -f), spawner_ui_config.yaml, launchers.json. The first profile:"
+	first_lines 40 "$(cat "$launchers/jupyterhub-values.yaml")"
 
 	say "The catalog: the static site data scientists open to choose an environment (docs/catalog.md)"
 	url=$("$imgctl" catalog "$images" --key "$keys/cosign.pub" --out "$catalog")

@@ -83,6 +83,7 @@ func TestDemoShow(t *testing.T) {
 	require.Equal(t, 0, code, "publish:\n%s\n%s", stdout, stderr)
 
 	catalog := filepath.Join(t.TempDir(), "catalog")
+	launchers := filepath.Join(t.TempDir(), "launchers")
 	root := e2etest.RepoRoot(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
@@ -94,6 +95,7 @@ func TestDemoShow(t *testing.T) {
 		"DEMO_IMAGES="+e.dir,
 		"DEMO_KEYS="+keys,
 		"DEMO_CATALOG="+catalog,
+		"DEMO_LAUNCHERS="+launchers,
 		"DEMO_PACKAGES_OF=env",
 		"DEMO_DIFF_OF=leaf",
 		"DEMO_SIGNED=leaf",
@@ -115,6 +117,8 @@ func TestDemoShow(t *testing.T) {
 		"cosign verify " + e.reg + "/demo/leaf@sha256:", `"critical"`,
 		// skopeo
 		"platforms: linux/amd64",
+		// the launchers
+		"Wrote " + launchers + "/", "profileList:", "@sha256:",
 		// the catalog
 		"Open file://" + catalog + "/index.html",
 	} {
@@ -126,6 +130,10 @@ func TestDemoShow(t *testing.T) {
 	}
 	_, err = os.Stat(filepath.Join(catalog, "index.html"))
 	assert.NoError(t, err, "the catalog is written")
+	for _, f := range []string{"jupyterhub-values.yaml", "spawner_ui_config.yaml", "launchers.json"} {
+		_, err = os.Stat(filepath.Join(launchers, f))
+		assert.NoError(t, err, "the launchers are written")
+	}
 }
 
 // TestClosedStdoutIsQuiet: when its reader goes away (`imgctl … | head`),
