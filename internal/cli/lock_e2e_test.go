@@ -129,7 +129,7 @@ func TestLockedEnvironments(t *testing.T) {
 			// rebuild still installs the locked version.
 			idx.Add(t, "idna", "3.6")
 			good := idx.Add(t, "acme-demo", "1.1", "idna==3.6")
-			code, out, _ = e.run("plan", dir, "--date", "2026-12-08")
+			code, out, _ = e.run("plan", dir, "--date", "2026-12-08", "--unlocked")
 			require.Equal(t, 0, code)
 			assert.Contains(t, out, "Plan: 0 to build")
 			assert.Contains(t, out, "unlocked in 2026.12.07: "+unlocked+"\n")

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/imgctl/imgctl/pkg/inventory"
 	"github.com/imgctl/imgctl/pkg/plan"
 	"github.com/imgctl/imgctl/pkg/readmodel"
 	"github.com/imgctl/imgctl/pkg/regclient"
@@ -21,6 +22,9 @@ type planFlags struct {
 	date    string
 	targets []string
 	refresh bool
+	// unlocked reads what locked images' newest versions hold outside
+	// their locks (imgctl plan shows it; publish does not need it).
+	unlocked bool
 }
 
 func (f *planFlags) add(cmd *cobra.Command) {
@@ -52,7 +56,8 @@ func makePlan(ctx context.Context, s streams, dir string, f *planFlags, c *regcl
 	if err != nil {
 		return nil, nil, err
 	}
-	p, _, err := plan.Make(ctx, lib, readmodel.Remote{C: c}, plan.ObserveOptions{Registry: f.registry, Targets: f.targets, Jobs: f.jobs}, plan.Options{Date: f.date, Targets: f.targets, Refresh: f.refresh})
+	reg := readmodel.Remote{C: c, Cache: &inventory.Cache{}}
+	p, _, err := plan.Make(ctx, lib, reg, plan.ObserveOptions{Registry: f.registry, Targets: f.targets, Jobs: f.jobs, Unlocked: f.unlocked}, plan.Options{Date: f.date, Targets: f.targets, Refresh: f.refresh})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -113,6 +118,7 @@ Exit status: 0 success; 1 error; with --detailed-exitcode, 0 nothing to do,
 	f.add(cmd)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the plan as JSON (docs/plan-format.md)")
 	cmd.Flags().StringVar(&out, "out", "", "save the plan to FILE for imgctl publish --plan FILE")
+	cmd.Flags().BoolVar(&f.unlocked, "unlocked", false, "also list, per locked image, the packages its newest version holds outside its lock (reads that version's and its base's SBOMs)")
 	cmd.Flags().BoolVar(&detailedExit, "detailed-exitcode", false, "exit 0 when there is nothing to do, 2 when there are changes, 1 on error")
 	return cmd
 }

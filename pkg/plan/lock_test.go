@@ -48,7 +48,7 @@ func TestLockChangesAndUnlockedInThePlan(t *testing.T) {
 		l.Inputs = lib.Image("py").LockInputs.Digest() // current
 		lib.SetLock("py", l)
 		require.True(t, lib.Image("py").Locked())
-		snap, err := plan.Observe(context.Background(), lib, reg, plan.ObserveOptions{})
+		snap, err := plan.Observe(context.Background(), lib, reg, plan.ObserveOptions{Unlocked: true})
 		require.NoError(t, err)
 		p, err := plan.Compute(lib, snap, plan.Options{Date: "2026-11-24"})
 		require.NoError(t, err)

@@ -136,6 +136,10 @@ type ObserveOptions struct {
 	Targets []string
 	// Jobs bounds concurrent registry reads (default 16).
 	Jobs int
+	// Unlocked reads, for each locked image's newest version, what it
+	// holds outside its lock (UnlockedReader; SBOM reads: imgctl plan
+	// shows them, publish does not need them).
+	Unlocked bool
 }
 
 // Observe reads, for every image in scope, its tags and newest version's
@@ -170,7 +174,7 @@ func Observe(ctx context.Context, lib *spec.Library, reg Registry, opts ObserveO
 
 	// slots bounds an image's reads besides the caller's (see fanOut).
 	observe := func(ctx context.Context, slots *errgroup.Group, n string) error {
-		if err := observeImage(ctx, slots, reg, snap.Images[n], lib.Image(n), lib.Policy, pins[n]); err != nil {
+		if err := observeImage(ctx, slots, reg, snap.Images[n], lib.Image(n), lib.Policy, pins[n], opts.Unlocked); err != nil {
 			return fmt.Errorf("image %s: %w", n, err)
 		}
 		return nil
@@ -234,7 +238,7 @@ func resolveBase(ctx context.Context, reg Registry, ref string) (string, []strin
 // manifest and the moving tags are read concurrently, each on a free slot
 // of slots or else in the caller's (see fanOut): a plan of few images
 // waits for two round trips per image rather than one per read.
-func observeImage(ctx context.Context, slots *errgroup.Group, reg Registry, st *ImageState, im *spec.Image, pol spec.Policy, pinned []string) error {
+func observeImage(ctx context.Context, slots *errgroup.Group, reg Registry, st *ImageState, im *spec.Image, pol spec.Policy, pinned []string, unlocked bool) error {
 	tags, err := reg.ListTags(ctx, st.Repository)
 	if err != nil {
 		return err
@@ -251,7 +255,7 @@ func observeImage(ctx context.Context, slots *errgroup.Group, reg Registry, st *
 	digests := make([]string, len(moving))
 	reads := make([]func() error, 0, 1+len(moving))
 	if len(versions) > 0 {
-		reads = append(reads, func() error { return observeNewest(ctx, reg, st, im, versions, pol) })
+		reads = append(reads, func() error { return observeNewest(ctx, reg, st, im, versions, pol, unlocked) })
 	}
 	for i, t := range moving {
 		reads = append(reads, func() (err error) {
@@ -294,7 +298,7 @@ func observeImage(ctx context.Context, slots *errgroup.Group, reg Registry, st *
 // whose manifests are foreign or missing are recorded and passed over),
 // the superseded versions not yet marked and, for a retired image, whether
 // the newest is marked.
-func observeNewest(ctx context.Context, reg Registry, st *ImageState, im *spec.Image, versions []string, pol spec.Policy) error {
+func observeNewest(ctx context.Context, reg Registry, st *ImageState, im *spec.Image, versions []string, pol spec.Policy, unlocked bool) error {
 	for i := len(versions) - 1; i >= 0; i-- {
 		p, err := readVersion(ctx, reg, st, versions[i])
 		if err != nil {
@@ -304,13 +308,25 @@ func observeNewest(ctx context.Context, reg Registry, st *ImageState, im *spec.I
 			continue
 		}
 		st.Newest = p
-		if err := observeUnmarked(ctx, reg, st, versions[:i], pol); err != nil {
+		// What the newest holds outside its lock is read while the older
+		// versions' markers are.
+		var uerr error
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			if ur, ok := reg.(UnlockedReader); ok && unlocked && p.Annotations[published.AnnotationLock] != "" {
+				if st.Unlocked, uerr = ur.Unlocked(ctx, st.Repository, p); uerr != nil {
+					uerr = fmt.Errorf("reading what %s holds outside its lock: %w", p.Version, uerr)
+				}
+			}
+		}()
+		err = observeUnmarked(ctx, reg, st, versions[:i], pol)
+		<-done
+		if err != nil {
 			return err
 		}
-		if ur, ok := reg.(UnlockedReader); ok && p.Annotations[published.AnnotationLock] != "" {
-			if st.Unlocked, err = ur.Unlocked(ctx, st.Repository, p); err != nil {
-				return fmt.Errorf("reading what %s holds outside its lock: %w", p.Version, err)
-			}
+		if uerr != nil {
+			return uerr
 		}
 		if im.Deprecated != nil {
 			st.NewestMarked, err = marked(ctx, reg, st, p.Version, p.Digest, pol)

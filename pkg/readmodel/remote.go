@@ -2,6 +2,7 @@ package readmodel
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -11,12 +12,18 @@ import (
 	"github.com/imgctl/imgctl/pkg/lock"
 	"github.com/imgctl/imgctl/pkg/published"
 	"github.com/imgctl/imgctl/pkg/regclient"
+	"golang.org/x/sync/errgroup"
 )
 
 // Remote adapts a registry client to the registry reads of plan.Observe
 // (plan.Registry, plan.PlatformResolver, plan.UnlockedReader) and status.Collect
 // (status.Registry).
-type Remote struct{ C *regclient.Client }
+type Remote struct {
+	C *regclient.Client
+	// Cache, when set, keeps the platforms read for Unlocked (SBOMs)
+	// across images: a parent's newest version is its child's base.
+	Cache *inventory.Cache
+}
 
 // ListTags lists a repository's tags.
 func (r Remote) ListTags(ctx context.Context, repo string) ([]string, error) {
@@ -71,8 +78,10 @@ func (r Remote) Markers(ctx context.Context, repo, digest string) ([]lifecycle.M
 
 // Unlocked lists what version (of repo, built from the lock its
 // annotation holds) has beyond that lock and its base, from their SBOMs
-// (inventory.Unlocked): the plan's unlocked packages. None where a SBOM is
-// missing: that cannot be told.
+// (inventory.Unlocked): the plan's unlocked packages. The version and its
+// base are read at once, and what versions share (a parent's newest is
+// its child's base) once per Remote. None where a SBOM is missing: that
+// cannot be told.
 func (r Remote) Unlocked(ctx context.Context, repo string, version *published.Manifest) ([]lock.Unlocked, error) {
 	l, err := lock.Parse(version.Version, []byte(version.Annotations[published.AnnotationLock]))
 	if err != nil {
@@ -82,11 +91,36 @@ func (r Remote) Unlocked(ctx context.Context, repo string, version *published.Ma
 	if err != nil {
 		return nil, err
 	}
-	rd := inventory.Reader{Remote: r.C.ReadOptions}
-	v, err := rd.Read(ctx, ref, inventory.Options{Packages: true})
+	baseRef, rootfs, err := published.BaseOf(version.Annotations)
 	if err != nil {
 		return nil, err
 	}
-	out, _, err := inventory.ReadUnlocked(ctx, rd, v, l)
-	return out, err
+	rd := inventory.Reader{Remote: r.C.ReadOptions}
+	o := inventory.Options{Packages: true, Cache: r.Cache}
+	var v, base *inventory.Version
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() (err error) {
+		v, err = rd.Read(gctx, ref, o)
+		return err
+	})
+	switch {
+	case rootfs:
+		base = &inventory.Version{} // a root filesystem archive has no SBOM
+	case baseRef != "":
+		bref, err := name.NewDigest(baseRef, name.Insecure)
+		if err != nil {
+			return nil, err
+		}
+		g.Go(func() (err error) {
+			if base, err = rd.Read(gctx, bref, o); err != nil {
+				return fmt.Errorf("reading the base %s: %w", baseRef, err)
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	out, _ := inventory.Unlocked(v, base, l)
+	return out, nil
 }
