@@ -31,10 +31,12 @@ func lockedPackages(im *spec.Image, platform string) (*lock.Packages, error) {
 // upgradeHint is how a failed locked install tells the user to move on.
 func upgradeHint(image string) string { return "run imgctl lock --upgrade " + image }
 
-// aptLockedScript installs pkgs at their versions. Each is looked up first
-// (apt-cache show prints nothing, and may still exit 0, for a version it
-// does not know), so a version the archive no longer serves is named as
-// such rather than lost in apt's resolver output.
+// aptLockedScript installs pkgs at their versions. When the install
+// fails, each is looked up (apt-cache show prints nothing, and may still
+// exit 0, for a version it does not know), so a version the archive no
+// longer serves is named as such rather than lost in apt's resolver
+// output. The lookups only run on failure: each loads apt's cache, which
+// takes seconds under QEMU.
 func aptLockedScript(image string, pkgs []lock.AptPackage) string {
 	words := make([]string, len(pkgs))
 	for i, p := range pkgs {
@@ -45,9 +47,9 @@ func aptLockedScript(image string, pkgs []lock.AptPackage) string {
 	}
 	list := shellWords(words)
 	return "export DEBIAN_FRONTEND=noninteractive && apt-get update && " +
+		"if ! apt-get install -y --no-install-recommends --allow-downgrades " + list + "; then " +
 		"for p in " + list + "; do apt-cache show \"$p\" 2>/dev/null | grep -q '^Version: ' || " +
-		"{ echo \"locked ${p%%:*}=${p##*=} is no longer served by the archive; " + upgradeHint(image) + "\" >&2; exit 100; }; done && " +
-		"apt-get install -y --no-install-recommends --allow-downgrades " + list +
+		"{ echo \"locked ${p%%:*}=${p##*=} is no longer served by the archive; " + upgradeHint(image) + "\" >&2; exit 100; }; done; exit 100; fi" +
 		" && apt-get clean && rm -rf " + aptCleanup
 }
 
