@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/osv-scalibr/enricher/vulnmatch/osvlocal"
@@ -38,6 +39,14 @@ type Feed struct {
 	// byName indexes records by (base ecosystem, package name as the
 	// record spells it, normalised for PyPI).
 	byName map[key][]*osvpb.Vulnerability
+	// memo holds each package's answer: a library's versions share most
+	// of their packages (Package -> memoMatch).
+	memo sync.Map
+}
+
+type memoMatch struct {
+	ms  []Match
+	err error
 }
 
 type key struct{ eco, name string }
@@ -192,8 +201,19 @@ type Match struct {
 }
 
 // Matches returns the records affecting p, by id. An ecosystem the
-// library does not support is an error.
+// library does not support is an error. Answers are remembered: the
+// slices returned are shared and must not be changed.
 func (f *Feed) Matches(p Package) ([]Match, error) {
+	if m, ok := f.memo.Load(p); ok {
+		mm := m.(memoMatch)
+		return mm.ms, mm.err
+	}
+	ms, err := f.matches(p)
+	f.memo.Store(p, memoMatch{ms, err})
+	return ms, err
+}
+
+func (f *Feed) matches(p Package) ([]Match, error) {
 	sp, err := toScalibr(p)
 	if err != nil {
 		return nil, err
