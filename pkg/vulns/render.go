@@ -1,6 +1,7 @@
 package vulns
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -10,11 +11,51 @@ import (
 	"time"
 )
 
-// WriteJSON writes r as indented JSON.
+// WriteJSON writes r as indented JSON, image by image (a report over
+// hundreds of versions is tens of megabytes: it is never indented in
+// one buffer).
 func (r *Report) WriteJSON(w io.Writer) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(r)
+	bw := bufio.NewWriter(w)
+	field := func(name string, v any, last bool) error {
+		b, err := json.MarshalIndent(v, "  ", "  ")
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(bw, "  %q: %s", name, b)
+		if !last {
+			bw.WriteString(",")
+		}
+		bw.WriteString("\n")
+		return nil
+	}
+	bw.WriteString("{\n")
+	for _, f := range []struct {
+		name string
+		v    any
+	}{{"format_version", r.FormatVersion}, {"feed", r.Feed}, {"day", r.Day}} {
+		if err := field(f.name, f.v, false); err != nil {
+			return err
+		}
+	}
+	if len(r.Images) == 0 {
+		bw.WriteString("  \"images\": []\n}\n")
+		return bw.Flush()
+	}
+	bw.WriteString("  \"images\": [\n")
+	for i, im := range r.Images {
+		b, err := json.MarshalIndent(im, "    ", "  ")
+		if err != nil {
+			return err
+		}
+		bw.WriteString("    ")
+		bw.Write(b)
+		if i < len(r.Images)-1 {
+			bw.WriteString(",")
+		}
+		bw.WriteString("\n")
+	}
+	bw.WriteString("  ]\n}\n")
+	return bw.Flush()
 }
 
 // WriteText renders r for people: per version its counts, then each

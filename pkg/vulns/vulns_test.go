@@ -3,6 +3,7 @@ package vulns_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"sync"
 	"testing"
@@ -136,4 +137,12 @@ upgrade the package (imgctl lock --upgrade, or a newer base), or accept the risk
 	require.NoError(t, g.Check(context.Background(), "r", "2026.12.07", "r.test/ds/r", dR), "no fix: not fixable")
 	g.Fixable, g.Fail = false, "low"
 	require.NoError(t, g.Check(context.Background(), "r", "2026.12.07", "r.test/ds/r", dR), "a severity the feed does not know ranks below low")
+}
+
+func TestWriteJSONEmpty(t *testing.T) {
+	var b bytes.Buffer
+	require.NoError(t, (&vulns.Report{FormatVersion: "1", Day: "2026-12-07"}).WriteJSON(&b))
+	var back map[string]any
+	require.NoError(t, json.Unmarshal(b.Bytes(), &back), b.String())
+	assert.Equal(t, []any{}, back["images"], "no version matched: an empty list, never null")
 }
