@@ -4,9 +4,10 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strconv"
+	"strings"
 
 	"cuelang.org/go/cue"
-	"k8s.io/apimachinery/pkg/api/resource"
 )
 
 // Size is a size preset: what a session of an image is guaranteed and
@@ -129,12 +130,12 @@ func decodeSizes(lib *Library, v cue.Value, internal func(string) bool, c func(P
 		}
 	}
 	bytesOf := func(what, q string, pos Pos) int64 {
-		qq, err := resource.ParseQuantity(q)
-		if err != nil || qq.Value() <= 0 {
+		b, ok := quantityBytes(q)
+		if !ok {
 			c(pos, "%s: memory %q is not a Kubernetes quantity of bytes (512Mi, 8Gi)", what, q)
 			return 0
 		}
-		return qq.Value()
+		return b
 	}
 	each("sizes", func(n string, r raw, pos Pos) {
 		if lib.Sizes == nil {
@@ -148,6 +149,34 @@ func decodeSizes(lib *Library, v cue.Value, internal func(string) bool, c func(P
 		}
 		lib.Policy.NodePools[n] = &NodePool{Name: n, CPU: r.CPU, Memory: r.Memory, MemoryBytes: bytesOf("policy.nodePools."+n, r.Memory, pos), GPU: r.GPU, Pos: pos}
 	})
+}
+
+// quantityBytes reads a Kubernetes memory quantity of the form the schema
+// allows (a decimal number and an optional binary Ki…Pi or decimal K…P
+// suffix), rounded up to whole bytes as Kubernetes does. It is written
+// out rather than taken from k8s.io/apimachinery, which the CLI must not
+// link (internal/layering): the schema leaves only this shape.
+func quantityBytes(q string) (int64, bool) {
+	num, mult := q, 1.0
+	for _, u := range []struct {
+		s string
+		m float64
+	}{{"Ki", 1 << 10}, {"Mi", 1 << 20}, {"Gi", 1 << 30}, {"Ti", 1 << 40}, {"Pi", 1 << 50},
+		{"K", 1e3}, {"M", 1e6}, {"G", 1e9}, {"T", 1e12}, {"P", 1e15}} {
+		if n, ok := strings.CutSuffix(q, u.s); ok {
+			num, mult = n, u.m
+			break
+		}
+	}
+	f, err := strconv.ParseFloat(num, 64)
+	if err != nil || f <= 0 || strings.ContainsAny(num, "eE+-") {
+		return 0, false
+	}
+	b := math.Ceil(f * mult)
+	if b > math.MaxInt64/2 {
+		return 0, false
+	}
+	return int64(b), true
 }
 
 // checkSizes checks that every image's sizes name presets and, with node

@@ -67,3 +67,15 @@ func TestSizes(t *testing.T) {
 		assert.Contains(t, errs[0].Pos.Filename, "a.cue", "%v", err)
 	}
 }
+
+func TestQuantityBytes(t *testing.T) {
+	for q, want := range map[string]int64{"512Mi": 512 << 20, "8Gi": 8 << 30, "1.5Gi": 1536 << 20, "1G": 1e9, "100": 100, "0.1Ki": 103} {
+		got, ok := quantityBytes(q)
+		assert.True(t, ok, q)
+		assert.Equal(t, want, got, q)
+	}
+	for _, q := range []string{"", "Gi", "8 Gi", "-1Gi", "1e3", "0"} {
+		_, ok := quantityBytes(q)
+		assert.False(t, ok, q)
+	}
+}

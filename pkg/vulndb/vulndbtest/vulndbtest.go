@@ -1,5 +1,3 @@
-// Package vulndbtest makes vulnerability feeds for tests: OSV records in
-// per-ecosystem archives laid out as vulndb.LoadDir reads them.
 package vulndbtest
 
 import (
