@@ -6,8 +6,9 @@
 #           that Go builds can start while the other packages install.
 #   apt:    runc docker-registry skopeo debootstrap busybox-static podman (and
 #           its settings for this kind of machine, PODMAN_CONF)
-#           ca-certificates qemu-user-static binfmt-support chromium (only
-#           the missing ones; apt-get update only when something is missing).
+#           ca-certificates qemu-user-static binfmt-support chromium jupyterhub
+#           (only the missing ones; apt-get update only when something is
+#           missing).
 #   binfmt: QEMU user emulation for foreign-architecture RUN steps (linux/arm64
 #           images on an amd64 host): mounts binfmt_misc at
 #           /proc/sys/fs/binfmt_misc when it is not mounted (nothing mounts
@@ -34,8 +35,10 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # chromium: the headless browser the catalog's tests (and its screenshots) use.
 # podman: runs the published images as a data scientist would (tests, demo);
 # configured for this kind of machine by podman_conf.
+# jupyterhub (Debian's 3.0, with its configurable-http-proxy): the launcher
+# test starts a real hub configured from imgctl launcher jupyterhub.
 APT_PACKAGES=(runc docker-registry skopeo debootstrap busybox-static ca-certificates
-	qemu-user-static binfmt-support curl xz-utils chromium shellcheck podman)
+	qemu-user-static binfmt-support curl xz-utils chromium shellcheck podman jupyterhub)
 
 # PODMAN_CONF is podman's drop-in for machines without systemd and without
 # CAP_SYS_RESOURCE (raising rlimits fails with "error setting rlimit type
