@@ -58,7 +58,12 @@ func TestExampleLibrary(t *testing.T) {
 	assert.Equal(t, DefaultPlatforms, m.Platforms)
 	assert.Len(t, m.Test, 3, "the environments test themselves")
 	assert.Contains(t, m.Test[1], "sha256sum -c -")
-	assert.Contains(t, lib.Image("notebook").Test[0], "/api")
+	nb := lib.Image("notebook")
+	require.Len(t, nb.Test, 4)
+	assert.Contains(t, nb.Test[0], "KernelSpecManager", "kernels are the venv's")
+	assert.Contains(t, nb.Test[1], "/usr/bin/python3 -c", "under the hub's single-user Python too")
+	assert.Contains(t, nb.Test[3], "/api")
+	assert.Contains(t, nb.Apt, "jupyterhub", "jupyterhub-singleuser, for launchers")
 	want := DefaultPolicy
 	want.Lock, want.LockPos = LockRequired, lib.Policy.LockPos
 	want.NodePools = lib.Policy.NodePools
