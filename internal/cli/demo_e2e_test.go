@@ -56,6 +56,7 @@ images: env: {
 }
 images: leaf: {
 	parent: "env"
+	server: "jupyter" // listed by the launchers (the show step writes them)
 	run: ["echo VERSION > /leaf.txt"]
 	env: LEAF: "VERSION"
 }

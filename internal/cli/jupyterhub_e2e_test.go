@@ -42,6 +42,7 @@ images: lab: {
 	run: ["useradd --uid 1000 --user-group --create-home --home-dir /home/ds ds && chown ds:ds /home/ds"]
 	user:    "1000:1000"
 	workdir: "/home/ds"
+	server:  "jupyter"
 }
 images: big: {
 	description: "A bigger lab"

@@ -93,9 +93,11 @@ type Image struct {
 	Latest string `json:"latest,omitempty"`
 	// Sizes are the size presets a session of the image may use, the
 	// default first; Launcher names its entry in the launchers (imgctl
-	// launcher): the JupyterHub profile slug, when it is offered.
+	// launcher): the JupyterHub profile slug, when it is offered; Server
+	// is the session server it starts (jupyter, vscode, rstudio).
 	Sizes    []Size `json:"sizes,omitempty"`
 	Launcher string `json:"launcher,omitempty"`
+	Server   string `json:"server,omitempty"`
 	// Versions are the dated versions, newest first.
 	Versions []Version `json:"versions"`
 }
@@ -259,7 +261,9 @@ func computeImage(lib *spec.Library, si status.Image, contents map[string]*inven
 		Name: si.Name, Repository: si.Repository, Team: si.Team, Family: si.Family,
 		Parent: si.Parent, Latest: si.Latest, State: StateCurrent, Versions: []Version{},
 	}
+	server := spec.ServerNone
 	if s := lib.Image(si.Name); s != nil {
+		server = lib.ServerOf(s)
 		im.Description, im.ParentVersion = s.Description, s.ParentVersion
 		for i, sz := range lib.SizesOf(s) {
 			im.Sizes = append(im.Sizes, Size{Name: sz.Name, CPU: sz.CPU, Memory: sz.Memory, GPU: sz.GPU, Description: sz.Description, Default: i == 0})
@@ -275,8 +279,8 @@ func computeImage(lib *spec.Library, si status.Image, contents map[string]*inven
 	if len(si.Versions) == 0 {
 		im.State = StateUnpublished
 	}
-	if si.Retired == nil && si.Latest != "" {
-		im.Launcher = si.Name // the profile launcher.Of offers (its slug)
+	if si.Retired == nil && si.Latest != "" && server != spec.ServerNone {
+		im.Launcher, im.Server = si.Name, server // the entry launcher.Of offers (its slug)
 	}
 	if si.Retired != nil {
 		im.State = StateRetired

@@ -71,6 +71,9 @@ sizes: {
 	gpu: {cpu: 8, memory: "48Gi", gpu: {count: 1}}
 }
 images: team: sizes: ["large", "small"]
+// team starts a Jupyter server, credit an RStudio one; py and never none.
+images: team: server: "jupyter"
+images: credit: server: "rstudio"
 `
 
 // state is a fake registry state: an in-process registry holding

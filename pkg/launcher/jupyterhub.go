@@ -5,6 +5,8 @@ import (
 	"io"
 
 	yaml "go.yaml.in/yaml/v3"
+
+	"github.com/imgctl/imgctl/pkg/spec"
 )
 
 // ordered is a YAML mapping that keeps its keys' order (KubeSpawner shows
@@ -76,11 +78,15 @@ func SizeLabel(s *Size) string {
 }
 
 // WriteJupyterHub writes Helm values for zero-to-jupyterhub:
-// singleuser.profileList in KubeSpawner's format, one profile per image,
-// with profile_options for size and version.
+// singleuser.profileList in KubeSpawner's format, one profile per Jupyter
+// image (KubeSpawner starts jupyterhub-singleuser in it), with
+// profile_options for size and version.
 func (l *Launchers) WriteJupyterHub(w io.Writer) error {
 	var profiles []ordered
 	for _, im := range l.Images {
+		if im.Server != spec.ServerJupyter {
+			continue
+		}
 		var p ordered
 		p.set("display_name", im.Name)
 		desc := im.Description

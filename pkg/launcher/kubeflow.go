@@ -7,43 +7,49 @@ import (
 	"strings"
 
 	yaml "go.yaml.in/yaml/v3"
+
+	"github.com/imgctl/imgctl/pkg/spec"
 )
 
 // WriteKubeflow writes a Kubeflow Notebooks spawner_ui_config.yaml: every
-// offered version of every image as an option of spawnerFormDefaults.image
-// (by digest; the default image's latest is the value), custom images
-// off, and cpu, memory and gpus from the default image's default preset
-// (Kubeflow has one default, not a list of presets). imageGroupOne and
-// imageGroupTwo (VS Code and RStudio servers) are left empty: no image
-// of the library declares itself one.
+// offered version of every image, by digest, as an option of the list its
+// server belongs in: spawnerFormDefaults.image (Jupyter), imageGroupOne
+// (VS Code) and imageGroupTwo (RStudio). Each list's value is its first
+// image's latest (the default image's, for the Jupyter list). Custom
+// images are off; cpu, memory and gpus come from the default image's
+// default preset (Kubeflow has one default, not a list of presets).
 func (l *Launchers) WriteKubeflow(w io.Writer) error {
-	var options []string
-	value := ""
+	groups := map[string]*ordered{}
 	var def *Size
-	for _, im := range l.Images {
-		for _, v := range im.Versions {
-			options = append(options, v.Image)
-		}
-		if im.Default {
-			value = im.Versions[0].Image
-			if len(im.Sizes) > 0 {
+	for _, server := range []string{spec.ServerJupyter, spec.ServerVSCode, spec.ServerRStudio} {
+		var options []string
+		value := ""
+		for _, im := range l.Images {
+			if im.Server != server {
+				continue
+			}
+			for _, v := range im.Versions {
+				options = append(options, v.Image)
+			}
+			if value == "" || im.Default {
+				value = im.Versions[0].Image
+			}
+			if im.Default && len(im.Sizes) > 0 {
 				def = l.Size(im.Sizes[0])
 			}
 		}
-	}
-	if options == nil {
-		options = []string{}
-	}
-	group := func(value string, opts []string) ordered {
+		if options == nil {
+			options = []string{}
+		}
 		var o ordered
 		o.set("value", value)
-		o.set("options", opts)
-		return o
+		o.set("options", options)
+		groups[server] = &o
 	}
 	var form ordered
-	form.set("image", group(value, options))
-	form.set("imageGroupOne", group("", []string{}))
-	form.set("imageGroupTwo", group("", []string{}))
+	form.set("image", *groups[spec.ServerJupyter])
+	form.set("imageGroupOne", *groups[spec.ServerVSCode])
+	form.set("imageGroupTwo", *groups[spec.ServerRStudio])
 	form.set("allowCustomImage", false)
 	var pull ordered
 	pull.set("value", "IfNotPresent")

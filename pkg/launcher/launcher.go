@@ -39,6 +39,9 @@ type Image struct {
 	Description string `json:"description,omitempty"`
 	Team        string `json:"team,omitempty"`
 	Family      string `json:"family,omitempty"`
+	// Server is the session server it starts: jupyter, vscode or rstudio
+	// (spec: server). Images that start none are not listed.
+	Server string `json:"server"`
 	// Default marks the image a launcher selects first (one per list).
 	Default bool `json:"default"`
 	// Sizes are the presets it offers, the default first.
@@ -73,7 +76,11 @@ func Of(lib *spec.Library, rep *status.Report, day string) *Launchers {
 		if im == nil || im.Deprecated != nil {
 			continue // retired: not offered
 		}
-		out := Image{Name: si.Name, Description: im.Description, Team: im.Team, Family: im.Family, Sizes: []string{}, Versions: []Version{}}
+		server := lib.ServerOf(im)
+		if server == spec.ServerNone {
+			continue // starts no session server: a base, a batch image
+		}
+		out := Image{Name: si.Name, Description: im.Description, Team: im.Team, Family: im.Family, Server: server, Sizes: []string{}, Versions: []Version{}}
 		for _, s := range lib.SizesOf(im) {
 			out.Sizes = append(out.Sizes, s.Name)
 		}
@@ -101,8 +108,17 @@ func Of(lib *spec.Library, rep *status.Report, day string) *Launchers {
 		}
 		return a.Name < b.Name
 	})
+	// The default: the first Jupyter image (what JupyterHub and Kubeflow's
+	// main list offer), else the first.
+	def := 0
+	for i, im := range l.Images {
+		if im.Server == spec.ServerJupyter {
+			def = i
+			break
+		}
+	}
 	if len(l.Images) > 0 {
-		l.Images[0].Default = true
+		l.Images[def].Default = true
 	}
 	return l
 }

@@ -35,7 +35,10 @@ sizes: {
 	medium: {cpu: 2.5, memory: "1.5Gi"}
 	gpu:    {cpu: 8, memory: "48Gi", gpu: {count: 1}}
 }
-images: base: {from: "debian:12", description: "the base"}
+images: base: {from: "debian:12", description: "the base", server: "jupyter"}
+images: plain: {from: "debian:12", description: "starts no server"}
+images: code: {parent: "base", server: "vscode", description: "VS Code"}
+images: rs: {parent: "base", server: "rstudio", description: "RStudio"}
 images: team: {parent: "base", team: "marketing", description: "Marketing analytics", sizes: ["medium", "small"]}
 images: old: {parent: "base", deprecated: {reason: "merged into team", replacement: "team"}}
 images: dl: {parent: "base", sizes: ["gpu"]}
@@ -45,7 +48,8 @@ const hostStandIn = "registry.test"
 
 // TestLaunchersGolden: from an in-process registry holding a latest
 // version, one deprecated within its grace, one past its end of life, a
-// retired image and an unpublished one.
+// retired image and an unpublished one, images of the three servers and
+// one that starts none.
 func TestLaunchersGolden(t *testing.T) {
 	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
 	t.Cleanup(srv.Close)
@@ -85,6 +89,10 @@ func TestLaunchersGolden(t *testing.T) {
 	tag("team", "latest", "2026.12.01")
 	mark("team", "2026.10.01", lifecycle.Marker{EndOfLife: "2026-11-30", Date: "2026-11-01", Reason: "superseded by 2026.11.01", SupersededByTag: "2026.11.01"})
 	mark("team", "2026.11.01", lifecycle.Marker{EndOfLife: "2026-12-31", Date: "2026-12-01", Reason: "superseded by 2026.12.01", SupersededByTag: "2026.12.01"})
+	for _, im := range []string{"plain", "code", "rs"} {
+		push(im, "2026.12.01")
+		tag(im, "latest", "2026.12.01")
+	}
 	push("old", "2026.11.01")
 	tag("old", "latest", "2026.11.01")
 	mark("old", "2026.11.01", lifecycle.Marker{EndOfLife: "2026-12-31", Date: "2026-12-01", Reason: "retired: merged into team", Replacement: "team"})
@@ -93,7 +101,12 @@ func TestLaunchersGolden(t *testing.T) {
 	require.NoError(t, err)
 	ls := launcher.Of(l, rep, "2026-12-07")
 
-	require.Len(t, ls.Images, 2, "team and base; old is retired, dl unpublished")
+	var names, servers []string
+	for _, im := range ls.Images {
+		names, servers = append(names, im.Name), append(servers, im.Server)
+	}
+	assert.Equal(t, []string{"team", "base", "code", "rs"}, names, "old is retired, dl unpublished, plain starts no server")
+	assert.Equal(t, []string{"jupyter", "jupyter", "vscode", "rstudio"}, servers, "team inherits base's")
 	team := ls.Images[0]
 	assert.Equal(t, "team", team.Name, "team environments first, the default")
 	assert.True(t, team.Default)
@@ -114,6 +127,9 @@ func TestLaunchersGolden(t *testing.T) {
 		goldentest.Check(t, name, bytes.ReplaceAll(b, []byte(addr), []byte(hostStandIn)))
 	}
 	assert.Contains(t, hub.String(), "mem_limit: 1536M", "1.5Gi in KubeSpawner's byte form")
+	assert.NotContains(t, hub.String(), "/ds/rs@", "JupyterHub lists Jupyter images")
+	assert.Contains(t, kf.String(), "imageGroupTwo:\n    value: "+addr+"/ds/rs@"+dg["rs@2026.12.01"], "RStudio in group two")
+	assert.Contains(t, kf.String(), "imageGroupOne:\n    value: "+addr+"/ds/code@"+dg["code@2026.12.01"], "VS Code in group one")
 }
 
 func TestByteSpec(t *testing.T) {

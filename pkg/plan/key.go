@@ -65,6 +65,7 @@ var unkeyedFields = map[string]string{
 	"RootfsByPlatform":   "a rootfs part per platform",
 	"Test":               "tests check a version; they do not make it",
 	"Sizes":              "size presets are how sessions run a version, not what it holds",
+	"Server":             "which launcher lists offer a version, not what it holds",
 	"PlatformsInherited": "Platforms holds the effective platforms",
 	"Tags":               "moving tags point at versions; they do not make them",
 	"Deprecated":         "retirement marks versions; it does not make them",

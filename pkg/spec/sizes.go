@@ -84,6 +84,29 @@ func gpuCount(g *GPU) int {
 	return g.Count
 }
 
+// Session servers (Image.Server).
+const (
+	ServerJupyter = "jupyter"
+	ServerVSCode  = "vscode"
+	ServerRStudio = "rstudio"
+	ServerNone    = "none"
+)
+
+// ServerOf returns the session server im starts: its own server, else
+// its nearest ancestor's in the library, else ServerNone.
+func (l *Library) ServerOf(im *Image) string {
+	for seen := 0; im != nil && seen <= len(l.Images); seen++ {
+		if im.Server != "" {
+			return im.Server
+		}
+		if im.Parent == "" {
+			break
+		}
+		im = l.Image(im.Parent)
+	}
+	return ServerNone
+}
+
 // SizesOf returns the presets im offers, the default first: those its
 // sizes name, in order, else every preset without a GPU, smallest first.
 func (l *Library) SizesOf(im *Image) []*Size {

@@ -68,6 +68,33 @@ func TestSizes(t *testing.T) {
 	}
 }
 
+// TestServerOf: an image's session server is its own, else its nearest
+// ancestor's, else none; a value the schema does not know is positioned.
+func TestServerOf(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "a.cue", `package x
+registry: "r.example/x"
+images: base: {from: "debian:12"}
+images: lab: {parent: "base", server: "jupyter"}
+images: team: {parent: "lab"}
+images: batch: {parent: "team", server: "none"}
+images: rs: {parent: "base", server: "rstudio"}
+`)
+	lib, err := Load(dir)
+	require.NoError(t, err)
+	for name, want := range map[string]string{"base": ServerNone, "lab": ServerJupyter, "team": ServerJupyter, "batch": ServerNone, "rs": ServerRStudio} {
+		assert.Equal(t, want, lib.ServerOf(lib.Image(name)), name)
+	}
+	write(t, dir, "a.cue", `package x
+registry: "r.example/x"
+images: base: {from: "debian:12", server: "jupyterlab"}
+`)
+	_, err = Load(dir)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "a.cue:3:")
+	assert.Contains(t, err.Error(), "server")
+}
+
 func TestQuantityBytes(t *testing.T) {
 	for q, want := range map[string]int64{"512Mi": 512 << 20, "8Gi": 8 << 30, "1.5Gi": 1536 << 20, "1G": 1e9, "100": 100, "0.1Ki": 103} {
 		got, ok := quantityBytes(q)

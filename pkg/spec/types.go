@@ -261,7 +261,10 @@ type Image struct {
 	Tags               []string `json:"tags,omitempty"`
 	// Sizes name the size presets sessions of the image may use, the
 	// first the default (Library.SizesOf). Not part of the content key.
-	Sizes      []string     `json:"sizes,omitempty"`
+	Sizes []string `json:"sizes,omitempty"`
+	// Server is the session server the image starts as written ("" when
+	// unset; Library.ServerOf resolves it). Not part of the content key.
+	Server     string       `json:"server,omitempty"`
 	Deprecated *Deprecation `json:"deprecated,omitempty"`
 	// VersionTags maps a tag prefix to a locked package ("python3",
 	// "pip:pandas", "r:ggplot2"): each adds the moving tag
