@@ -29,7 +29,8 @@ type Preset struct {
 	Memory      string    `json:"memory"`
 	GPU         *spec.GPU `json:"gpu,omitempty"`
 	Description string    `json:"description,omitempty"`
-	// Images are the images that offer it; Default those whose default
+	// Images are the images that offer it (those that start a session
+	// server, spec.Library.ServerOf); Default those whose default
 	// it is.
 	Images  []string `json:"images"`
 	Default []string `json:"default"`
@@ -70,6 +71,9 @@ func Of(lib *spec.Library) *Report {
 	for _, s := range lib.SortedSizes() {
 		pr := Preset{Name: s.Name, CPU: s.CPU, Memory: s.Memory, GPU: s.GPU, Description: s.Description, Images: []string{}, Default: []string{}, Fits: []Fit{}}
 		for _, im := range lib.Images {
+			if lib.ServerOf(im) == spec.ServerNone {
+				continue // no sessions: launchers do not offer it
+			}
 			for i, o := range lib.SizesOf(im) {
 				if o.Name == s.Name {
 					pr.Images = append(pr.Images, im.Name)

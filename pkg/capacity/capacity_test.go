@@ -28,8 +28,9 @@ sizes: {
 	large:  {cpu: 6, memory: "48Gi"}
 	gpu:    {cpu: 8, memory: "64Gi", gpu: {count: 1}}
 }
-images: base: {from: "debian:12"}
-images: ml: {parent: "base", sizes: ["gpu", "large"]}
+images: base: {from: "debian:12"} // starts no server: not counted
+images: lab: {parent: "base", server: "jupyter"}
+images: ml: {parent: "lab", sizes: ["gpu", "large"]}
 `), 0o644))
 	lib, err := spec.Load(dir)
 	require.NoError(t, err)
