@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/imgctl/imgctl/pkg/lock"
 	"slices"
 	"strings"
 
@@ -15,6 +14,8 @@ import (
 
 	"github.com/imgctl/imgctl/pkg/changelog"
 	"github.com/imgctl/imgctl/pkg/inventory"
+	"github.com/imgctl/imgctl/pkg/lock"
+	"github.com/imgctl/imgctl/pkg/readmodel"
 	"github.com/imgctl/imgctl/pkg/regclient"
 	"github.com/imgctl/imgctl/pkg/spec"
 )
@@ -101,7 +102,10 @@ policy.sbom false, or before imgctl made SBOMs); the rest is still shown.`,
 }
 
 // diffVersions picks FROM and TO: the ones given, else latest for TO and
-// the dated version before TO for FROM.
+// the version imgctl published before TO for FROM. Tags imgctl did not
+// write (a hand-pushed latest, a dated-looking tag on a foreign image, a
+// tag whose manifest is gone) are never picked: a named one is compared
+// as asked.
 func diffVersions(ctx context.Context, c *regclient.Client, repo string, given []string) (from, to string, err error) {
 	if len(given) == 2 {
 		return given[0], given[1], nil
@@ -114,17 +118,32 @@ func diffVersions(ctx context.Context, c *regclient.Client, repo string, given [
 	if len(vs) == 0 {
 		return "", "", fmt.Errorf("no published version in %s", repo)
 	}
+	remote := readmodel.Remote{C: c}
+	written := func(v string) (bool, error) {
+		m, err := remote.Manifest(ctx, repo+":"+v)
+		if errors.Is(err, regclient.ErrNotFound) {
+			return false, nil // a dangling tag
+		}
+		return m.Written(), err
+	}
+	if m, err := remote.Manifest(ctx, repo+":latest"); err == nil && !m.Written() {
+		return "", "", fmt.Errorf("latest points at an image imgctl did not publish (%s): name FROM and TO", published.ShortDigest(m.Digest))
+	}
 	if to, err = latestVersion(ctx, c, repo, vs); err != nil {
 		return "", "", err
 	}
 	if len(given) == 1 {
 		return given[0], to, nil
 	}
-	i := slices.Index(vs, to)
-	if i <= 0 {
-		return "", "", fmt.Errorf("latest is %s, the first version: nothing to compare it with (name FROM and TO)", to)
+	for i := slices.Index(vs, to) - 1; i >= 0; i-- {
+		switch ok, err := written(vs[i]); {
+		case err != nil:
+			return "", "", err
+		case ok:
+			return vs[i], to, nil
+		}
 	}
-	return vs[i-1], to, nil
+	return "", "", fmt.Errorf("latest is %s, the first version imgctl published: nothing to compare it with (name FROM and TO)", to)
 }
 
 // registryChangelog counts, for the publish summary, the package changes

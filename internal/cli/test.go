@@ -18,6 +18,7 @@ import (
 	"github.com/imgctl/imgctl/pkg/buildpool"
 	"github.com/imgctl/imgctl/pkg/imagetest"
 	"github.com/imgctl/imgctl/pkg/publish"
+	"github.com/imgctl/imgctl/pkg/readmodel"
 	"github.com/imgctl/imgctl/pkg/regclient"
 	"github.com/imgctl/imgctl/pkg/spec"
 )
@@ -152,9 +153,7 @@ Images without tests, or without the version, are reported as skipped.`,
 				}
 			}
 			if asJSON {
-				enc := json.NewEncoder(s.out)
-				enc.SetIndent("", "  ")
-				if err := enc.Encode(rep); err != nil {
+				if err := writeTestJSON(s.out, rep); err != nil {
 					return err
 				}
 			} else {
@@ -184,7 +183,7 @@ func testImage(ctx context.Context, c *regclient.Client, suites suiteFor, im *sp
 	if tag == "" {
 		tag = "latest"
 	}
-	digest, plats, err := c.Platforms(ctx, repo+":"+tag)
+	m, err := readmodel.Remote{C: c}.Manifest(ctx, repo+":"+tag)
 	if errors.Is(err, regclient.ErrNotFound) {
 		r.Skipped = "no version " + tag + " published"
 		return r, nil
@@ -192,7 +191,14 @@ func testImage(ctx context.Context, c *regclient.Client, suites suiteFor, im *sp
 	if err != nil {
 		return r, err
 	}
-	r.Digest = digest
+	if !m.Written() {
+		// A hand-pushed latest, a dated-looking tag of another tool: the
+		// spec's tests are not its tests.
+		r.Skipped = tag + " points at an image imgctl did not publish (" + published.ShortDigest(m.Digest) + ")"
+		return r, nil
+	}
+	r.Digest = m.Digest
+	plats := m.Platforms
 	r.Version = version
 	if version == "" {
 		tags, err := c.ListTags(ctx, repo)
@@ -222,6 +228,16 @@ func testImage(ctx context.Context, c *regclient.Client, suites suiteFor, im *sp
 	return r, nil
 }
 
+// writeTestJSON renders the report as indented JSON (format_version 1).
+func writeTestJSON(w io.Writer, rep testReport) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(rep)
+}
+
+// writeTestText renders the report: per image its result and each
+// platform's commands, a failure's output indented below it, then the
+// counts.
 func writeTestText(w io.Writer, rep testReport) {
 	for _, r := range rep.Images {
 		switch {
