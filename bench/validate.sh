@@ -11,6 +11,12 @@
 # come from /usr/bin/time. Prints a Markdown table of medians and ratios
 # imgctl/cue to stdout (and to BENCH_OUT/validate.md); logs go to stderr.
 #
+# BENCH_PRESETS=1 writes the libraries with size presets and node pools
+# (genlib -presets). BENCH_PRESETS=compare also measures, per size of at
+# least 1,000, imgctl validate of the library with presets against the same
+# library without (interleaved, the same runs), and prints that ratio in a
+# second table: presets must not make validate slower.
+#
 # The issue's target is imgctl <= 1.5x cue vet in time and memory at 1,000
 # and 5,000 images. The script reports it; it does not fail on it (timings
 # on a shared machine are noisy). It fails when either tool rejects a library.
@@ -77,9 +83,12 @@ table=$work/table.md
 	echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|:--|"
 } >"$table"
 
+PRESETS=${BENCH_PRESETS:-}
+genflags=()
+[[ -n $PRESETS ]] && genflags=(-presets)
 for n in $SIZES; do
 	lib=$work/lib$n
-	"$work/genlib" -n "$n" -registry 127.0.0.1:5000/bench -out "$lib"
+	"$work/genlib" -n "$n" -registry 127.0.0.1:5000/bench "${genflags[@]}" -out "$lib"
 	log "$n images: warm-up"
 	: >"$work/samples"
 	measure warm "$lib" "$IMGCTL" validate .
@@ -104,6 +113,27 @@ for n in $SIZES; do
 		printf "| %d | %.3f | %.3f | %s | %.2f | %.2f | %s | %.0f | %.0f | %s | %s |\n",
 			n, iw, cw, rw, ic, cc, rc, im / 1024, cm / 1024, rm, v }' >>"$table"
 	cp "$work/samples" "$OUT/validate-$n.samples"
+	if [[ $PRESETS == compare ]] && ((n >= 1000)); then
+		plain=$work/plain$n
+		"$work/genlib" -n "$n" -registry 127.0.0.1:5000/bench -out "$plain"
+		: >"$work/samples"
+		measure warm "$plain" "$IMGCTL" validate .
+		for ((i = 1; i <= RUNS; i++)); do
+			log "$n images: presets against none, run $i/$RUNS"
+			if ((i % 2)); then
+				measure presets "$lib" "$IMGCTL" validate .
+				measure plain "$plain" "$IMGCTL" validate .
+			else
+				measure plain "$plain" "$IMGCTL" validate .
+				measure presets "$lib" "$IMGCTL" validate .
+			fi
+		done
+		pw=$(median presets 2) nw=$(median plain 2) pc=$(median presets 3) nc=$(median plain 3)
+		printf '| %d | %.3f | %.3f | %s | %.2f | %.2f | %s |\n' "$n" "$pw" "$nw" "$(ratio "$pw" "$nw")" \
+			"$pc" "$nc" "$(ratio "$pc" "$nc")" >>"$work/presets.md"
+		cp "$work/samples" "$OUT/validate-presets-$n.samples"
+		rm -rf "$plain"
+	fi
 	rm -rf "$lib"
 done
 
@@ -111,4 +141,12 @@ done
 	echo "validate benchmark: $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores, median of $RUNS interleaved runs"
 	echo
 	cat "$table"
+	if [[ -s $work/presets.md ]]; then
+		echo
+		echo "imgctl validate with size presets against the same library without:"
+		echo
+		echo "| images | presets wall (s) | none wall (s) | wall ratio | presets CPU (s) | none CPU (s) | CPU ratio |"
+		echo "|---:|---:|---:|---:|---:|---:|---:|"
+		cat "$work/presets.md"
+	fi
 } | tee "$OUT/validate.md"

@@ -21,6 +21,7 @@ func main() {
 	flag.IntVar(&o.PinEvery, "pin-every", 0, "pin every Nth team to -pin-version of its family (0: none)")
 	flag.StringVar(&o.PinVersion, "pin-version", "2026.11.01", "version pinned teams use")
 	flag.StringVar(&o.RootFrom, "root-from", "", "the root's external base, REPO@sha256:… (\"\": a made-up debian digest no registry serves)")
+	flag.BoolVar(&o.Presets, "presets", false, "add size presets and node pools, families as Jupyter images, every third team with its own sizes")
 	flag.Parse()
 	if *out == "" || flag.NArg() > 0 {
 		fmt.Fprintln(os.Stderr, "usage: genlib -out DIR [-n N] [-registry HOST:PORT/PREFIX] [-seed S] [-import-schema=false] [-pin-every K] [-root-from REF]")

@@ -55,6 +55,11 @@ type Options struct {
 	// RootFrom, a made-up digest of debian no registry serves: enough to
 	// load and validate, not to plan, since plan reads its external bases.
 	RootFrom string
+	// Presets adds size presets (small, medium, large, gpu) and node pools
+	// to the library, makes every family a Jupyter image (server), and
+	// gives every third team its own sizes. It draws nothing from Seed's
+	// sequence: the other fields are as without it.
+	Presets bool
 }
 
 // Shape is how many images of each kind a library has.
@@ -109,7 +114,7 @@ func Write(dir string, o Options) error {
 		t := teamWords[i%len(teamWords)]
 		name := fmt.Sprintf("%s-%04d", t, i+1)
 		pin := o.PinEvery > 0 && (i+1)%o.PinEvery == 0
-		files[name+".cue"] = g.team(name, t, fams[g.rng.IntN(len(fams))], pin)
+		files[name+".cue"] = g.team(name, t, fams[g.rng.IntN(len(fams))], pin, o.Presets && i%3 == 0)
 	}
 	if o.ImportSchema {
 		if err := vendorSchema(files); err != nil {
@@ -225,10 +230,34 @@ func (g *gen) library() string {
 		// The form docs/spec.md recommends: embedding schema.#Library does
 		// not close the images in CUE v0.17, these constraints do.
 		fmt.Fprintf(&b, "import %q\n\n", schemas.ImportPath)
-		b.WriteString("registry: schema.#Registry\npolicy:   schema.#Policy\nimages: [string]: schema.#Image\n\n")
+		b.WriteString("registry: schema.#Registry\npolicy:   schema.#Policy\nimages: [string]: schema.#Image\n")
+		if g.o.Presets {
+			b.WriteString("sizes: [string]:  schema.#Size\n")
+		}
+		b.WriteString("\n")
 	}
 	fmt.Fprintf(&b, "registry: %s\n\n", strconv.Quote(g.o.Registry))
-	b.WriteString("policy: {\n\tgraceDays:     30\n\tdeprecatedTag: true\n}\n\n")
+	if g.o.Presets {
+		b.WriteString(`policy: {
+	graceDays:     30
+	deprecatedTag: true
+	nodePools: {
+		standard: {cpu: 16, memory: "64Gi"}
+		gpu: {cpu: 32, memory: "192Gi", gpu: {count: 4}}
+	}
+}
+
+sizes: {
+	small: {cpu: 1, memory: "4Gi", description: "Notebooks and light analysis"}
+	medium: {cpu: 2, memory: "8Gi", description: "Most analysis"}
+	large: {cpu: 8, memory: "32Gi", description: "Model training on CPU"}
+	gpu: {cpu: 8, memory: "48Gi", gpu: {count: 1}, description: "Deep learning on one GPU"}
+}
+
+`)
+	} else {
+		b.WriteString("policy: {\n\tgraceDays:     30\n\tdeprecatedTag: true\n}\n\n")
+	}
 	b.WriteString(`// _team is the common shape of a team environment.
 _team: {
 	team: string
@@ -264,10 +293,13 @@ func (g *gen) family(f family) string {
 	w.strMap("labels", [][2]string{{"org.example.family", f.lang.name}, {"org.example.tier", "family"}})
 	w.list("cmd", f.lang.cmd)
 	w.list("tags", []string{f.lang.version})
+	if g.o.Presets {
+		w.str("server", "jupyter")
+	}
 	return w.done()
 }
 
-func (g *gen) team(name, team string, f family, pin bool) string {
+func (g *gen) team(name, team string, f family, pin, sizes bool) string {
 	w := newImage(name, "_team & ")
 	w.str("description", fmt.Sprintf("%s environment %s on %s: %s", team, name, f.name, strings.Join(g.pick(f.lang.extra, 2, 2), " and ")))
 	parent := f.name
@@ -307,6 +339,9 @@ func (g *gen) team(name, team string, f family, pin bool) string {
 	w.list("run", g.pick(runSteps, 1, 3))
 	if g.rng.IntN(4) == 0 {
 		w.ints("ports", []int{8000 + g.rng.IntN(1000)})
+	}
+	if sizes {
+		w.list("sizes", []string{"medium", "small"})
 	}
 	return w.done()
 }
