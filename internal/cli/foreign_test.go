@@ -137,3 +137,28 @@ func TestTestOutputGolden(t *testing.T) {
 	goldentest.Check(t, "test.txt", text.Bytes())
 	goldentest.Check(t, "test.json", js.Bytes())
 }
+
+// TestLauncherWarnsWhenNothingIsOffered: a library whose images start no
+// session server gets empty lists and a warning saying what to set; one
+// whose server images have no current version, a warning saying that.
+func TestLauncherWarnsWhenNothingIsOffered(t *testing.T) {
+	r := newForeignRepo(t)
+	r.tag("latest", r.push("2026.12.01", true, nil))
+	code, out, errOut := r.run("launcher", "json", r.dir, "--date", "2026-12-07")
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, out, `"images": []`)
+	assert.Contains(t, errOut, `no image starts a session server, so none is offered: set server: "jupyter"`)
+
+	lib := "package lib\nregistry: \"" + r.addr + "/ds\"\nimages: team: {from: \"debian:12\", server: \"jupyter\"}\nimages: never: {parent: \"team\"}\n"
+	require.NoError(t, os.WriteFile(filepath.Join(r.dir, "lib.cue"), []byte(lib), 0o644))
+	code, out, errOut = r.run("launcher", "json", r.dir, "--date", "2026-12-07")
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, out, `"name": "team"`)
+	assert.Empty(t, errOut, "team is offered")
+
+	lib = "package lib\nregistry: \"" + r.addr + "/ds\"\nimages: lab: {from: \"debian:12\", server: \"jupyter\"}\n"
+	require.NoError(t, os.WriteFile(filepath.Join(r.dir, "lib.cue"), []byte(lib), 0o644))
+	code, _, errOut = r.run("launcher", "jupyterhub", r.dir)
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, errOut, "none of the 1 images that start a session server has a current published version")
+}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/imgctl/imgctl/pkg/launcher"
 	"github.com/imgctl/imgctl/pkg/readmodel"
+	"github.com/imgctl/imgctl/pkg/spec"
 	"github.com/imgctl/imgctl/pkg/status"
 )
 
@@ -60,6 +61,21 @@ default first). Regenerate after each publish (see docs/launchers.md).`,
 					return err
 				}
 				ls := launcher.Of(lib, rep, day)
+				if len(ls.Images) == 0 {
+					// An empty list is valid output (nothing to offer yet),
+					// but usually a library that names no server.
+					servers := 0
+					for _, im := range lib.Images {
+						if lib.ServerOf(im) != spec.ServerNone {
+							servers++
+						}
+					}
+					if servers == 0 {
+						fmt.Fprintln(s.errOut, "imgctl: warning: no image starts a session server, so none is offered: set server: \"jupyter\" (or vscode, rstudio) on the images sessions start from (docs/launchers.md)")
+					} else {
+						fmt.Fprintf(s.errOut, "imgctl: warning: none of the %d images that start a session server has a current published version to offer\n", servers)
+					}
+				}
 				write := func(w io.Writer) error {
 					switch kind.use {
 					case "jupyterhub":
