@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -135,6 +136,8 @@ func TestExampleEnvironmentsWorkForTheirUsers(t *testing.T) {
 	require.NoError(t, err)
 	segmentsSum := fmt.Sprintf("%x", sha256.Sum256(segments))
 	port := freePort(t)
+	hubVersion, err := exec.Command("jupyterhub", "--version").Output()
+	require.NoError(t, err, "Debian's jupyterhub (hack/install-deps.sh apt)")
 
 	checks := []struct {
 		image, what, script, want string
@@ -158,6 +161,8 @@ func TestExampleEnvironmentsWorkForTheirUsers(t *testing.T) {
 		// notebook: the server starts as the user and answers /api; its kernels use the environment.
 		{"notebook", "runs as the unprivileged user", `id -u`, "1000", ""},
 		{"notebook", "notebook server answers /api", notebookScript(port), `"version"`, ""},
+		{"notebook", "jupyterhub-singleuser at the hub's version", `jupyterhub-singleuser --version`, strings.TrimSpace(string(hubVersion)), ""},
+		{"notebook", "a kernel started by the hub's single-user Python runs in the environment", kernelScript, "kernel: /opt/venv/bin/python3", ""},
 		{"notebook", "pip install at runtime, as the user", `pip install --no-cache-dir --index-url ` + pypi.URL + `/simple/ imgctlprobe >/dev/null && python3 -c "import imgctlprobe; print(imgctlprobe.VALUE)"`, "from the private index", ""},
 		// credit-risk: R loads ggplot2 and installs from a CRAN-like repository as the user.
 		{"credit-risk", "runs as the unprivileged user", `id -u`, "1000", ""},
@@ -185,6 +190,24 @@ func TestExampleEnvironmentsWorkForTheirUsers(t *testing.T) {
 	}
 	require.True(t, cran.Requested("/src/contrib/imgctlprobe_1.0.tar.gz"), "install.packages did not fetch from the loopback repository: %q", cran.Requests())
 }
+
+// kernelScript starts the default kernel as jupyterhub-singleuser's Python
+// (Debian's /usr/bin/python3) would and prints the kernel's own Python:
+// %pip install in a notebook installs where that Python does.
+const kernelScript = `/usr/bin/python3 - <<'EOF'
+from jupyter_client.manager import start_new_kernel
+km, kc = start_new_kernel(kernel_name="python3")
+try:
+    kc.execute("import sys; print('kernel:', sys.executable)")
+    while True:
+        msg = kc.get_iopub_msg(timeout=60)
+        if msg["msg_type"] == "stream":
+            print(msg["content"]["text"].strip())
+            break
+finally:
+    kc.stop_channels()
+    km.shutdown_kernel(now=True)
+EOF`
 
 // notebookScript starts the image's notebook server the way its cmd does
 // (python3 -m notebook) on port and prints what /api answers.
