@@ -10,6 +10,8 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"github.com/google/go-containerregistry/pkg/v1/static"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
 // BuildKit's annotation on the attestation manifests of an index.
@@ -171,3 +173,31 @@ func (c *Client) Referrers(ctx context.Context, repo, digest string) ([]string, 
 	}
 	return out, nil
 }
+
+// PutArtifact writes raw, an OCI image manifest whose config and layers
+// are all the empty blob `{}` (an artifact that carries annotations only),
+// to repo under tag: the blob first (a HEAD when present), then the
+// manifest. Writing the same bytes again changes nothing.
+func (c *Client) PutArtifact(ctx context.Context, repo, tag string, raw []byte) error {
+	r, err := c.Repository(repo)
+	if err != nil {
+		return err
+	}
+	opts, err := c.WriteOptions(ctx, r)
+	if err != nil {
+		return err
+	}
+	if err := remote.WriteLayer(r, static.NewLayer([]byte("{}"), types.OCIEmptyJSON), opts...); err != nil {
+		return c.fail("uploading the empty blob", r, err)
+	}
+	if err := remote.Put(r.Tag(tag), rawOCIManifest(raw), opts...); err != nil {
+		return c.fail("writing "+tag, r, err)
+	}
+	return nil
+}
+
+// rawOCIManifest hands manifest bytes to remote.Put as they are.
+type rawOCIManifest []byte
+
+func (r rawOCIManifest) RawManifest() ([]byte, error)        { return r, nil }
+func (r rawOCIManifest) MediaType() (types.MediaType, error) { return types.OCIManifestSchema1, nil }

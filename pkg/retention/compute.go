@@ -219,16 +219,19 @@ func deletion(im *status.Image, v *status.Version, kept map[string]bool) *Deleti
 		seen[ch.Digest] = true
 	}
 	d.Manifests = append(d.Manifests, Manifest{Digest: v.Digest, Kind: IndexManifest})
-	for _, t := range im.Tags {
-		if t == v.Version || t == v.Version+published.DeprecatedSuffix {
-			d.Tags = append(d.Tags, t)
-		}
+	// The version's own tag last: while it is listed, a re-run sees the
+	// version (and the tags still to delete).
+	if slices.Contains(im.Tags, v.Version+published.DeprecatedSuffix) {
+		d.Tags = append(d.Tags, v.Version+published.DeprecatedSuffix)
 	}
 	// Other dated tags of the same digest (all deleted, or it is kept).
 	for _, o := range im.Versions {
 		if o.Digest == v.Digest && o.Version != v.Version {
 			d.Tags = append(d.Tags, o.Version)
 		}
+	}
+	if slices.Contains(im.Tags, v.Version) {
+		d.Tags = append(d.Tags, v.Version)
 	}
 	return d
 }

@@ -114,8 +114,8 @@ type Version struct {
 // of those manifests (lifecycle markers, signatures, attestations, the
 // OCI fallback indexes), which prune finds when it applies the plan.
 type Deletion struct {
-	// Tags are the tags that go with the index (the version, its
-	// -deprecated tag).
+	// Tags are the tags that go with the index, in the order they are
+	// deleted: its -deprecated tag, then the version's own tag last.
 	Tags []string `json:"tags"`
 	// Manifests are the platform and attestation manifests to delete,
 	// then the index (last).

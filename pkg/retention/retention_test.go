@@ -231,7 +231,7 @@ func TestCompute(t *testing.T) {
 		}
 	}
 	require.NotNil(t, del)
-	assert.Equal(t, []string{"2025.11.01", "2025.11.01-deprecated"}, del.Tags)
+	assert.Equal(t, []string{"2025.11.01-deprecated", "2025.11.01"}, del.Tags)
 	assert.Equal(t, []retention.Manifest{
 		{Digest: dg("a" + base + "2025.11.01"), Kind: retention.AttestationManifest},
 		{Digest: dg(base + "2025.11.01"), Kind: retention.IndexManifest},
