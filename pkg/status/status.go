@@ -597,7 +597,7 @@ func versionState(v Version) string {
 		parts = append(parts, s)
 	}
 	if v.Prune != "" {
-		parts = append(parts, "next prune deletes it: "+v.Prune)
+		parts = append(parts, "next prune deletes it (unless in use): "+v.Prune)
 	}
 	if len(parts) == 0 {
 		return "current"
