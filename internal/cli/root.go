@@ -117,6 +117,7 @@ func newRoot(s streams) *cobra.Command {
 		newVulnDBCmd(s),
 		newSizesCmd(s),
 		newLauncherCmd(s),
+		newPruneCmd(s),
 	)
 	return root
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/imgctl/imgctl/pkg/inventory"
 	"github.com/imgctl/imgctl/pkg/readmodel"
+	"github.com/imgctl/imgctl/pkg/retention"
 	"github.com/imgctl/imgctl/pkg/spec"
 	"github.com/imgctl/imgctl/pkg/status"
 	"github.com/imgctl/imgctl/pkg/verify"
@@ -31,7 +32,9 @@ digest and date, which one is latest, which are deprecated with their end-of-lif
 date and successor, a retired image's replacement, the parent version each
 version was built on, each version's compressed size per platform, and whether
 it is signed and carries an SBOM and provenance for its platforms (imgctl verify
-checks the signature with a key).
+checks the signature with a key). With policy.retention, the versions the next
+imgctl prune would delete say so, and why (without --in-use files: prune may
+keep more).
 
 With --packages, status lists instead the packages of the latest version (or
 --version V) of each NAME, grouped by ecosystem (deb, python, R, other), as its
@@ -71,6 +74,15 @@ version's "packages".`,
 			r, err := status.Collect(cmd.Context(), lib, readmodel.Remote{C: c}, opts)
 			if err != nil {
 				return err
+			}
+			// What the next prune deletes, judged on the whole library
+			// (a version may be the base of one not asked for).
+			if lib.Policy.Retention != nil && len(args) == 0 && !packages {
+				obs, err := retention.ObserveTargets(cmd.Context(), lib, readmodel.Remote{C: c}, r, f.jobs)
+				if err != nil {
+					return err
+				}
+				r.SetPrune(retention.Compute(retention.Input{Library: lib, Observation: obs, Day: time.Now().UTC()}).Deletions())
 			}
 			switch {
 			case asJSON:

@@ -21,7 +21,7 @@ import (
 )
 
 // registryConfig is the docker-registry configuration: filesystem storage,
-// deletes disabled (the default; stated for the reader), loopback only.
+// deletes disabled unless asked for (RegistryOptions.Delete), loopback only.
 // Keep it in step with hack/registry.sh.
 const registryConfig = `version: 0.1
 log:
@@ -34,7 +34,7 @@ storage:
   cache:
     blobdescriptor: inmemory
   delete:
-    enabled: false
+    enabled: %t
 http:
   addr: %s
 `
@@ -55,6 +55,19 @@ func Registry(t testing.TB) string {
 // states no API call makes (a tag whose manifest revision is gone).
 func RegistryWithStorage(t testing.TB) (addr, storage string) {
 	t.Helper()
+	return RegistryWith(t, RegistryOptions{})
+}
+
+// RegistryOptions configure a distribution registry.
+type RegistryOptions struct {
+	// Delete enables deleting manifests (storage.delete.enabled). The
+	// default is false, distribution's own default.
+	Delete bool
+}
+
+// RegistryWith is [RegistryWithStorage] configured by o.
+func RegistryWith(t testing.TB, o RegistryOptions) (addr, storage string) {
+	t.Helper()
 	skipShort(t)
 	bin, err := exec.LookPath("docker-registry")
 	if err != nil {
@@ -67,7 +80,7 @@ func RegistryWithStorage(t testing.TB) (addr, storage string) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		d, err := startRegistry(bin, dir, addr)
+		d, err := startRegistry(bin, dir, addr, o.Delete)
 		if err == nil {
 			t.Cleanup(func() { d.stop(10 * time.Second) })
 			return addr, filepath.Join(dir, "storage")
@@ -83,10 +96,10 @@ func RegistryWithStorage(t testing.TB) (addr, storage string) {
 
 // startRegistry starts docker-registry on addr with state in dir. It
 // returns the daemon even on error, so callers can read its log.
-func startRegistry(bin, dir, addr string) (*daemon, error) {
+func startRegistry(bin, dir, addr string, del bool) (*daemon, error) {
 	cfg := filepath.Join(dir, "config.yml")
 	storage := filepath.Join(dir, "storage")
-	if err := os.WriteFile(cfg, fmt.Appendf(nil, registryConfig, storage, addr), 0o644); err != nil {
+	if err := os.WriteFile(cfg, fmt.Appendf(nil, registryConfig, storage, del, addr), 0o644); err != nil {
 		return &daemon{logPath: filepath.Join(dir, "registry.log")}, err
 	}
 	logPath := filepath.Join(dir, "registry.log")

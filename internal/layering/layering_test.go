@@ -26,6 +26,11 @@ var forbidden = map[string][]string{
 	"pkg/build":     {mod + "pkg/plan", mod + "pkg/publish", mod + "pkg/regclient"},
 	// The report reads through the vocabulary, not the planner.
 	"pkg/status": {mod + "pkg/build", mod + "pkg/publish", mod + "pkg/plan", "github.com/moby/buildkit"},
+	// Retention decides (pure, reading through the interfaces it
+	// declares; the status types it reads link registry clients in, so
+	// only the writing side is forbidden); prune applies the decision.
+	"pkg/retention": {mod + "pkg/build", mod + "pkg/publish", mod + "pkg/plan", mod + "pkg/readmodel", mod + "pkg/prune", "github.com/moby/buildkit"},
+	"pkg/prune":     {mod + "pkg/plan", mod + "pkg/build", mod + "pkg/publish", mod + "pkg/readmodel", "github.com/moby/buildkit"},
 	// Signing, attestation reading and verification only read or sign
 	// what is in a registry: no specs, plans, builds or publishes.
 	"pkg/signing": {"cuelang.org/", mod + "pkg/spec", mod + "pkg/plan", mod + "pkg/build", mod + "pkg/publish", "github.com/moby/buildkit"},

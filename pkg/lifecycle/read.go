@@ -3,12 +3,15 @@ package lifecycle
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 )
 
 // Read returns the lifecycle markers attached to subject in repo, sorted by
@@ -16,7 +19,9 @@ import (
 // the `sha256-<hex>` fallback tag on registries without it), keeps those
 // whose artifactType is ArtifactType, and reads each marker manifest, so the
 // annotations returned are the manifest's own rather than a registry's copy.
-// A subject with no referrers yields an empty slice and no error.
+// A subject with no referrers yields an empty slice and no error; a listed
+// entry whose manifest is gone (a fallback index outliving the markers an
+// interrupted prune deleted) is skipped.
 func Read(ctx context.Context, repo name.Repository, subject v1.Hash, opts ...remote.Option) ([]Marker, error) {
 	opts = withContext(ctx, opts)
 	descs, err := referrers(repo, subject, opts)
@@ -34,6 +39,11 @@ func Read(ctx context.Context, repo name.Repository, subject v1.Hash, opts ...re
 			continue
 		}
 		got, err := remote.Get(repo.Digest(d.Digest.String()), opts...)
+		if isManifestUnknown(err) {
+			// Listed in a fallback index, gone from the registry: a prune
+			// deleted the marker and was interrupted before the index.
+			continue
+		}
 		if err != nil {
 			return nil, fmt.Errorf("reading lifecycle marker %s: %w", d.Digest, err)
 		}
@@ -49,6 +59,23 @@ func Read(ctx context.Context, repo name.Repository, subject v1.Hash, opts ...re
 		return cmp.Or(cmp.Compare(a.Date, b.Date), cmp.Compare(a.Digest.String(), b.Digest.String()))
 	})
 	return out, nil
+}
+
+// isManifestUnknown reports a 404 or MANIFEST_UNKNOWN answer.
+func isManifestUnknown(err error) bool {
+	var te *transport.Error
+	if !errors.As(err, &te) {
+		return false
+	}
+	if te.StatusCode == http.StatusNotFound {
+		return true
+	}
+	for _, d := range te.Errors {
+		if d.Code == transport.ManifestUnknownErrorCode {
+			return true
+		}
+	}
+	return false
 }
 
 // referrers lists the descriptors referring to subject in repo, unfiltered.

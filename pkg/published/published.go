@@ -47,6 +47,9 @@ type Manifest struct {
 	// Platforms are the platforms of an image index ("linux/amd64", …);
 	// nil for a single image manifest.
 	Platforms []string `json:"platforms,omitempty"`
+	// Manifests are the manifests an image index names, in its order
+	// (nil for a single image manifest).
+	Manifests []Child `json:"manifests,omitempty"`
 }
 
 // Written reports whether imgctl published m: every version it writes
@@ -305,4 +308,38 @@ func BaseOf(ann map[string]string) (ref string, rootfs bool, err error) {
 		}
 	}
 	return "", false, nil
+}
+
+// Child is a manifest an image index names: a platform's image manifest,
+// or an attestation manifest (BuildKit's SBOM and provenance, platform
+// "unknown/unknown", annotation vnd.docker.reference.type).
+type Child struct {
+	Digest string `json:"digest"`
+	// Platform is the normalised platform of an image manifest; "" for
+	// an attestation manifest.
+	Platform string `json:"platform,omitempty"`
+	// Attestation says the manifest is an attestation manifest.
+	Attestation bool `json:"attestation,omitempty"`
+}
+
+// PruneSuffix ends the tag of a prune's tombstone, sha256-<hex of the
+// version's index>.imgctl-prune: written before a prune deletes anything
+// of a version and deleted last, so that an interrupted prune is finished
+// by the next one (see package prune).
+const PruneSuffix = ".imgctl-prune"
+
+// PruneTag is the tombstone tag of the version whose index is digest.
+func PruneTag(digest string) string {
+	return strings.Replace(digest, ":", "-", 1) + PruneSuffix
+}
+
+// ArtifactSubject is the digest an artifact tag (sha256-<hex>[.suffix])
+// attaches to, and the suffix after the hex ("" for the OCI fallback
+// index, ".sig", ".att", PruneSuffix, …); ok is false for other tags.
+func ArtifactSubject(tag string) (digest, suffix string, ok bool) {
+	if !isArtifactTag(tag) {
+		return "", "", false
+	}
+	hex := strings.TrimPrefix(tag, "sha256-")
+	return "sha256:" + hex[:64], hex[64:], true
 }

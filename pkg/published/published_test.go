@@ -107,3 +107,20 @@ func TestBaseOf(t *testing.T) {
 		t.Error("a base digest without a name is an error")
 	}
 }
+
+func TestArtifactSubject(t *testing.T) {
+	hex := "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+	for tag, want := range map[string][2]string{
+		"sha256-" + hex:                     {"sha256:" + hex, ""},
+		"sha256-" + hex + ".sig":            {"sha256:" + hex, ".sig"},
+		published.PruneTag("sha256:" + hex): {"sha256:" + hex, published.PruneSuffix},
+	} {
+		d, suffix, ok := published.ArtifactSubject(tag)
+		assert.True(t, ok, tag)
+		assert.Equal(t, want, [2]string{d, suffix}, tag)
+	}
+	for _, tag := range []string{"latest", "2026.12.07", "sha256-" + hex[:60], "v1"} {
+		_, _, ok := published.ArtifactSubject(tag)
+		assert.False(t, ok, tag)
+	}
+}

@@ -36,7 +36,7 @@ func (r Remote) Manifest(ctx context.Context, ref string) (*published.Manifest, 
 	if err != nil {
 		return nil, err
 	}
-	return &published.Manifest{Digest: m.Descriptor.Digest.String(), Annotations: m.Annotations, Platforms: m.Platforms}, nil
+	return &published.Manifest{Digest: m.Descriptor.Digest.String(), Annotations: m.Annotations, Platforms: m.Platforms, Manifests: m.Children}, nil
 }
 
 // Resolve returns the digest ref points at (a HEAD).

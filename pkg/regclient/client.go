@@ -273,6 +273,9 @@ type Manifest struct {
 	// normalised and sorted (attestation manifests left out); nil for a
 	// single image manifest.
 	Platforms []string
+	// Children are the manifests an index names, in its order (platform
+	// and attestation manifests); nil for a single image manifest.
+	Children []published.Child
 }
 
 // Get fetches the manifest ref points at.
@@ -292,7 +295,9 @@ func (c *Client) Get(ctx context.Context, ref string) (*Manifest, error) {
 	var m struct {
 		Annotations map[string]string `json:"annotations"`
 		Manifests   []struct {
-			Platform *v1.Platform `json:"platform"`
+			Digest      string            `json:"digest"`
+			Platform    *v1.Platform      `json:"platform"`
+			Annotations map[string]string `json:"annotations"`
 		} `json:"manifests"`
 	}
 	if err := json.Unmarshal(d.Manifest, &m); err != nil {
@@ -302,9 +307,17 @@ func (c *Client) Get(ctx context.Context, ref string) (*Manifest, error) {
 	if d.MediaType.IsIndex() {
 		var ps []v1.Platform
 		for _, e := range m.Manifests {
-			if e.Platform != nil {
+			ch := published.Child{Digest: e.Digest}
+			switch {
+			case e.Annotations[attestationTypeKey] == attestationType || e.Platform != nil && e.Platform.OS == "unknown":
+				ch.Attestation = true
+			case e.Platform != nil:
 				ps = append(ps, *e.Platform)
+				if p := platformList([]v1.Platform{*e.Platform}); len(p) == 1 {
+					ch.Platform = p[0]
+				}
 			}
+			out.Children = append(out.Children, ch)
 		}
 		out.Platforms = platformList(ps)
 	}

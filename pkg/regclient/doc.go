@@ -1,5 +1,8 @@
 // Package regclient is imgctl's registry client: listing tags, reading and
-// resolving manifests, and writing tags, on top of go-containerregistry.
+// resolving manifests, writing tags, and — for imgctl prune only —
+// deleting manifests and tags and listing referrers, on top of
+// go-containerregistry. CheckDelete tells a registry that refuses deletes
+// (ErrDeleteDisabled) without deleting anything.
 //
 // It owns the connection pool (one authenticated transport per registry, so
 // the auth handshake happens once), plain HTTP only for loopback or

@@ -65,6 +65,10 @@ func decode(ev evaluated, dir string, lenient bool, c *collector) (*Library, *sy
 					Until  string   `json:"until"`
 				} `json:"ignore"`
 			} `json:"vulnerabilities"`
+			Retention *struct {
+				AfterEndOfLifeDays *int `json:"afterEndOfLifeDays"`
+				KeepNewest         *int `json:"keepNewest"`
+			} `json:"retention"`
 		}
 		if err := pv.Decode(&p); err != nil {
 			report(err)
@@ -119,6 +123,16 @@ func decode(ev evaluated, dir string, lenient bool, c *collector) (*Library, *sy
 		}
 		if p.VulnDB != nil {
 			lib.Policy.VulnDB, lib.Policy.VulnDBPos = *p.VulnDB, at("vulnDB")
+		}
+		if rp := p.Retention; rp != nil {
+			r := &Retention{AfterEndOfLifeDays: DefaultAfterEndOfLifeDays, KeepNewest: DefaultKeepNewest, Pos: at("retention")}
+			if rp.AfterEndOfLifeDays != nil {
+				r.AfterEndOfLifeDays = *rp.AfterEndOfLifeDays
+			}
+			if rp.KeepNewest != nil {
+				r.KeepNewest = *rp.KeepNewest
+			}
+			lib.Policy.Retention = r
 		}
 		if vp := p.Vulns; vp != nil {
 			vs := &lib.Policy.Vulnerabilities

@@ -139,6 +139,9 @@ type Policy struct {
 	VulnDBPos Pos `json:"-"`
 	// Vulnerabilities is the publish gate and the accepted risks.
 	Vulnerabilities Vulnerabilities `json:"vulnerabilities"`
+	// Retention is policy.retention; nil when unset: imgctl prune then
+	// deletes nothing.
+	Retention *Retention `json:"retention,omitempty"`
 	// NodePools are the cluster's node shapes, by name.
 	NodePools map[string]*NodePool `json:"nodePools,omitempty"`
 }
@@ -195,6 +198,22 @@ const (
 // DefaultSignKeyEnv is the environment variable that names the signing
 // key file when policy.signKeyEnv is unset.
 const DefaultSignKeyEnv = "IMGCTL_SIGN_KEY"
+
+// Retention is policy.retention: which versions imgctl prune deletes.
+type Retention struct {
+	// AfterEndOfLifeDays is how long a version stays after its end of life.
+	AfterEndOfLifeDays int `json:"afterEndOfLifeDays"`
+	// KeepNewest is how many of an image's newest dated versions are kept.
+	KeepNewest int `json:"keepNewest"`
+	// Pos is where retention is set.
+	Pos Pos `json:"-"`
+}
+
+// The defaults of the fields of policy.retention.
+const (
+	DefaultAfterEndOfLifeDays = 90
+	DefaultKeepNewest         = 5
+)
 
 // DefaultPolicy is the policy of a library that does not set one.
 var DefaultPolicy = Policy{GraceDays: 30, DeprecatedTag: true, SBOM: true, Provenance: ProvenanceMin, SignKeyEnv: DefaultSignKeyEnv, Lock: LockOptional}

@@ -64,6 +64,10 @@ type Image struct {
 	// Attached artifacts (sha256-….sig) and VERSION-deprecated tags are
 	// not listed.
 	Foreign []ForeignTag `json:"foreign,omitempty"`
+	// Tags are every tag of the repository as listed, sorted: the
+	// observation that imgctl prune reads further (moving tags' targets,
+	// signatures, tombstones). Not part of the report.
+	Tags []string `json:"-"`
 }
 
 // ForeignTag is a tag imgctl did not write (published.ForeignTag).
@@ -119,6 +123,13 @@ type Version struct {
 	// Vulnerabilities counts the version's known vulnerabilities by
 	// severity, when a feed was given (Options.Vulns).
 	Vulnerabilities *vulns.Counts `json:"vulnerabilities,omitempty"`
+	// Prune says why the next imgctl prune would delete the version
+	// (policy.retention), when the caller judged it (SetPrune); "" when
+	// it would be kept or was not judged.
+	Prune string `json:"prune,omitempty"`
+	// Manifests are what the version's index names (platform and
+	// attestation manifests): read for imgctl prune, not reported.
+	Manifests []published.Child `json:"-"`
 }
 
 // Vulns counts a version's known vulnerabilities (vulns.Counter).
@@ -285,7 +296,7 @@ func collectImage(ctx context.Context, reg Registry, opts Options, si *spec.Imag
 				return nil
 			}
 			pv, _ := published.ParseVersion(v) // a dated tag
-			ver := Version{Version: v, Digest: m.Digest, Date: pv.Date(), Platforms: m.Platforms}
+			ver := Version{Version: v, Digest: m.Digest, Date: pv.Date(), Platforms: m.Platforms, Manifests: m.Manifests}
 			if d := m.Annotations[published.AnnotationBaseDigest]; d != "" {
 				ver.BuiltOn = &BuiltOn{Ref: m.Annotations[published.AnnotationBaseName], Digest: d}
 			}
@@ -349,6 +360,7 @@ func collectImage(ctx context.Context, reg Registry, opts Options, si *spec.Imag
 	}
 	slices.SortFunc(others, func(a, b ForeignTag) int { return strings.Compare(a.Tag, b.Tag) })
 	im.Foreign = append(im.Foreign, others...)
+	im.Tags = slices.Sorted(slices.Values(tags))
 	if opts.Packages && opts.Inventory != nil {
 		if err := readPackages(outer, opts, &im); err != nil {
 			return im, err
@@ -584,6 +596,9 @@ func versionState(v Version) string {
 		}
 		parts = append(parts, s)
 	}
+	if v.Prune != "" {
+		parts = append(parts, "next prune deletes it (unless in use): "+v.Prune)
+	}
 	if len(parts) == 0 {
 		return "current"
 	}
@@ -672,5 +687,16 @@ func writeUnlocked(w io.Writer, v *Version) {
 	}
 	for _, u := range v.UnlockedUnknown {
 		fmt.Fprintf(w, "unlocked packages unknown on %s\n", u)
+	}
+}
+
+// SetPrune records, on the versions it names, why the next imgctl prune
+// would delete them: deletions maps repository to version to reason.
+func (r *Report) SetPrune(deletions map[string]map[string]string) {
+	for i := range r.Images {
+		im := &r.Images[i]
+		for j := range im.Versions {
+			im.Versions[j].Prune = deletions[im.Repository][im.Versions[j].Version]
+		}
 	}
 }

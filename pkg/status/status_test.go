@@ -213,3 +213,21 @@ images: never: {parent: "py"}
 	_, err = status.Collect(context.Background(), lib, f, status.Options{Names: []string{"team"}, Inventory: inv{}, Packages: true, PackagesOf: "2026.10.01"})
 	assert.ErrorContains(t, err, "no version 2026.10.01 (its versions: 2026.11.24.1, 2026.11.24, 2026.11.01)")
 }
+
+// What the next prune deletes shows in the version's status and JSON.
+func TestSetPrune(t *testing.T) {
+	r := &status.Report{FormatVersion: status.FormatVersion, Registry: "r.test/ds", Images: []status.Image{{
+		Name: "base", Repository: "r.test/ds/base",
+		Versions: []status.Version{
+			{Version: "2026.02.01", Digest: "sha256:bbbbbbbbbbbbbbbbbbbb", Latest: true},
+			{Version: "2026.01.01", Digest: "sha256:aaaaaaaaaaaaaaaaaaaa", Deprecated: true, EndOfLife: "2026-02-01", SupersededBy: "2026.02.01"},
+		},
+	}}}
+	r.SetPrune(map[string]map[string]string{"r.test/ds/base": {"2026.01.01": "end of life 2026-02-01 + 90 days passed on 2026-05-02"}})
+	var text, js bytes.Buffer
+	require.NoError(t, r.WriteText(&text))
+	require.NoError(t, r.WriteJSON(&js))
+	assert.Contains(t, text.String(), "deprecated, end of life 2026-02-01, superseded by 2026.02.01; next prune deletes it (unless in use): end of life 2026-02-01 + 90 days passed on 2026-05-02")
+	assert.Contains(t, js.String(), `"prune": "end of life 2026-02-01 + 90 days passed on 2026-05-02"`)
+	assert.NotContains(t, strings.SplitN(text.String(), "2026.01.01", 2)[0], "next prune")
+}
