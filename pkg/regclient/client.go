@@ -116,7 +116,7 @@ func New(opts ...Option) *Client {
 	if c.counter != nil {
 		rt = &counting{inner: rt, c: c.counter}
 	}
-	c.base = &manifestCache{inner: &retrying{inner: rt, p: &c.retry}}
+	c.base = &retrying{inner: rt, p: &c.retry}
 	return c
 }
 
