@@ -23,8 +23,8 @@
 #           hack/tools (only when missing or built from another version than
 #           hack/tools/go.mod pins), all in one go build with the flags of
 #           bin/imgctl and the scanner (lib.sh's GO_BUILD_FLAGS). Cold, after
-#           bin/imgctl: buildkitd and buildctl ~3 CPU-minutes, cosign ~4,
-#           buildx ~3.
+#           bin/imgctl: buildkitd and buildctl ~4 CPU-minutes, cosign ~8
+#           more (docs/performance.md, issue 24).
 # The default is all (apt, binfmt, tools). Takes well under 2 s when nothing
 # needs doing.
 # Logs to stderr; prints nothing on stdout.
