@@ -9,12 +9,15 @@ IMGCTL   := $(BIN)/imgctl
 REGISTRY_PORT ?= 5000
 export GOFLAGS ?= -buildvcs=false
 
-.PHONY: schema-sync all build deps deps-certs lint-scripts demo-tools demo-rootfs deps-system deps-tools scanner test test-prereqs vet-main vet-scanner test-short demo stop bench bench-validate bench-plan bench-publish bench-pool fuzz fmt vet clean
+.PHONY: schema-sync all build deps deps-certs lint-scripts demo-go demo-tools demo-rootfs deps-system deps-tools scanner test test-prereqs vet-main vet-scanner test-short demo stop bench bench-validate bench-plan bench-publish bench-pool fuzz fmt vet clean
 
 all: build
 
+# Static and without paths, as the tools and the scanner are built
+# (hack/lib.sh's GO_BUILD_ENV and GO_BUILD_FLAGS): one configuration, so that
+# the packages they share with imgctl compile once into GOCACHE.
 build:
-	$(GO) build -o $(IMGCTL) ./cmd/imgctl
+	CGO_ENABLED=0 $(GO) build -trimpath -o $(IMGCTL) ./cmd/imgctl
 
 # Debian packages (runc, docker-registry, skopeo, debootstrap, busybox-static)
 # and bin/buildkitd, bin/buildctl, bin/cue, bin/cosign, bin/docker-buildx built
@@ -89,11 +92,20 @@ test-short:
 	cd scanner && CGO_ENABLED=0 $(GO) test -trimpath -short ./...
 
 # Build and publish the example library to a registry on localhost:$(REGISTRY_PORT).
-# Only what the demo needs, made in parallel (buildx, cue: make deps; the
-# demo's buildx check runs when bin/docker-buildx exists).
+# Only what the demo needs (cosign, buildx, cue: make deps; the demo's
+# cosign and buildx checks run when bin/cosign and bin/docker-buildx
+# exist), the Debian packages and the rootfs made while Go compiles.
 demo: deps-certs
-	$(MAKE) -j4 --output-sync=target deps-system demo-tools build scanner demo-rootfs
+	$(MAKE) -j3 --output-sync=target deps-system demo-go demo-rootfs
 	hack/demo.sh
+
+# The demo's Go binaries, one go build after the other: two go commands
+# compiling the same packages at once both compile them, while one after
+# the other the second finds in GOCACHE what the first compiled (imgctl,
+# buildkitd, buildctl and the scanner share the standard library, grpc,
+# protobuf, otel, containerd, …). Each go build keeps both cores busy.
+demo-go:
+	$(MAKE) -j1 build demo-tools scanner
 
 # The Debian rootfs of the demo's base (hack/base/), made while the Go
 # tools compile: debootstrap downloads, and arm64's second stage runs
@@ -103,7 +115,7 @@ demo-rootfs: deps-system
 	hack/rootfs.sh debian-arm64 $(OUT)/rootfs/debian-arm64.tar; b=$$?; wait $$a && exit $$b
 
 demo-tools:
-	hack/install-deps.sh tools buildkitd buildctl cosign
+	hack/install-deps.sh tools buildkitd buildctl
 
 # Stop the demo's registry and BuildKit daemon (their data stays in
 # _output/), and the tests' daemon if a make test was interrupted.

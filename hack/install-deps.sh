@@ -7,6 +7,7 @@
 #   apt:    runc docker-registry skopeo debootstrap busybox-static podman (and
 #           its settings for this kind of machine, PODMAN_CONF)
 #           ca-certificates qemu-user-static binfmt-support chromium jupyterhub
+#           jq openssl
 #           (only the missing ones; apt-get update only when something is
 #           missing).
 #   binfmt: QEMU user emulation for foreign-architecture RUN steps (linux/arm64
@@ -20,8 +21,10 @@
 #   tools:  <repo>/bin/buildkitd, bin/buildctl, bin/cue, bin/cosign and
 #           bin/docker-buildx, built with `go build` from the pinned module in
 #           hack/tools (only when missing or built from another version than
-#           hack/tools/go.mod pins). Cold: buildkitd ~90 s, cosign ~4 min
-#           (98 MB), buildx ~3 min.
+#           hack/tools/go.mod pins), all in one go build with the flags of
+#           bin/imgctl and the scanner (lib.sh's GO_BUILD_FLAGS). Cold, after
+#           bin/imgctl: buildkitd and buildctl ~4 CPU-minutes, cosign ~8
+#           more (docs/performance.md, issue 24).
 # The default is all (apt, binfmt, tools). Takes well under 2 s when nothing
 # needs doing.
 # Logs to stderr; prints nothing on stdout.
@@ -37,8 +40,11 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # configured for this kind of machine by podman_conf.
 # jupyterhub (Debian's 3.0, with its configurable-http-proxy): the launcher
 # test starts a real hub configured from imgctl launcher jupyterhub.
+# jq, openssl: the demo checks a signature with them (and skopeo), owing
+# nothing to imgctl or cosign (hack/demo.sh check_signature).
 APT_PACKAGES=(runc docker-registry skopeo debootstrap busybox-static ca-certificates
-	qemu-user-static binfmt-support curl xz-utils chromium shellcheck podman jupyterhub)
+	qemu-user-static binfmt-support curl xz-utils chromium shellcheck podman jupyterhub
+	jq openssl)
 
 # PODMAN_CONF is podman's drop-in for machines without systemd and without
 # CAP_SYS_RESOURCE (raising rlimits fails with "error setting rlimit type
@@ -160,12 +166,18 @@ built_version() {
 	go version -m "$1" 2>/dev/null | awk -v m="$2" '($1 == "mod" || $1 == "dep") && $2 == m { print $3; exit }'
 }
 
-# install_tools [NAME...] builds the tools named (default: TOOL_ORDER).
+# install_tools [NAME...] builds the tools named (default: TOOL_ORDER) that
+# are missing or stale, all in one `go build -o DIR/ PKG...`: one action
+# graph, so that a package two tools share (buildkitd and buildctl share
+# most of theirs) compiles once and the links run side by side, with
+# GO_BUILD_ENV and GO_BUILD_FLAGS (lib.sh), the configuration of bin/imgctl
+# and the scanner, whose packages it reuses from GOCACHE. The -X flags of
+# every tool go to the one link line: -X for a variable a binary does not
+# have does nothing.
 install_tools() {
 	command -v go >/dev/null || die "go not found in PATH; install Go $(awk '$1 == "go" {print $2}' "$TOOLS_DIR/go.mod") first"
-	local name mod pkg want have t0 var ldflags
-	mkdir -p "$BIN_DIR"
-	local names=("$@")
+	local name mod pkg want have t0 var tmp
+	local names=("$@") build=() pkgs=() xflags=()
 	((${#names[@]})) || names=("${TOOL_ORDER[@]}")
 	for name in "${names[@]}"; do
 		[[ -n ${TOOLS[$name]:-} ]] || die "no tool $name (tools: ${TOOL_ORDER[*]})"
@@ -177,17 +189,29 @@ install_tools() {
 			log "bin/$name is $mod@$want"
 			continue
 		fi
-		log "building bin/$name from $mod@$want (had: ${have:-none}); a cold build takes minutes"
-		t0=$SECONDS
-		ldflags="-s -w"
+		log "building bin/$name from $mod@$want (had: ${have:-none})"
+		build+=("$name")
+		pkgs+=("$pkg")
 		for var in ${TOOL_VERSION_VARS[$name]}; do
-			ldflags+=" -X $var=$want"
+			xflags+=("-X $var=$want")
 		done
-		(cd "$TOOLS_DIR" && go build -mod=readonly -trimpath -ldflags "$ldflags" \
-			-o "$BIN_DIR/.$name.tmp" "$pkg")
-		mv -f "$BIN_DIR/.$name.tmp" "$BIN_DIR/$name"
-		log "built bin/$name in $((SECONDS - t0))s"
 	done
+	((${#build[@]})) || return 0
+	mkdir -p "$BIN_DIR"
+	tmp=$(mktemp -d "$BIN_DIR/.tools.XXXXXX")
+	log "building ${build[*]} in one go build; cold, that takes minutes"
+	t0=$SECONDS
+	if ! (cd "$TOOLS_DIR" && env "${GO_BUILD_ENV[@]}" go build "${GO_BUILD_FLAGS[@]}" \
+		-ldflags "-s -w ${xflags[*]}" -o "$tmp/" "${pkgs[@]}"); then
+		rm -rf "$tmp"
+		die "go build of ${build[*]} failed"
+	fi
+	for name in "${build[@]}"; do
+		read -r mod pkg <<<"${TOOLS[$name]}"
+		mv -f "$tmp/${pkg##*/}" "$BIN_DIR/$name"
+	done
+	rmdir "$tmp"
+	log "built ${build[*]/#/bin/} in $((SECONDS - t0))s"
 }
 
 case ${1:-all} in

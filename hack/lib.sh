@@ -9,6 +9,20 @@ REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # mounts it).
 BINFMT_DIR=/proc/sys/fs/binfmt_misc
 
+# GO_BUILD_ENV and GO_BUILD_FLAGS are how every binary of the project is
+# built: bin/imgctl (the Makefile's build, which spells them out), the tools
+# (install-deps.sh tools) and the SBOM scanner (scanner.sh): static, without
+# the builder's paths, without a VCS stamp. One configuration for all of them
+# means that the packages they share (the standard library, grpc, protobuf,
+# otel, buildkit's client, containerd, go-containerregistry, cue, sigstore)
+# compile once into GOCACHE: the compiler's cache keys include the cgo
+# setting and -trimpath, so a binary built otherwise compiles them all again.
+# -ldflags only change the link, never a package.
+# shellcheck disable=SC2034 # used by the scripts that source this file
+GO_BUILD_ENV=(CGO_ENABLED=0)
+# shellcheck disable=SC2034
+GO_BUILD_FLAGS=(-mod=readonly -trimpath -buildvcs=false)
+
 # log prints its arguments to stderr, prefixed with the script name.
 log() { printf '%s: %s\n' "$(basename "$0")" "$*" >&2; }
 

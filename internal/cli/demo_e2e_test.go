@@ -63,7 +63,7 @@ images: leaf: {
 `
 
 // TestDemoShow runs hack/demo.sh's steps after publishing (`demo.sh show`:
-// status, one image's packages, diff, verify, cosign and skopeo, the
+// status, one image's packages, diff, verify, openssl, cosign and skopeo, the
 // catalog) against a small library published here, signed, in two
 // versions. Issue 24: the demo died of SIGPIPE in `status --packages |
 // head` and nothing in make test ran the script.
@@ -114,8 +114,10 @@ func TestDemoShow(t *testing.T) {
 		"env 2026.11.01 (linux/amd64)", "demoprobe", "…",
 		// diff leaf
 		"leaf: 2026.11.01 → 2026.11.24", "env LEAF", "one → two",
-		// cosign verify of the signed index
-		"cosign verify " + e.reg + "/demo/leaf@sha256:", `"critical"`,
+		// the signature checked with skopeo, jq and openssl, then with
+		// cosign verify (COSIGN is set)
+		"The signature of " + e.reg + "/demo/leaf@sha256:", "openssl: Verified OK, by cosign.pub", `"critical"`,
+		"cosign verify " + e.reg + "/demo/leaf@sha256:",
 		// skopeo
 		"platforms: linux/amd64",
 		// the launchers

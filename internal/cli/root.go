@@ -110,6 +110,7 @@ func newRoot(s streams) *cobra.Command {
 		newRenderCmd(s),
 		newScannerCmd(s),
 		newVerifyCmd(s),
+		newKeygenCmd(s),
 		newDiffCmd(s),
 		newTestCmd(s),
 		newLockCmd(s),
