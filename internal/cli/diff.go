@@ -143,7 +143,7 @@ func diffVersions(ctx context.Context, c *regclient.Client, repo string, given [
 			return vs[i], to, nil
 		}
 	}
-	return "", "", fmt.Errorf("latest is %s, the first version imgctl published: nothing to compare it with (name FROM and TO)", to)
+	return "", "", fmt.Errorf("latest is %s, the first version: nothing to compare it with (name FROM and TO)", to)
 }
 
 // registryChangelog counts, for the publish summary, the package changes
