@@ -90,6 +90,15 @@ func TestDiffPassesOverForeignTags(t *testing.T) {
 	require.Equal(t, 0, code, "%s\n%s", out, errOut)
 	assert.Contains(t, out, "2026.12.03 → 2026.12.05", "named, it is compared")
 
+	// Only a foreign tag before the first version imgctl published: the
+	// first-version message (hack/demo.sh matches it).
+	r2 := newForeignRepo(t)
+	r2.push("2026.11.01", false, nil)
+	r2.tag("latest", r2.push("2026.12.01", true, nil))
+	code, _, errOut = r2.run("diff", r2.dir, "team")
+	assert.Equal(t, ExitError, code)
+	assert.Contains(t, errOut, "latest is 2026.12.01, the first version: nothing to compare it with")
+
 	r.tag("latest", r.push("hand", false, nil))
 	code, _, errOut = r.run("diff", r.dir, "team")
 	assert.Equal(t, ExitError, code)
