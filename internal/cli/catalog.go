@@ -66,7 +66,7 @@ stdout with --out -). --key checks signatures with a cosign public key.
 			if err != nil {
 				return err
 			}
-			c := f.client(s)
+			c := f.readClient(s)
 			trust := &verify.Checker{Registry: c}
 			if key != "" {
 				v, err := signing.LoadVerifier(key)

@@ -65,7 +65,7 @@ policy.sbom false, or before imgctl made SBOMs); the rest is still shown.`,
 				registry = f.registry
 			}
 			ctx := cmd.Context()
-			c := f.client(s)
+			c := f.readClient(s)
 			repo := registry + "/" + image
 			from, to, err := diffVersions(ctx, c, repo, args[1:])
 			if err != nil {

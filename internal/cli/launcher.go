@@ -55,7 +55,7 @@ default first). Regenerate after each publish (see docs/launchers.md).`,
 				if err != nil {
 					return err
 				}
-				c := f.client(s)
+				c := f.readClient(s)
 				rep, err := status.Collect(cmd.Context(), lib, readmodel.Remote{C: c}, status.Options{Registry: f.registry, Jobs: f.jobs})
 				if err != nil {
 					return err

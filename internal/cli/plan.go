@@ -87,7 +87,7 @@ Exit status: 0 success; 1 error; with --detailed-exitcode, 0 nothing to do,
 			if err := f.validate(); err != nil {
 				return err
 			}
-			_, p, err := makePlan(cmd.Context(), s, dirArg(args), &f, f.client(s))
+			_, p, err := makePlan(cmd.Context(), s, dirArg(args), &f, f.readClient(s))
 			if err != nil {
 				return err
 			}

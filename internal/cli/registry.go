@@ -48,3 +48,10 @@ func (f *registryFlags) client(s streams, opts ...regclient.Option) *regclient.C
 func retryLog(s streams) *slog.Logger {
 	return slog.New(slog.NewTextHandler(s.errOut, &slog.HandlerOptions{Level: slog.LevelInfo}))
 }
+
+// readClient is the client of a command that writes nothing to the
+// registry: manifests read by digest are answered from what it already
+// read (regclient.WithManifestCache).
+func (f *registryFlags) readClient(s streams) *regclient.Client {
+	return f.client(s, regclient.WithManifestCache())
+}

@@ -56,7 +56,7 @@ version's "packages".`,
 			case packages && len(args) == 0:
 				return usageErr("--packages lists one version's packages: name the images (status NAME --packages)")
 			}
-			c := f.client(s)
+			c := f.readClient(s)
 			opts := status.Options{
 				Registry: f.registry, Names: args, Jobs: f.jobs,
 				Trust:     &verify.Checker{Registry: c},

@@ -102,7 +102,7 @@ version and what failed.`,
 				registry = f.registry
 			}
 			ctx := cmd.Context()
-			c := f.client(s)
+			c := f.readClient(s)
 			remote := readmodel.Remote{C: c}
 			// The versions to check, in the order asked for.
 			type job struct {

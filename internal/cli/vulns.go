@@ -69,7 +69,7 @@ above.`,
 			if err != nil {
 				return err
 			}
-			c := f.client(s)
+			c := f.readClient(s)
 			feed, source, err := loadFeed(cmd.Context(), lib, c, feedDir)
 			if err != nil {
 				return err

@@ -23,11 +23,17 @@ import (
 // entry whose manifest is gone (a fallback index outliving the markers an
 // interrupted prune deleted) is skipped.
 func Read(ctx context.Context, repo name.Repository, subject v1.Hash, opts ...remote.Option) ([]Marker, error) {
-	opts = withContext(ctx, opts)
-	descs, err := referrers(repo, subject, opts)
+	descs, err := referrers(repo, subject, withContext(ctx, opts))
 	if err != nil {
 		return nil, err
 	}
+	return FromReferrers(ctx, repo, subject, descs, opts...)
+}
+
+// FromReferrers is Read for a subject whose referrers the caller already
+// listed (descs, as the referrers API or the fallback index gave them).
+func FromReferrers(ctx context.Context, repo name.Repository, subject v1.Hash, descs []v1.Descriptor, opts ...remote.Option) ([]Marker, error) {
+	opts = withContext(ctx, opts)
 	var out []Marker
 	for _, d := range descs {
 		// Entries without an artifactType (written by tools that do not

@@ -129,7 +129,7 @@ func (f *fake) Manifest(ctx context.Context, ref string) (*published.Manifest, e
 	return &published.Manifest{Digest: d, Annotations: m.ann, Manifests: m.children}, nil
 }
 
-func (f *fake) Markers(_ context.Context, _, digest string) ([]lifecycle.Marker, error) {
+func (f *fake) Markers(_ context.Context, _, digest string, _ []string) ([]lifecycle.Marker, error) {
 	var out []lifecycle.Marker
 	for _, m := range f.manifests {
 		if m.subject == digest && m.eol != "" {

@@ -153,7 +153,7 @@ func (e *env) digest(image, tag string) string {
 }
 
 func (e *env) markers(image, digest string) []lifecycle.Marker {
-	ms, err := readmodel.Remote{C: e.c}.Markers(context.Background(), e.reg+"/ds/"+image, digest)
+	ms, err := readmodel.Remote{C: e.c}.Markers(context.Background(), e.reg+"/ds/"+image, digest, nil)
 	require.NoError(e.t, err)
 	return ms
 }
@@ -300,7 +300,7 @@ func TestConcurrentPublishesLoseNoMarker(t *testing.T) {
 	for _, n := range []string{"base", "py", "team", "other"} {
 		d := a.digest(n, "2026.11.01")
 		assert.Len(t, a.markers(n, d), 1, "ds/%s", n)
-		ms, err := readmodel.Remote{C: b.c}.Markers(context.Background(), reg+"/ds2/"+n, mustHead(t, b.c, reg+"/ds2/"+n+":2026.11.01"))
+		ms, err := readmodel.Remote{C: b.c}.Markers(context.Background(), reg+"/ds2/"+n, mustHead(t, b.c, reg+"/ds2/"+n+":2026.11.01"), nil)
 		require.NoError(t, err)
 		assert.Len(t, ms, 1, "ds2/%s", n)
 	}

@@ -55,12 +55,15 @@ func (r Remote) Platforms(ctx context.Context, ref string) (string, []string, er
 
 // Marked reports whether repo@digest has a lifecycle marker.
 func (r Remote) Marked(ctx context.Context, repo, digest string) (bool, error) {
-	ms, err := r.Markers(ctx, repo, digest)
+	ms, err := r.Markers(ctx, repo, digest, nil)
 	return len(ms) > 0, err
 }
 
-// Markers returns the lifecycle markers attached to repo@digest.
-func (r Remote) Markers(ctx context.Context, repo, digest string) ([]lifecycle.Marker, error) {
+// Markers returns the lifecycle markers attached to repo@digest. tags,
+// when not nil, is repo's tag list as the caller read it: on a registry
+// without the referrers API a version whose fallback tag is not listed
+// has no markers and costs no request (regclient.ReferrerDescriptors).
+func (r Remote) Markers(ctx context.Context, repo, digest string, tags []string) ([]lifecycle.Marker, error) {
 	rp, err := r.C.Repository(repo)
 	if err != nil {
 		return nil, err
@@ -69,11 +72,15 @@ func (r Remote) Markers(ctx context.Context, repo, digest string) ([]lifecycle.M
 	if err != nil {
 		return nil, err
 	}
+	descs, err := r.C.ReferrerDescriptors(ctx, repo, digest, tags)
+	if err != nil || len(descs) == 0 {
+		return nil, err
+	}
 	opts, err := r.C.ReadOptions(ctx, rp)
 	if err != nil {
 		return nil, err
 	}
-	return lifecycle.Read(ctx, rp, h, opts...)
+	return lifecycle.FromReferrers(ctx, rp, h, descs, opts...)
 }
 
 // Unlocked lists what version (of repo, built from the lock its

@@ -60,16 +60,20 @@ func summarize(err error) string {
 
 // Client reads and writes registries. It is safe for concurrent use.
 type Client struct {
-	insecure  map[string]bool
-	base      http.RoundTripper
-	keychain  authn.Keychain
-	counter   *Counter
-	inFlight  int // per registry host; 0: unbounded
-	retry     policy
-	mu        sync.Mutex
-	wrappers  map[string]http.RoundTripper // registry (+ " push") -> authenticated transport
-	manifests sync.Map                     // repo@digest -> *remote.Descriptor, for tagging
-	userAgent string
+	insecure map[string]bool
+	base     http.RoundTripper
+	keychain authn.Keychain
+	counter  *Counter
+	inFlight int // per registry host; 0: unbounded
+	cache    bool
+	// referrersAPI: registry host -> whether it has the referrers API,
+	// once its first answer told.
+	referrersAPI sync.Map
+	retry        policy
+	mu           sync.Mutex
+	wrappers     map[string]http.RoundTripper // registry (+ " push") -> authenticated transport
+	manifests    sync.Map                     // repo@digest -> *remote.Descriptor, for tagging
+	userAgent    string
 }
 
 // Option configures a Client.
@@ -94,6 +98,16 @@ func WithCounter(cnt *Counter) Option { return func(c *Client) { c.counter = cnt
 // one bound --jobs sets. n <= 0 leaves them unbounded (the default).
 func WithMaxInFlight(n int) Option { return func(c *Client) { c.inFlight = n } }
 
+// WithManifestCache answers manifest reads by digest from the manifests
+// the client already read (by tag or by digest): an index status read at
+// its tag is not read again by digest for what it holds, a child's base
+// that is its parent's newest version is read once. Manifests are
+// content-addressed, so the answers cannot be stale; tags are never
+// cached. It is meant for commands that write nothing (plan, status,
+// catalog, diff, verify, launcher, vulns): a manifest deleted by another
+// client would still be answered. The default is no cache.
+func WithManifestCache() Option { return func(c *Client) { c.cache = true } }
+
 // WithKeychain sets where credentials come from. The default is
 // go-containerregistry's default keychain (Docker config and credential helpers).
 func WithKeychain(k authn.Keychain) Option { return func(c *Client) { c.keychain = k } }
@@ -117,6 +131,9 @@ func New(opts ...Option) *Client {
 		rt = &counting{inner: rt, c: c.counter}
 	}
 	c.base = &retrying{inner: rt, p: &c.retry}
+	if c.cache {
+		c.base = &manifestCache{inner: c.base}
+	}
 	return c
 }
 

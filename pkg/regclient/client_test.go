@@ -86,3 +86,72 @@ func TestMissingRepositoryHasNoTags(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, tags)
 }
+
+// TestManifestReadByDigestOnce: a manifest read at its tag is not read
+// again by digest (content-addressed: the bytes cannot differ), GET or
+// HEAD; a tag is always read again (tags move).
+func TestManifestReadByDigestOnce(t *testing.T) {
+	reg := registry.New()
+	srv := httptest.NewServer(reg)
+	defer srv.Close()
+	host := strings.TrimPrefix(srv.URL, "http://")
+	img, err := random.Image(10, 1)
+	require.NoError(t, err)
+	ref, err := name.ParseReference(host + "/a/b:2026.11.01")
+	require.NoError(t, err)
+	require.NoError(t, remote.Write(ref, img))
+	d, err := img.Digest()
+	require.NoError(t, err)
+
+	var cnt regclient.Counter
+	c := regclient.New(regclient.WithCounter(&cnt), regclient.WithManifestCache())
+	ctx := context.Background()
+	m, err := c.Get(ctx, host+"/a/b:2026.11.01")
+	require.NoError(t, err)
+	require.Equal(t, d.String(), m.Descriptor.Digest.String())
+	n := cnt.Requests()
+	again, err := c.Get(ctx, host+"/a/b@"+d.String())
+	require.NoError(t, err)
+	assert.Equal(t, m.Raw, again.Raw)
+	h, err := c.Head(ctx, host+"/a/b@"+d.String())
+	require.NoError(t, err)
+	assert.Equal(t, d, h.Digest)
+	assert.Equal(t, n, cnt.Requests(), "by digest: from the cache")
+	_, err = c.Get(ctx, host+"/a/b:2026.11.01")
+	require.NoError(t, err)
+	assert.Equal(t, n+1, cnt.Requests(), "a tag is read again")
+	_, err = c.Get(ctx, host+"/other/repo@"+d.String())
+	require.Error(t, err, "another repository is asked, not answered from the cache")
+
+	r, err := name.NewDigest(host+"/a/b@"+d.String(), name.Insecure)
+	require.NoError(t, err)
+	opts, err := c.ReadOptions(ctx, r.Context())
+	require.NoError(t, err)
+	require.NoError(t, remote.Delete(r, opts...), "through the client's transport")
+	_, err = c.Head(ctx, host+"/a/b@"+d.String())
+	require.ErrorIs(t, err, regclient.ErrNotFound, "a manifest the client deleted is not answered from the cache")
+}
+
+// TestNoManifestCacheByDefault: a client without WithManifestCache (one
+// that writes: publish, prune) reads a manifest by digest every time.
+func TestNoManifestCacheByDefault(t *testing.T) {
+	srv := httptest.NewServer(registry.New())
+	defer srv.Close()
+	host := strings.TrimPrefix(srv.URL, "http://")
+	img, err := random.Image(10, 1)
+	require.NoError(t, err)
+	ref, err := name.ParseReference(host + "/a/b:2026.11.01")
+	require.NoError(t, err)
+	require.NoError(t, remote.Write(ref, img))
+	d, err := img.Digest()
+	require.NoError(t, err)
+	var cnt regclient.Counter
+	c := regclient.New(regclient.WithCounter(&cnt))
+	ctx := context.Background()
+	_, err = c.Get(ctx, host+"/a/b:2026.11.01")
+	require.NoError(t, err)
+	n := cnt.Requests()
+	_, err = c.Head(ctx, host+"/a/b@"+d.String())
+	require.NoError(t, err)
+	assert.Equal(t, n+1, cnt.Requests())
+}

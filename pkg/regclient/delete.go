@@ -139,36 +139,16 @@ func isUnsupportedTagDelete(err error) bool {
 	return te.StatusCode == http.StatusBadRequest
 }
 
-// Referrers lists the digests of the manifests referring to repo@digest:
-// from the referrers API, or on registries without it the OCI fallback
-// index tagged sha256-<hex> (go-containerregistry chooses). A subject
-// without referrers, or whose fallback index is gone, has none.
+// Referrers lists the digests of the manifests referring to repo@digest
+// (ReferrerDescriptors). A subject without referrers, or whose fallback
+// index is gone, has none.
 func (c *Client) Referrers(ctx context.Context, repo, digest string) ([]string, error) {
-	r, err := c.Repository(repo)
+	descs, err := c.ReferrerDescriptors(ctx, repo, digest, nil)
 	if err != nil {
 		return nil, err
 	}
-	h, err := v1.NewHash(digest)
-	if err != nil {
-		return nil, fmt.Errorf("listing referrers of %q in %s: not a digest", digest, repo)
-	}
-	opts, err := c.ReadOptions(ctx, r)
-	if err != nil {
-		return nil, c.fail("listing referrers", r, err)
-	}
-	idx, err := remote.Referrers(r.Digest(h.String()), opts...)
-	if err != nil {
-		if isNotFound(err) {
-			return nil, nil
-		}
-		return nil, c.fail("listing referrers of "+digest, r, err)
-	}
-	im, err := idx.IndexManifest()
-	if err != nil {
-		return nil, c.fail("listing referrers of "+digest, r, err)
-	}
 	var out []string
-	for _, d := range im.Manifests {
+	for _, d := range descs {
 		out = append(out, d.Digest.String())
 	}
 	return out, nil

@@ -55,7 +55,7 @@ func (f *fake) Manifest(ctx context.Context, ref string) (*published.Manifest, e
 	return &m, nil
 }
 
-func (f *fake) Markers(_ context.Context, _, digest string) ([]lifecycle.Marker, error) {
+func (f *fake) Markers(_ context.Context, _, digest string, _ []string) ([]lifecycle.Marker, error) {
 	if e := f.eol[digest]; e != "" {
 		return []lifecycle.Marker{{EndOfLife: e, Date: e, Reason: "superseded"}}, nil
 	}

@@ -31,7 +31,10 @@ const FormatVersion = "1"
 type Registry interface {
 	ListTags(ctx context.Context, repo string) ([]string, error)
 	Manifest(ctx context.Context, ref string) (*published.Manifest, error)
-	Markers(ctx context.Context, repo, digest string) ([]lifecycle.Marker, error)
+	// Markers lists repo@digest's lifecycle markers; tags is repo's tag
+	// list as just read (a registry without the referrers API needs no
+	// request for a version whose fallback tag is not listed).
+	Markers(ctx context.Context, repo, digest string, tags []string) ([]lifecycle.Marker, error)
 }
 
 // Report is the status of a library's images.
@@ -327,7 +330,7 @@ func collectImage(ctx context.Context, reg Registry, opts Options, si *spec.Imag
 				}
 				ver.Vulnerabilities = &c
 			}
-			markers, err := reg.Markers(ctx, repo, m.Digest)
+			markers, err := reg.Markers(ctx, repo, m.Digest, tags)
 			if err != nil {
 				return err
 			}

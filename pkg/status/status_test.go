@@ -72,7 +72,7 @@ func (f *fake) Manifest(_ context.Context, ref string) (*published.Manifest, err
 	return &published.Manifest{Digest: d, Annotations: ann, Platforms: plats}, nil
 }
 
-func (f *fake) Markers(_ context.Context, repo, digest string) ([]lifecycle.Marker, error) {
+func (f *fake) Markers(_ context.Context, repo, digest string, _ []string) ([]lifecycle.Marker, error) {
 	return f.markers[repo+"@"+digest], nil
 }
 

@@ -10,7 +10,7 @@
 // command: requests, requests per image, the platforms seeded per image, and
 // the budget the issue sets (3 per image plus one per platform).
 //
-//	statusreqs -n 1000 [-jobs 8]
+//	statusreqs -n 1000 [-jobs 8] [-referrers]
 package main
 
 import (
@@ -44,16 +44,17 @@ func main() {
 	jobs := flag.Int("jobs", 8, "requests in flight at most (imgctl's --jobs default)")
 	version := flag.String("version", "2026.12.01", "the version every image is published as")
 	previous := flag.String("previous", "2026.11.01", "an older, superseded version of every image (\"\": none)")
+	referrers := flag.Bool("referrers", false, "the registry has the referrers API")
 	flag.Parse()
-	if err := run(*n, *jobs, *version, *previous); err != nil {
+	if err := run(*n, *jobs, *version, *previous, *referrers); err != nil {
 		fmt.Fprintln(os.Stderr, "statusreqs:", err)
 		os.Exit(1)
 	}
 }
 
-func run(n, jobs int, version, previous string) error {
+func run(n, jobs int, version, previous string, referrers bool) error {
 	ctx := context.Background()
-	reg := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
+	reg := registry.New(registry.Logger(log.New(io.Discard, "", 0)), registry.WithReferrersSupport(referrers))
 	var kinds sync.Map // "METHOD kind" -> *atomic.Int64, while counting
 	var counting atomic.Bool
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -91,7 +92,7 @@ func run(n, jobs int, version, previous string) error {
 	}
 	for _, cmd := range []string{"status", "catalog"} {
 		var cnt regclient.Counter
-		cc := regclient.New(regclient.WithCounter(&cnt), regclient.WithMaxInFlight(jobs))
+		cc := regclient.New(regclient.WithCounter(&cnt), regclient.WithMaxInFlight(jobs), regclient.WithManifestCache()) // as the CLI's read-only commands
 		kinds.Clear()
 		counting.Store(true)
 		t0 := time.Now()
