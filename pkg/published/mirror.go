@@ -85,3 +85,11 @@ func (u Upstream) String() string {
 func (u Upstream) MirrorRepository(mirror string) string {
 	return strings.TrimSuffix(mirror, "/") + "/" + u.Path
 }
+
+// MirrorGoneWarning is the warning of a base built from the mirror
+// because upstream could not be read (unreachable, or the tag gone):
+// "upstream docker.io/library/debian:bookworm is gone; building from
+// mirror …@sha256:…". Plan, publish and the mirror command say it alike.
+func MirrorGoneWarning(upstream, mirrorRef string) string {
+	return fmt.Sprintf("upstream %s is gone; building from mirror %s", upstream, mirrorRef)
+}
