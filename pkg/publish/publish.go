@@ -254,6 +254,15 @@ func (r *Result) WriteTable(w io.Writer) {
 	if r.Signed > 0 {
 		fmt.Fprintf(w, "%d versions signed before their tags were written.\n", r.Signed)
 	}
+	if len(r.Mirrored) > 0 {
+		copied := 0
+		for _, m := range r.Mirrored {
+			if !m.Present {
+				copied++
+			}
+		}
+		fmt.Fprintf(w, "%d external bases built from the mirror (%d copied first).\n", len(r.Mirrored), copied)
+	}
 	tested, runs := 0, 0
 	for _, b := range r.Images {
 		if b.Tests > 0 {
