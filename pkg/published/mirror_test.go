@@ -32,3 +32,20 @@ func TestParseUpstreamMirrorRepository(t *testing.T) {
 }
 
 const hex64 = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+func TestBaseOfPrefersTheMirrorCopy(t *testing.T) {
+	d := "sha256:" + hex64
+	ann := map[string]string{
+		published.AnnotationBaseName:   "docker.io/library/debian:bookworm",
+		published.AnnotationBaseDigest: d,
+		published.AnnotationBaseMirror: "m.example/mirror/library/debian@" + d,
+	}
+	ref, rootfs, err := published.BaseOf(ann)
+	require.NoError(t, err)
+	assert.False(t, rootfs)
+	assert.Equal(t, "m.example/mirror/library/debian@"+d, ref)
+	ann[published.AnnotationBaseMirror] = "m.example/mirror/library/debian@sha256:other"
+	ref, _, err = published.BaseOf(ann)
+	require.NoError(t, err)
+	assert.Equal(t, "docker.io/library/debian@"+d, ref, "a copy of another digest is not this base")
+}
