@@ -32,7 +32,8 @@ images: leaf: {parent: "base", run: ["echo leaf > /leaf.txt"]}
 // external base into the mirror and BuildKit builds FROM the copy; once
 // the upstream repository is deleted (distribution 2.8, its storage
 // removed), imgctl mirror and plan go on from the mirror with the
-// warning naming both, and a changed spec still rebuilds.
+// warning naming both, imgctl lock resolves on the copy, and a changed
+// spec still rebuilds.
 func TestMirroredBaseEndToEnd(t *testing.T) {
 	t.Parallel()
 	e := newE2E(t)
@@ -69,6 +70,10 @@ func TestMirroredBaseEndToEnd(t *testing.T) {
 	code, stdout, stderr = e.run("mirror", e.dir)
 	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
 	assert.Contains(t, stdout, "gone     "+upRef+" -> "+copyRef+"\n         warning: "+warning+"\n")
+
+	// imgctl lock resolves on the copy too.
+	code, stdout, stderr = e.run("lock", e.dir)
+	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
 
 	e.edit("echo base >", "echo base v2 >")
 	built, stdout, stderr, code = e.publish("2026-11-02")
