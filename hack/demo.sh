@@ -199,10 +199,12 @@ publish_all() {
 	say "Checking that every image's lock is current (images/locks/; the pull-request check)"
 	"$imgctl" lock "$images" --check
 
-	# The library is built FROM localhost:$port/mirror/debian:bookworm, the
-	# demo's stand-in for Docker Hub's debian:bookworm: a debootstrap rootfs
-	# published once with imgctl itself (hack/base/).
-	if ! skopeo inspect --tls-verify=false "docker://localhost:$port/mirror/debian:bookworm" >/dev/null 2>&1; then
+	# The library is built FROM localhost:$port/library/debian:bookworm, the
+	# demo's stand-in for Docker Hub's debian:bookworm (docker.io/library/
+	# debian): a debootstrap rootfs published once with imgctl itself
+	# (hack/base/). policy.mirror (images/library.cue) makes publish copy it
+	# to localhost:$port/mirror/library/debian and build FROM the copy.
+	if ! skopeo inspect --tls-verify=false "docker://localhost:$port/library/debian:bookworm" >/dev/null 2>&1; then
 		say "Publishing the Debian bookworm base the library is built FROM (debootstrap for amd64 and, through QEMU, arm64; hack/base/)"
 		mkdir -p hack/base/build
 		# Made once in _output/rootfs (the end-to-end tests share them); the
@@ -226,6 +228,9 @@ publish_all() {
 		say "Backfilling r@2026.11.01, the version credit-risk is pinned to"
 		"$imgctl" publish "$images" --target r --date 2026-11-01 --progress plain
 	fi
+
+	say "Mirroring the external bases into policy.mirror (publish does it too; a scheduled job runs this)"
+	"$imgctl" mirror "$images"
 
 	say "Plan"
 	"$imgctl" plan "$images"

@@ -15,6 +15,7 @@ import (
 
 	"github.com/imgctl/imgctl/pkg/build"
 	"github.com/imgctl/imgctl/pkg/lock"
+	"github.com/imgctl/imgctl/pkg/mirror"
 	"github.com/imgctl/imgctl/pkg/published"
 	"github.com/imgctl/imgctl/pkg/regclient"
 	"github.com/imgctl/imgctl/pkg/resolve"
@@ -277,6 +278,15 @@ func lockChain(ctx context.Context, lib *spec.Library, reg *regclient.Client, im
 		ref = cur.From
 	}
 	dgst, _, err := reg.Platforms(ctx, ref)
+	if err != nil && cur.ParentVersion == "" && lib.Policy.Mirror != "" {
+		// Gone upstream: resolved on the mirror's copy, as plan and
+		// publish build on it.
+		if m, merr := mirror.Ref(lib.Policy.Mirror, ref); merr == nil {
+			if d, _, merr := reg.Platforms(ctx, m); merr == nil {
+				dgst, ref, err = d, m, nil
+			}
+		}
+	}
 	if err != nil {
 		return nil, "", nil, fmt.Errorf("locking %s: resolving %s: %w", im.Name, ref, err)
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/imgctl/imgctl/pkg/buildretry"
 	"github.com/imgctl/imgctl/pkg/inventory"
 	"github.com/imgctl/imgctl/pkg/lifecycle"
+	"github.com/imgctl/imgctl/pkg/mirror"
 	"github.com/imgctl/imgctl/pkg/plan"
 	"github.com/imgctl/imgctl/pkg/publish"
 	"github.com/imgctl/imgctl/pkg/spec"
@@ -161,6 +162,9 @@ Exit status: 0 published (or nothing to do); 1 error or blocked images;
 				LockChecker: registryChangelog{inventory.Reader{Remote: c.ReadOptions}},
 				VulnGate:    gate,
 				Log:         warn,
+			}
+			if lib.Policy.Mirror != "" {
+				pub.Mirror = &mirror.Mirror{Prefix: lib.Policy.Mirror, Registry: c, Log: warn}
 			}
 			pub.Source, pub.Revision = gitSource(lib.Dir)
 			switch {

@@ -119,6 +119,7 @@ func newRoot(s streams) *cobra.Command {
 		newSizesCmd(s),
 		newLauncherCmd(s),
 		newPruneCmd(s),
+		newMirrorCmd(s),
 	)
 	return root
 }

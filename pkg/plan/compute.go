@@ -194,6 +194,10 @@ func (c *computer) decide(im *spec.Image, st *ImageState) *ImageStep {
 func (c *computer) base(im *spec.Image, step *ImageStep, reason func(spec.Pos, string, ...any)) bool {
 	if im.IsExternal() {
 		step.Base = Base{Ref: im.From, Digest: c.snap.Bases[im.From]}
+		if m := c.snap.BaseMirrors[im.From]; m != "" {
+			step.Base.Mirror = m
+			c.warn(im, im.PosOf("from"), "%s", published.MirrorGoneWarning(upstreamName(im.From), m))
+		}
 		if has, ok := c.snap.BasePlatforms[im.From]; ok {
 			var lacks []string
 			for _, p := range im.Platforms {
@@ -258,6 +262,15 @@ func (c *computer) base(im *spec.Image, step *ImageStep, reason func(spec.Pos, s
 		step.Base.Version, step.Base.Digest = ps.Version, ps.Digest
 	}
 	return false
+}
+
+// upstreamName is ref in full (docker.io/library/debian:bookworm for
+// debian:bookworm), or ref itself when it does not parse.
+func upstreamName(ref string) string {
+	if u, err := published.ParseUpstream(ref); err == nil {
+		return u.String()
+	}
+	return ref
 }
 
 // diff explains a build by the parts that changed since the newest version

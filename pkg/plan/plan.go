@@ -131,6 +131,10 @@ type Base struct {
 	Ref string `json:"ref"`
 	// Digest is the resolved digest ("" for scratch or a rebuilt parent).
 	Digest string `json:"digest,omitempty"`
+	// Mirror is the copy in policy.mirror the digest was resolved from
+	// (PREFIX/<path>@<digest>) because upstream could not be read; the
+	// plan warns. Empty when upstream answered.
+	Mirror string `json:"mirror,omitempty"`
 }
 
 // Version is a published dated version.

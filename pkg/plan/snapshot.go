@@ -27,6 +27,10 @@ type Snapshot struct {
 	// provides ("linux/amd64", …), when the registry can tell (see
 	// PlatformResolver); absent, the base is not checked.
 	BasePlatforms map[string][]string `json:"base_platforms,omitempty"`
+	// BaseMirrors maps an external base reference that could not be
+	// resolved upstream (unreachable, or the tag gone) to the mirror copy
+	// (policy.mirror) its digest came from instead: PREFIX/<path>@<digest>.
+	BaseMirrors map[string]string `json:"base_mirrors,omitempty"`
 }
 
 // PlatformResolver is the optional ability of a Registry to resolve a
@@ -200,12 +204,22 @@ func Observe(ctx context.Context, lib *spec.Library, reg Registry, opts ObserveO
 	for ref := range bases {
 		g.Go(func() error {
 			d, plats, err := resolveBase(gctx, reg, ref)
+			fromMirror := ""
+			if err != nil && lib.Policy.Mirror != "" {
+				d, plats, fromMirror, err = resolveMirrored(gctx, reg, lib.Policy.Mirror, ref, err)
+			}
 			if err != nil {
 				return fmt.Errorf("resolving external base %s: %w", ref, err)
 			}
 			mu.Lock()
 			defer mu.Unlock()
 			snap.Bases[ref] = d
+			if fromMirror != "" {
+				if snap.BaseMirrors == nil {
+					snap.BaseMirrors = map[string]string{}
+				}
+				snap.BaseMirrors[ref] = fromMirror
+			}
 			if plats != nil {
 				if snap.BasePlatforms == nil {
 					snap.BasePlatforms = map[string][]string{}
@@ -232,6 +246,26 @@ func resolveBase(ctx context.Context, reg Registry, ref string) (string, []strin
 	}
 	d, err := reg.Resolve(ctx, ref)
 	return d, nil, err
+}
+
+// resolveMirrored resolves an external base that upstream did not
+// (upErr) from its copy in the mirror: the mirror's record of the tag,
+// or the digest itself. It returns the copy as PREFIX/<path>@<digest>.
+func resolveMirrored(ctx context.Context, reg Registry, mirror, ref string, upErr error) (string, []string, string, error) {
+	u, err := published.ParseUpstream(ref)
+	if err != nil {
+		return "", nil, "", upErr
+	}
+	repo := u.MirrorRepository(mirror)
+	at := repo + ":" + u.Tag
+	if u.Digest != "" {
+		at = repo + "@" + u.Digest
+	}
+	d, plats, err := resolveBase(ctx, reg, at)
+	if err != nil {
+		return "", nil, "", fmt.Errorf("%w (and the mirror: %v)", upErr, err)
+	}
+	return d, plats, repo + "@" + d, nil
 }
 
 // observeImage reads one image's state. After the tag list, the newest

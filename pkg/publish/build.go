@@ -37,8 +37,10 @@ type result struct {
 }
 
 // buildAll builds every Build step; a child starts as soon as its parent is
-// pushed, FROM the digest the parent was pushed as. It returns what was built.
-func (pub *Publisher) buildAll(ctx context.Context, lib *spec.Library, p *plan.Plan, attest build.Attestations, builderSlots int, status chan *client.SolveStatus) (map[string]Built, error) {
+// pushed, FROM the digest the parent was pushed as; an image on an
+// external base in mirrored is built FROM the copy. It returns what was
+// built.
+func (pub *Publisher) buildAll(ctx context.Context, lib *spec.Library, p *plan.Plan, attest build.Attestations, builderSlots int, mirrored map[string]string, status chan *client.SolveStatus) (map[string]Built, error) {
 	results := map[string]*result{}
 	for _, st := range p.Images {
 		if st.Action == plan.Build {
@@ -91,7 +93,11 @@ func (pub *Publisher) buildAll(ctx context.Context, lib *spec.Library, p *plan.P
 				return nil
 			}
 			defer func() { <-sem }()
-			r.built, r.err = pub.buildOne(gctx, lib, st, baseDigest, !st.Base.RebuiltInPlan || parentUnchanged, attest, status)
+			copyRef := ""
+			if st.Base.Image == "" {
+				copyRef = mirrored[st.Base.Ref]
+			}
+			r.built, r.err = pub.buildOne(gctx, lib, st, baseDigest, copyRef, !st.Base.RebuiltInPlan || parentUnchanged, attest, status)
 			if r.err != nil {
 				r.err = &BuildError{Image: st.Name, Err: r.err}
 				return r.err
@@ -111,13 +117,20 @@ func (pub *Publisher) buildAll(ctx context.Context, lib *spec.Library, p *plan.P
 
 // buildOne builds st on baseDigest. sameBase says the base is the one the
 // newest version was built on: a refresh is then compared with it.
-func (pub *Publisher) buildOne(ctx context.Context, lib *spec.Library, st plan.ImageStep, baseDigest string, sameBase bool, attest build.Attestations, status chan *client.SolveStatus) (Built, error) {
+// copyRef, when not "", is the mirror's copy of the external base
+// (PREFIX/<path>@<digest>): the build is FROM it, and its annotations
+// record it beside the upstream reference.
+func (pub *Publisher) buildOne(ctx context.Context, lib *spec.Library, st plan.ImageStep, baseDigest, copyRef string, sameBase bool, attest build.Attestations, status chan *client.SolveStatus) (Built, error) {
 	im := lib.Image(st.Name)
 	baseRef, err := baseReference(st.Base, baseDigest)
 	if err != nil {
 		return Built{}, err
 	}
 	ann := plan.Annotations(im, st.Base.Ref, baseDigest)
+	if copyRef != "" {
+		baseRef = copyRef
+		ann[published.AnnotationBaseMirror] = copyRef
+	}
 	if pub.Source != "" {
 		ann[published.AnnotationSource] = pub.Source
 	}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/imgctl/imgctl/pkg/build"
 	"github.com/imgctl/imgctl/pkg/lifecycle"
+	"github.com/imgctl/imgctl/pkg/mirror"
 	"github.com/imgctl/imgctl/pkg/plan"
 	"github.com/imgctl/imgctl/pkg/regclient"
 	"github.com/imgctl/imgctl/pkg/spec"
@@ -98,7 +99,12 @@ type Publisher struct {
 	// Changelog, when set, sums up each version built against the version
 	// it supersedes for the summary ("+3 −1 ↑12 packages").
 	Changelog Changelogger
-	Log       *slog.Logger
+	// Mirror, with policy.mirror, copies each external base a build
+	// needs into the mirror before any build; the builds are FROM the
+	// copies. A plan that builds on an external base with policy.mirror
+	// set and no Mirror is refused.
+	Mirror BaseMirror
+	Log    *slog.Logger
 }
 
 // LockChecker says whether the version repo@digest installs exactly l
@@ -177,6 +183,9 @@ type Result struct {
 	// whole phases only (a phase that failed adds nothing).
 	TagsWritten    []plan.TagStep
 	MarkersWritten []plan.DeprecationStep
+	// Mirrored are the external bases copied to (or found in) the mirror
+	// before the builds, by reference (policy.mirror).
+	Mirrored []mirror.Copied
 }
 
 // Built is one image built and pushed.
@@ -245,6 +254,15 @@ func (r *Result) WriteTable(w io.Writer) {
 	if r.Signed > 0 {
 		fmt.Fprintf(w, "%d versions signed before their tags were written.\n", r.Signed)
 	}
+	if len(r.Mirrored) > 0 {
+		copied := 0
+		for _, m := range r.Mirrored {
+			if !m.Present {
+				copied++
+			}
+		}
+		fmt.Fprintf(w, "%d external bases built from the mirror (%d copied first).\n", len(r.Mirrored), copied)
+	}
 	tested, runs := 0, 0
 	for _, b := range r.Images {
 		if b.Tests > 0 {
@@ -304,7 +322,12 @@ func (pub *Publisher) Apply(ctx context.Context, lib *spec.Library, p *plan.Plan
 	if err != nil {
 		return res, err
 	}
-	digests, err := pub.buildAll(ctx, lib, p, attest, caps.Slots, status)
+	mirrored, copied, err := pub.mirrorBases(ctx, lib, p)
+	res.Mirrored = copied
+	if err != nil {
+		return res, err
+	}
+	digests, err := pub.buildAll(ctx, lib, p, attest, caps.Slots, mirrored, status)
 	closeStatus()
 	for _, st := range p.Images {
 		if b, ok := digests[st.Name]; ok {

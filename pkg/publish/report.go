@@ -6,6 +6,7 @@ import (
 	"math"
 
 	"github.com/imgctl/imgctl/pkg/lock"
+	"github.com/imgctl/imgctl/pkg/mirror"
 	"github.com/imgctl/imgctl/pkg/plan"
 )
 
@@ -20,6 +21,9 @@ type Report struct {
 	Registry      string        `json:"registry"`
 	Images        []ImageReport `json:"images"`
 	Summary       ReportSummary `json:"summary"`
+	// Mirrored are the external bases copied to or found in policy.mirror
+	// before the builds (absent without policy.mirror).
+	Mirrored []mirror.Copied `json:"mirrored,omitempty"`
 	// Error is why the publish failed ("" when it did not); what is in
 	// the report was done before it.
 	Error string `json:"error,omitempty"`
@@ -86,7 +90,7 @@ func (r *Result) Report(p *plan.Plan, err error) *Report {
 	if r == nil {
 		r = &Result{}
 	}
-	rep := &Report{FormatVersion: ReportFormatVersion, Date: p.Date, Registry: p.Registry, Images: []ImageReport{}}
+	rep := &Report{FormatVersion: ReportFormatVersion, Date: p.Date, Registry: p.Registry, Images: []ImageReport{}, Mirrored: r.Mirrored}
 	if err != nil {
 		rep.Error = err.Error()
 	}

@@ -283,7 +283,13 @@ func ShortDigest(d string) string {
 // scratch; rootfs says it was built FROM scratch on a root filesystem
 // archive (a rootfs part in io.imgctl.fields), whose packages no SBOM
 // lists.
+//
+// A version built from a mirrored base (AnnotationBaseMirror) names the
+// copy it was built FROM: it outlives the upstream.
 func BaseOf(ann map[string]string) (ref string, rootfs bool, err error) {
+	if d, m := ann[AnnotationBaseDigest], ann[AnnotationBaseMirror]; d != "" && strings.HasSuffix(m, "@"+d) {
+		return m, false, nil
+	}
 	if d := ann[AnnotationBaseDigest]; d != "" {
 		name := ann[AnnotationBaseName]
 		// Drop the tag or digest of the reference it was named by

@@ -89,6 +89,9 @@ func checkPolicy(pol *Policy, idx *syntaxIndex, c *collector) {
 	if pol.CacheRepo != "" && !ValidRegistry(pol.CacheRepo) {
 		c.add(pol.CacheRepoPos, "policy.cacheRepo: %q is not host[:port]/path (no scheme; lowercase path components)", pol.CacheRepo)
 	}
+	if pol.Mirror != "" && (!ValidRegistry(pol.Mirror) || !strings.Contains(pol.Mirror, "/")) {
+		c.add(pol.MirrorPos, "policy.mirror: %q is not HOST[:PORT]/PREFIX (no scheme; lowercase path components; a prefix is required)", pol.Mirror)
+	}
 	if pol.SBOMScanner != "" {
 		if _, err := name.ParseReference(pol.SBOMScanner, name.StrictValidation); err != nil {
 			c.add(pol.SBOMScannerPos, "policy.sbomScanner: %q is not an image reference host[:port]/repo:tag or …@sha256:…: %v", pol.SBOMScanner, err)

@@ -47,6 +47,7 @@ func decode(ev evaluated, dir string, lenient bool, c *collector) (*Library, *sy
 			DeprecatedTag *bool     `json:"deprecatedTag"`
 			Source        *string   `json:"source"`
 			CacheRepo     *string   `json:"cacheRepo"`
+			Mirror        *string   `json:"mirror"`
 			Platforms     *[]string `json:"platforms"`
 			SBOM          *bool     `json:"sbom"`
 			SBOMScanner   *string   `json:"sbomScanner"`
@@ -93,6 +94,9 @@ func decode(ev evaluated, dir string, lenient bool, c *collector) (*Library, *sy
 		}
 		if p.CacheRepo != nil {
 			lib.Policy.CacheRepo, lib.Policy.CacheRepoPos = *p.CacheRepo, at("cacheRepo")
+		}
+		if p.Mirror != nil {
+			lib.Policy.Mirror, lib.Policy.MirrorPos = *p.Mirror, at("mirror")
 		}
 		if p.Platforms != nil && len(*p.Platforms) > 0 { // [] is unset
 			lib.Policy.Platforms, lib.Policy.PlatformsPos = *p.Platforms, at("platforms")

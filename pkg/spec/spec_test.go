@@ -67,6 +67,7 @@ func TestExampleLibrary(t *testing.T) {
 	want := DefaultPolicy
 	want.Lock, want.LockPos = LockRequired, lib.Policy.LockPos
 	want.NodePools = lib.Policy.NodePools
+	want.Mirror, want.MirrorPos = "localhost:5000/mirror", lib.Policy.MirrorPos
 	assert.Equal(t, want, lib.Policy)
 	require.Len(t, lib.Policy.NodePools, 2)
 	assert.Equal(t, int64(192<<30), lib.Policy.NodePools["gpu"].MemoryBytes)

@@ -103,6 +103,13 @@ type Policy struct {
 	CacheRepo string `json:"cacheRepo,omitempty"`
 	// CacheRepoPos is where CacheRepo is set; invalid when it is unset.
 	CacheRepoPos Pos `json:"-"`
+	// Mirror is the repository prefix HOST[:PORT]/PREFIX external bases
+	// are copied to (PREFIX/<upstream repository path>@<digest>) and built
+	// from; "" when unset (off). Not part of any content key: the copy
+	// has the upstream's digest.
+	Mirror string `json:"mirror,omitempty"`
+	// MirrorPos is where Mirror is set; invalid when it is unset.
+	MirrorPos Pos `json:"-"`
 	// Platforms are the platforms of every root image (external from: or
 	// scratch) that sets none, normalised and sorted like Image.Platforms;
 	// nil when unset (roots then get DefaultPlatforms).

@@ -74,6 +74,14 @@ func (r *Registry) DeleteManifest(digest string) {
 	r.deleted[digest] = true
 }
 
+// DeleteRepository deletes repo and its tags (an upstream that removed
+// an image); the manifests other repositories name stay.
+func (r *Registry) DeleteRepository(repo string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.repos, repo)
+}
+
 // Mark attaches a lifecycle marker to repo@digest.
 func (r *Registry) Mark(repo, digest string) {
 	r.mu.Lock()
