@@ -144,6 +144,12 @@ type Policy struct {
 	Retention *Retention `json:"retention,omitempty"`
 	// NodePools are the cluster's node shapes, by name.
 	NodePools map[string]*NodePool `json:"nodePools,omitempty"`
+	// MaxGrowth is policy.maxGrowth as written ("10%"), "" when unset:
+	// how much a new version of any image that sets no maxGrowth may grow
+	// over the version it supersedes, per platform (see budget.go).
+	MaxGrowth string `json:"maxGrowth,omitempty"`
+	// MaxGrowthPos is where MaxGrowth is set; invalid when it is unset.
+	MaxGrowthPos Pos `json:"-"`
 }
 
 // Vulnerabilities is policy.vulnerabilities.
@@ -283,7 +289,12 @@ type Image struct {
 	Sizes []string `json:"sizes,omitempty"`
 	// Server is the session server the image starts as written ("" when
 	// unset; Library.ServerOf resolves it). Not part of the content key.
-	Server     string       `json:"server,omitempty"`
+	Server string `json:"server,omitempty"`
+	// MaxSize and MaxGrowth are the image's size budget as written
+	// ("2GiB", "10%"; "" when unset): Library.BudgetOf resolves them. Not
+	// part of the content key and not inherited by children.
+	MaxSize    string       `json:"maxSize,omitempty"`
+	MaxGrowth  string       `json:"maxGrowth,omitempty"`
 	Deprecated *Deprecation `json:"deprecated,omitempty"`
 	// VersionTags maps a tag prefix to a locked package ("python3",
 	// "pip:pandas", "r:ggplot2"): each adds the moving tag
