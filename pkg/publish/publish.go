@@ -22,6 +22,7 @@ import (
 	"github.com/imgctl/imgctl/pkg/lifecycle"
 	"github.com/imgctl/imgctl/pkg/plan"
 	"github.com/imgctl/imgctl/pkg/regclient"
+	"github.com/imgctl/imgctl/pkg/sizebudget"
 	"github.com/imgctl/imgctl/pkg/spec"
 )
 
@@ -51,8 +52,9 @@ type Marker interface {
 var ErrPlatformUnsupported = errors.New("platform not supported by the BuildKit daemon")
 
 var (
-	_ Builder = (*build.Client)(nil)
-	_ Marker  = (*lifecycle.Writer)(nil)
+	_ Builder  = (*build.Client)(nil)
+	_ Marker   = (*lifecycle.Writer)(nil)
+	_ SizeGate = (*sizebudget.Gate)(nil)
 )
 
 // Publisher applies plans.
@@ -95,6 +97,11 @@ type Publisher struct {
 	LockChecker LockChecker
 	// VulnGate, when set, scans every new version (policy.vulnerabilities.fail).
 	VulnGate VulnGate
+	// SizeGate, when set, judges every new version whose step has a size
+	// budget (plan.ImageStep.SizeBudget) before any tag moves: a version
+	// over budget fails the image like a failed test, unless the step
+	// allows growth (--allow-growth). Without one, budgets are not checked.
+	SizeGate SizeGate
 	// Changelog, when set, sums up each version built against the version
 	// it supersedes for the summary ("+3 −1 ↑12 packages").
 	Changelog Changelogger
@@ -113,6 +120,14 @@ type LockChecker interface {
 // (vulns.Gate).
 type VulnGate interface {
 	Check(ctx context.Context, image, version, repo, digest string) error
+}
+
+// SizeGate judges the version st built (pushed as digest) against
+// st.SizeBudget: an error fails the image like a failed test
+// (sizebudget.Gate). overridden is the message of a version over budget
+// let through by --allow-growth, "" otherwise.
+type SizeGate interface {
+	CheckSize(ctx context.Context, st plan.ImageStep, digest string) (overridden string, err error)
 }
 
 // Tester runs test commands inside ref (repo@digest) on each platform.
@@ -200,6 +215,10 @@ type Built struct {
 	// Unlocked are the packages a locked image's run: steps installed
 	// outside its lock (LockChecker).
 	Unlocked []lock.Unlocked
+	// BudgetOverridden is why the version was published over its size
+	// budget (--allow-growth): its sizes and largest packages added; ""
+	// when it was within budget or has none.
+	BudgetOverridden string
 }
 
 // WriteTable renders the summary table: image, tag, digest, build time,
@@ -254,6 +273,11 @@ func (r *Result) WriteTable(w io.Writer) {
 	}
 	if tested > 0 {
 		fmt.Fprintf(w, "%d images passed their tests (%d runs) before their tags were written.\n", tested, runs)
+	}
+	for _, b := range r.Images {
+		if b.BudgetOverridden != "" {
+			fmt.Fprintf(w, "%s\n", b.BudgetOverridden)
+		}
 	}
 	for _, b := range r.Images {
 		if len(b.Unlocked) > 0 {
