@@ -134,7 +134,11 @@ func TestGate(t *testing.T) {
 		{name: "old without SBOM", old: version(map[string]int64{"linux/amd64": 100e6}, nil), cur: version(map[string]int64{"linux/amd64": 160e6}, grown),
 			step: step(budget("", 0, "10%", 10), true), golden: "over-growth-no-sbom.txt", sbomRead: 2},
 		{name: "allowed", old: version(map[string]int64{"linux/amd64": 100e6}, base), cur: version(map[string]int64{"linux/amd64": 160e6}, grown),
-			step: func() plan.ImageStep { st := step(budget("", 0, "10%", 10), true); st.SizeBudget.AllowGrowth = true; return st }(),
+			step: func() plan.ImageStep {
+				st := step(budget("", 0, "10%", 10), true)
+				st.SizeBudget.AllowGrowth = true
+				return st
+			}(),
 			golden: "allowed.txt", allowed: true, sbomRead: 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
