@@ -9,6 +9,7 @@ import (
 	"github.com/imgctl/imgctl/pkg/changelog"
 	"github.com/imgctl/imgctl/pkg/inventory"
 	"github.com/imgctl/imgctl/pkg/plan"
+	"github.com/imgctl/imgctl/pkg/published"
 )
 
 // Reader reads a published version (inventory.Reader).
@@ -52,6 +53,27 @@ func (g *Gate) Check(ctx context.Context, st plan.ImageStep, digest string) (*Ve
 		}
 		in.Previous, in.Old = st.Previous.Tag, platformsOf(old)
 	}
+	var newBase *name.Digest // the parent version built on, when it changed
+	if st.Base.Image != "" && old != nil {
+		in.Parent = st.Base.Image
+		nb, ob := cur.Annotations[published.AnnotationBaseDigest], old.Annotations[published.AnnotationBaseDigest]
+		if nb != "" && ob != "" && nb != ob {
+			baseRepo, err := name.NewRepository(st.Base.Ref, name.WeakValidation)
+			if err != nil {
+				return nil, fmt.Errorf("parsing the parent repository %q: %w", st.Base.Ref, err)
+			}
+			nbRef := baseRepo.Digest(nb)
+			nbv, err := g.Reader.Read(ctx, nbRef, inventory.Options{})
+			if err != nil {
+				return nil, fmt.Errorf("reading the parent %s: %w", st.Base.Image, err)
+			}
+			oldBase, err := g.Reader.Read(ctx, baseRepo.Digest(ob), inventory.Options{})
+			if err != nil {
+				return nil, fmt.Errorf("reading the parent %s: %w", st.Base.Image, err)
+			}
+			in.NewBase, in.OldBase, newBase = platformsOf(nbv), platformsOf(oldBase), &nbRef
+		}
+	}
 	v := Judge(in)
 	if !v.Over() {
 		return v, nil
@@ -73,7 +95,15 @@ func (g *Gate) Check(ctx context.Context, st plan.ImageStep, digest string) (*Ve
 		from = old.Packages()
 	}
 	if v.NoLargest == "" {
-		v.Largest = changelog.LargestGrowth(from, cur.Packages(), LargestN)
+		to := cur.Packages()
+		if newBase != nil {
+			// What the parent's new version brought is the parent's:
+			// list what this image added beyond it.
+			if nb, err := g.Reader.Read(ctx, *newBase, inventory.Options{Packages: true}); err == nil && nb.HasPackages() {
+				to = withoutPackagesOf(to, nb.Packages())
+			}
+		}
+		v.Largest = changelog.LargestGrowth(from, to, LargestN)
 		if old == nil && v.Largest.Sized == changelog.SizedNewOnly {
 			v.Largest.Sized = changelog.SizedBoth // nothing to grow from: sizes are complete
 		}
@@ -82,6 +112,23 @@ func (g *Gate) Check(ctx context.Context, st plan.ImageStep, digest string) (*Ve
 		return v, nil
 	}
 	return v, &OverBudgetError{Verdict: v}
+}
+
+// withoutPackagesOf is ps without the packages base holds at the same
+// version.
+func withoutPackagesOf(ps, base []inventory.Package) []inventory.Package {
+	type id struct{ eco, typ, name, version string }
+	in := map[id]bool{}
+	for _, p := range base {
+		in[id{p.Ecosystem, p.Type, p.Name, p.Version}] = true
+	}
+	var out []inventory.Package
+	for _, p := range ps {
+		if !in[id{p.Ecosystem, p.Type, p.Name, p.Version}] {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 func platformsOf(v *inventory.Version) []Platform {

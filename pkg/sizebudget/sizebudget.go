@@ -28,6 +28,13 @@ type Input struct {
 	New      []Platform
 	Previous string
 	Old      []Platform
+	// Parent is the image's parent in the library ("" for a root);
+	// NewBase and OldBase the sizes of the parent versions the new and
+	// the superseded version were built on (nil when unknown or the
+	// same). Growth the parent brought is the parent's budget's business,
+	// not the child's: it is left out of the child's maxGrowth.
+	Parent           string
+	NewBase, OldBase []Platform
 }
 
 // PlatformVerdict is one platform judged.
@@ -36,8 +43,14 @@ type PlatformVerdict struct {
 	Size     int64  `json:"size"`
 	// Previous is the superseded version's size of the platform (0: it
 	// had none); Growth the change in percent, nil without a previous.
-	Previous      int64    `json:"previous,omitempty"`
-	Growth        *float64 `json:"growth_percent,omitempty"`
+	Previous int64    `json:"previous,omitempty"`
+	Growth   *float64 `json:"growth_percent,omitempty"`
+	// FromParent is how much of the growth (bytes) the parent brought:
+	// its new version's size minus the one the superseded version was
+	// built on; OwnGrowth is the rest, in percent of Previous, what
+	// maxGrowth judges.
+	FromParent    int64    `json:"from_parent,omitempty"`
+	OwnGrowth     *float64 `json:"own_growth_percent,omitempty"`
 	OverMaxSize   bool     `json:"over_max_size,omitempty"`
 	OverMaxGrowth bool     `json:"over_max_growth,omitempty"`
 }
@@ -50,6 +63,7 @@ type Verdict struct {
 	Image     string            `json:"image"`
 	Version   string            `json:"version"`
 	Previous  string            `json:"previous,omitempty"`
+	Parent    string            `json:"parent,omitempty"`
 	Budget    plan.SizeBudget   `json:"budget"`
 	Platforms []PlatformVerdict `json:"platforms"`
 	// Largest are the largest packages added or grown (set by Gate when
@@ -75,13 +89,18 @@ func (v *Verdict) Overridden() bool { return v.Over() && v.Budget.AllowGrowth }
 // Judge judges in: a platform is over maxSize when its size exceeds it,
 // and over maxGrowth when it grew by more than the percentage over the
 // same platform of the superseded version (a platform new in this version
-// has nothing to grow from).
+// has nothing to grow from), not counting what its parent's growth
+// brought (the parent is judged by its own budget).
 func Judge(in Input) *Verdict {
-	v := &Verdict{Image: in.Image, Version: in.Version, Previous: in.Previous, Budget: in.Budget, Platforms: []PlatformVerdict{}}
-	old := map[string]int64{}
-	for _, p := range in.Old {
-		old[p.Platform] = p.Size
+	v := &Verdict{Image: in.Image, Version: in.Version, Previous: in.Previous, Parent: in.Parent, Budget: in.Budget, Platforms: []PlatformVerdict{}}
+	sizes := func(ps []Platform) map[string]int64 {
+		m := map[string]int64{}
+		for _, p := range ps {
+			m[p.Platform] = p.Size
+		}
+		return m
 	}
+	old, newBase, oldBase := sizes(in.Old), sizes(in.NewBase), sizes(in.OldBase)
 	for _, p := range in.New {
 		pv := PlatformVerdict{Platform: p.Platform, Size: p.Size, Previous: old[p.Platform]}
 		if b := in.Budget.MaxSizeBytes; in.Budget.MaxSize != "" && p.Size > b {
@@ -90,7 +109,14 @@ func Judge(in Input) *Verdict {
 		if pv.Previous > 0 {
 			g := float64(p.Size-pv.Previous) * 100 / float64(pv.Previous)
 			pv.Growth = &g
-			if pc := in.Budget.MaxGrowthPercent; in.Budget.MaxGrowth != "" && pc != nil && g > *pc {
+			nb, okN := newBase[p.Platform]
+			ob, okO := oldBase[p.Platform]
+			if okN && okO {
+				pv.FromParent = nb - ob
+			}
+			own := float64(p.Size-pv.Previous-pv.FromParent) * 100 / float64(pv.Previous)
+			pv.OwnGrowth = &own
+			if pc := in.Budget.MaxGrowthPercent; in.Budget.MaxGrowth != "" && pc != nil && own > *pc {
 				pv.OverMaxGrowth = true
 			}
 		}
@@ -119,7 +145,9 @@ func (v *Verdict) body() string {
 		if p.OverMaxSize {
 			fmt.Fprintf(&b, "  %s: %s, over maxSize %s by %s\n", p.Platform, changelog.HumanSize(p.Size), v.Budget.MaxSize, changelog.HumanSize(p.Size-v.Budget.MaxSizeBytes))
 		}
-		if p.OverMaxGrowth {
+		if p.OverMaxGrowth && p.FromParent != 0 {
+			fmt.Fprintf(&b, "  %s: %s, %+.1f%% over %s (%s), %+.1f%% without the %s its parent %s brought, over maxGrowth %s\n", p.Platform, changelog.HumanSize(p.Size), *p.Growth, v.Previous, changelog.HumanSize(p.Previous), *p.OwnGrowth, signed(p.FromParent), v.Parent, v.Budget.MaxGrowth)
+		} else if p.OverMaxGrowth {
 			fmt.Fprintf(&b, "  %s: %s, %+.1f%% over %s (%s), over maxGrowth %s\n", p.Platform, changelog.HumanSize(p.Size), *p.Growth, v.Previous, changelog.HumanSize(p.Previous), v.Budget.MaxGrowth)
 		}
 	}
@@ -150,3 +178,10 @@ type OverBudgetError struct{ Verdict *Verdict }
 
 // Error is the message without its subject: publish names the image.
 func (e *OverBudgetError) Error() string { return e.Verdict.body() }
+
+func signed(n int64) string {
+	if n < 0 {
+		return "−" + changelog.HumanSize(-n)
+	}
+	return "+" + changelog.HumanSize(n)
+}

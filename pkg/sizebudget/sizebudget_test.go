@@ -174,3 +174,20 @@ func TestGate(t *testing.T) {
 	_, err := (&sizebudget.Gate{Reader: &fakeReader{}}).Check(context.Background(), plan.ImageStep{Name: "x"}, newDigest)
 	assert.NoError(t, err, "a step without a budget is not read at all")
 }
+
+// A child rebuilt on a parent that grew is judged by what it added itself:
+// the parent's growth is the parent's budget's business.
+func TestJudgeLeavesOutTheParentsGrowth(t *testing.T) {
+	amd := func(n int64) []sizebudget.Platform { return []sizebudget.Platform{{Platform: "linux/amd64", Size: n}} }
+	in := sizebudget.Input{Image: "app", Version: "2026.11.24", Budget: budget("", 0, "1%", 1), Previous: "2026.11.01", Parent: "tools",
+		Old: amd(100e6), OldBase: amd(90e6), New: amd(150e6), NewBase: amd(140e6)}
+	v := sizebudget.Judge(in)
+	assert.False(t, v.Over(), "+50%, all of it the parent's")
+	assert.Equal(t, int64(50e6), v.Platforms[0].FromParent)
+	assert.InDelta(t, 0, *v.Platforms[0].OwnGrowth, 1e-9)
+
+	in.New = amd(152e6)
+	v = sizebudget.Judge(in)
+	require.True(t, v.Over(), "+2% of its own")
+	goldentest.Check(t, "over-growth-parent.txt", []byte(v.Message()+"\n"))
+}
