@@ -97,3 +97,17 @@ func (b *SizeBudget) Text(previous *Version) string {
 	}
 	return s
 }
+
+// warnAllowGrowth warns of each --allow-growth image the plan does not
+// build, or that has no size budget: there is nothing to let through.
+func (c *computer) warnAllowGrowth(allow []string) {
+	for _, n := range allow {
+		im := c.lib.Image(n)
+		switch st := c.steps[n]; {
+		case st == nil || st.Action != Build:
+			c.warn(im, im.Pos, "--allow-growth %s: %s is not built by this plan: nothing to let through", n, n)
+		case st.SizeBudget == nil:
+			c.warn(im, im.Pos, "--allow-growth %s: %s has no size budget (maxSize, maxGrowth, policy.maxGrowth): nothing to let through", n, n)
+		}
+	}
+}

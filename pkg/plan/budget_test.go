@@ -50,6 +50,11 @@ policy: maxGrowth: "10%"`)
 	goldentest.Check(t, "plan-budget.txt", text.Bytes())
 	goldentest.Check(t, "plan-budget.json", js.Bytes())
 
+	p, err = plan.Compute(lib, snap, plan.Options{Date: "2026-11-24", AllowGrowth: []string{"base"}})
+	require.NoError(t, err)
+	require.NotEmpty(t, p.Warnings)
+	assert.Equal(t, "--allow-growth base: base is not built by this plan: nothing to let through", p.Warnings[len(p.Warnings)-1].Message)
+
 	_, err = plan.Compute(lib, snap, plan.Options{Date: "2026-11-24", AllowGrowth: []string{"nosuch"}})
 	assert.EqualError(t, err, "--allow-growth nosuch: no such image in the library")
 }

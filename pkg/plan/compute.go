@@ -90,6 +90,7 @@ func Compute(lib *spec.Library, snap *Snapshot, opts Options) (*Plan, error) {
 			st.SizeBudget = budgetOf(lib, lib.Image(st.Name), slices.Contains(allow, st.Name))
 		}
 	}
+	c.warnAllowGrowth(allow)
 	p.Summary = summarize(p)
 	return p, nil
 }
