@@ -75,23 +75,29 @@ func (b *SizeBudget) relative(dir string) *SizeBudget {
 	return &cp
 }
 
-// Text is the plan's line for b: "size budget: maxSize 2GiB, maxGrowth
-// 10% over 2026.11.24 (compressed, per platform)", with the override when
-// publish --allow-growth names the image.
+// Text is the plan's line for b: "size budget: maxSize 2GiB (py.cue:7:27),
+// maxGrowth 10% over 2026.11.24 (lib.cue:4:20); compressed, per platform",
+// with the override when publish --allow-growth names the image.
 func (b *SizeBudget) Text(previous *Version) string {
+	at := func(p *spec.Pos) string {
+		if p == nil || !p.IsValid() {
+			return ""
+		}
+		return " (" + p.String() + ")"
+	}
 	var parts []string
 	if b.MaxSize != "" {
-		parts = append(parts, "maxSize "+b.MaxSize)
+		parts = append(parts, "maxSize "+b.MaxSize+at(b.MaxSizePos))
 	}
 	if b.MaxGrowth != "" {
 		switch {
 		case previous != nil:
-			parts = append(parts, "maxGrowth "+b.MaxGrowth+" over "+previous.Tag)
+			parts = append(parts, "maxGrowth "+b.MaxGrowth+" over "+previous.Tag+at(b.MaxGrowthPos))
 		default:
-			parts = append(parts, "maxGrowth "+b.MaxGrowth+" (first version: nothing to grow from)")
+			parts = append(parts, "maxGrowth "+b.MaxGrowth+at(b.MaxGrowthPos)+", nothing to grow from (a first version)")
 		}
 	}
-	s := "size budget: " + strings.Join(parts, ", ") + " (compressed, per platform)"
+	s := "size budget: " + strings.Join(parts, ", ") + "; compressed, per platform"
 	if b.AllowGrowth {
 		s += "; --allow-growth: published even if over budget, this once"
 	}
