@@ -52,9 +52,8 @@ type Marker interface {
 var ErrPlatformUnsupported = errors.New("platform not supported by the BuildKit daemon")
 
 var (
-	_ Builder  = (*build.Client)(nil)
-	_ Marker   = (*lifecycle.Writer)(nil)
-	_ SizeGate = (*sizebudget.Gate)(nil)
+	_ Builder = (*build.Client)(nil)
+	_ Marker  = (*lifecycle.Writer)(nil)
 )
 
 // Publisher applies plans.
@@ -129,6 +128,8 @@ type VulnGate interface {
 type SizeGate interface {
 	CheckSize(ctx context.Context, st plan.ImageStep, digest string) (overridden string, err error)
 }
+
+var _ SizeGate = (*sizebudget.Gate)(nil)
 
 // Tester runs test commands inside ref (repo@digest) on each platform.
 // A failing command is an error carrying its output.

@@ -289,12 +289,7 @@ type Image struct {
 	Sizes []string `json:"sizes,omitempty"`
 	// Server is the session server the image starts as written ("" when
 	// unset; Library.ServerOf resolves it). Not part of the content key.
-	Server string `json:"server,omitempty"`
-	// MaxSize and MaxGrowth are the image's size budget as written
-	// ("2GiB", "10%"; "" when unset): Library.BudgetOf resolves them. Not
-	// part of the content key and not inherited by children.
-	MaxSize    string       `json:"maxSize,omitempty"`
-	MaxGrowth  string       `json:"maxGrowth,omitempty"`
+	Server     string       `json:"server,omitempty"`
 	Deprecated *Deprecation `json:"deprecated,omitempty"`
 	// VersionTags maps a tag prefix to a locked package ("python3",
 	// "pip:pandas", "r:ggplot2"): each adds the moving tag
@@ -320,6 +315,12 @@ type Image struct {
 	// LockStale says why Lock is not current ("" when it is, or when
 	// there is no lock).
 	LockStale string `json:"-"`
+
+	// MaxSize and MaxGrowth are the image's size budget as written
+	// ("2GiB", "10%"; "" when unset): Library.BudgetOf resolves them. Not
+	// part of the content key and not inherited by children.
+	MaxSize   string `json:"maxSize,omitempty"`
+	MaxGrowth string `json:"maxGrowth,omitempty"`
 }
 
 // Locked reports whether im has a current lock: a build installs exactly
