@@ -4,6 +4,7 @@ go 1.26.8
 
 require (
 	github.com/anchore/syft v1.57.1
+	github.com/spdx/tools-golang v0.6.0-rc4
 	modernc.org/sqlite v1.62.0
 )
 
@@ -200,7 +201,6 @@ require (
 	github.com/sorairolake/lzip-go v0.3.8 // indirect
 	github.com/sourcegraph/conc v0.3.1-0.20240121214520-5f936abd7ae8 // indirect
 	github.com/spdx/gordf v0.0.0-20201111095634-7098f93598fb // indirect
-	github.com/spdx/tools-golang v0.6.0-rc4 // indirect
 	github.com/spf13/afero v1.15.0 // indirect
 	github.com/spf13/cast v1.10.0 // indirect
 	github.com/spf13/cobra v1.10.2 // indirect

@@ -171,3 +171,20 @@ func TestLauncherWarnsWhenNothingIsOffered(t *testing.T) {
 	require.Equal(t, 0, code, errOut)
 	assert.Contains(t, errOut, "none of the 1 images that start a session server has a current published version")
 }
+
+// TestDiffListsLargestAdded: when the SBOMs record installed sizes (imgctl's
+// scanner's annotations), diff lists the largest packages added or grown;
+// its output is the golden diff-largest.txt.
+func TestDiffListsLargestAdded(t *testing.T) {
+	r := newForeignRepo(t)
+	r.push("2026.12.01", true, nil, it.Sized(it.Deb("jq", "1.6-2.1"), 100_000), it.Sized(it.Deb("libssl3", "3.0.11-1"), 6_000_000))
+	latest := r.push("2026.12.05", true, nil, it.Sized(it.Deb("jq", "1.6-2.1"), 100_000), it.Sized(it.Deb("libssl3", "3.0.13-1"), 6_200_000),
+		it.Sized(it.Deb("python3.11-minimal", "3.11.2-6"), 6_900_000), it.Sized(it.Py("pandas", "2.1.0"), 70_000_000), it.R("ggplot2", "3.4.4"))
+	r.tag("latest", latest)
+	code, out, errOut := r.run("diff", r.dir, "team")
+	require.Equal(t, 0, code, "%s\n%s", out, errOut)
+	goldentest.Check(t, "diff-largest.txt", []byte(out))
+	code, out, errOut = r.run("diff", r.dir, "team", "--json")
+	require.Equal(t, 0, code, "%s\n%s", out, errOut)
+	goldentest.Check(t, "diff-largest.json", []byte(out))
+}

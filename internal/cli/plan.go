@@ -25,12 +25,16 @@ type planFlags struct {
 	// unlocked reads what locked images' newest versions hold outside
 	// their locks (imgctl plan shows it; publish does not need it).
 	unlocked bool
+	// allowGrowth names images let through over their size budget once
+	// (plan and publish --allow-growth).
+	allowGrowth []string
 }
 
 func (f *planFlags) add(cmd *cobra.Command) {
 	f.registryFlags.add(cmd)
 	cmd.Flags().StringVar(&f.date, "date", "", "publish date YYYY-MM-DD (UTC) for dated tags; default today")
 	cmd.Flags().StringArrayVar(&f.targets, "target", nil, "plan only this image and what it needs; repeatable")
+	cmd.Flags().StringArrayVar(&f.allowGrowth, "allow-growth", nil, "let this image's new version through once although it is over its size budget (maxSize, maxGrowth), recorded in the plan; repeatable")
 	cmd.Flags().BoolVar(&f.refresh, "refresh", false, "refresh now every unchanged image that installs packages (apt, pip, r): rebuild it with those steps run again, and publish a new version only if its packages changed (policy.refreshDays does it by age)")
 }
 
@@ -57,7 +61,7 @@ func makePlan(ctx context.Context, s streams, dir string, f *planFlags, c *regcl
 		return nil, nil, err
 	}
 	reg := readmodel.Remote{C: c, Cache: &inventory.Cache{}}
-	p, _, err := plan.Make(ctx, lib, reg, plan.ObserveOptions{Registry: f.registry, Targets: f.targets, Jobs: f.jobs, Unlocked: f.unlocked}, plan.Options{Date: f.date, Targets: f.targets, Refresh: f.refresh})
+	p, _, err := plan.Make(ctx, lib, reg, plan.ObserveOptions{Registry: f.registry, Targets: f.targets, Jobs: f.jobs, Unlocked: f.unlocked}, plan.Options{Date: f.date, Targets: f.targets, Refresh: f.refresh, AllowGrowth: f.allowGrowth})
 	if err != nil {
 		return nil, nil, err
 	}

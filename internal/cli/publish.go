@@ -22,6 +22,7 @@ import (
 	"github.com/imgctl/imgctl/pkg/mirror"
 	"github.com/imgctl/imgctl/pkg/plan"
 	"github.com/imgctl/imgctl/pkg/publish"
+	"github.com/imgctl/imgctl/pkg/sizebudget"
 	"github.com/imgctl/imgctl/pkg/spec"
 	"github.com/imgctl/imgctl/pkg/vulns"
 )
@@ -69,8 +70,8 @@ Exit status: 0 published (or nothing to do); 1 error or blocked images;
 			if source != "" && publicSource(source) != source {
 				return usageErr("--source %q: want a network URL of the spec repository without credentials (https://, ssh://, git@host:path), never a local path", source)
 			}
-			if planFile != "" && (len(args) > 0 || len(f.targets) > 0 || cmd.Flags().Changed("date") || f.registry != "") {
-				return usageErr("--plan applies a saved plan as it is: no DIR, --target, --date or --registry")
+			if planFile != "" && (len(args) > 0 || len(f.targets) > 0 || cmd.Flags().Changed("date") || f.registry != "" || len(f.allowGrowth) > 0) {
+				return usageErr("--plan applies a saved plan as it is: no DIR, --target, --date, --registry or --allow-growth (give --allow-growth to imgctl plan)")
 			}
 			ctx := cmd.Context()
 			c := f.client(s)
@@ -161,6 +162,7 @@ Exit status: 0 published (or nothing to do); 1 error or blocked images;
 				Refresher:   registryChangelog{inventory.Reader{Remote: c.ReadOptions}},
 				LockChecker: registryChangelog{inventory.Reader{Remote: c.ReadOptions}},
 				VulnGate:    gate,
+				SizeGate:    &sizebudget.Gate{Reader: inventory.Reader{Remote: c.ReadOptions}},
 				Log:         warn,
 			}
 			if lib.Policy.Mirror != "" {

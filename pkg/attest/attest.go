@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strconv"
+	"strings"
 
 	"github.com/containerd/platforms"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -258,7 +260,16 @@ type Package struct {
 	// SourceInfo is the SPDX sourceInfo: how the scanner found it
 	// ("acquired package info from DPKG DB: /var/lib/dpkg/status").
 	SourceInfo string
+	// InstalledSize is the package's installed size in bytes, from the
+	// annotation imgctl's scanner writes (InstalledSizePrefix); 0 when the
+	// SBOM records none (its ecosystem has none, or an older scanner).
+	InstalledSize int64
 }
+
+// InstalledSizePrefix starts the comment of the SPDX package annotation in
+// which imgctl's scanner records a package's installed size in bytes
+// ("imgctl.installed-size=13299712"; scanner/catalog writes it).
+const InstalledSizePrefix = "imgctl.installed-size="
 
 // SBOM is what imgctl reads from an SPDX document.
 type SBOM struct {
@@ -289,6 +300,9 @@ func ParseSBOM(st *Statement) (*SBOM, error) {
 				Type    string `json:"referenceType"`
 				Locator string `json:"referenceLocator"`
 			} `json:"externalRefs"`
+			Annotations []struct {
+				Comment string `json:"comment"`
+			} `json:"annotations"`
 		} `json:"packages"`
 	}
 	if err := json.Unmarshal(st.Predicate, &doc); err != nil {
@@ -314,6 +328,13 @@ func ParseSBOM(st *Statement) (*SBOM, error) {
 			continue
 		}
 		pkg := Package{Name: p.Name, Version: p.VersionInfo, SourceInfo: p.SourceInfo}
+		for _, a := range p.Annotations {
+			if v, ok := strings.CutPrefix(a.Comment, InstalledSizePrefix); ok {
+				if n, err := strconv.ParseInt(v, 10, 64); err == nil && n > 0 {
+					pkg.InstalledSize = n
+				}
+			}
+		}
 		for _, r := range p.ExternalRefs {
 			if r.Type == "purl" {
 				pkg.PURL = r.Locator

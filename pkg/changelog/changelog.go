@@ -34,6 +34,10 @@ type Diff struct {
 	// says which.
 	Packages   *Packages `json:"packages,omitempty"`
 	NoPackages string    `json:"no_packages,omitempty"`
+	// Largest are the top packages by installed size among those added
+	// or grown (LargestGrowth, at most LargestN); nil when the newer SBOM
+	// records no sizes.
+	Largest *Growth `json:"largest,omitempty"`
 	// Config lists the configuration changes, in field order.
 	Config []Change `json:"config"`
 	// Sizes are the compressed sizes per platform of either version.
@@ -100,6 +104,9 @@ type Size struct {
 	To       int64  `json:"to"`
 }
 
+// LargestN is how many of the largest packages added or grown a Diff lists.
+const LargestN = 10
+
 // Compute compares from and to.
 func Compute(image string, from, to *inventory.Version, fromVersion, toVersion string) *Diff {
 	d := &Diff{
@@ -120,6 +127,9 @@ func Compute(image string, from, to *inventory.Version, fromVersion, toVersion s
 		d.NoPackages = "the newer version has no SBOM"
 	default:
 		d.Packages = ComparePackages(from.Packages(), to.Packages())
+		if g := LargestGrowth(from.Packages(), to.Packages(), LargestN); g.Sized != SizedNone {
+			d.Largest = g
+		}
 	}
 	d.Config = configChanges(primaryConfig(from, to), primaryConfig(to, from))
 	plats := map[string]bool{}

@@ -48,6 +48,12 @@ func (d *Diff) WriteText(w io.Writer) error {
 			}
 		}
 	}
+	if d.Largest != nil {
+		fmt.Fprintf(tw, "largest added or grown (installed size):\n")
+		for _, l := range d.Largest.Lines() {
+			fmt.Fprintf(tw, "  %s\n", l)
+		}
+	}
 	if len(d.Config) == 0 {
 		fmt.Fprintf(tw, "config:\tunchanged\n")
 	} else {

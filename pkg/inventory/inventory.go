@@ -52,6 +52,11 @@ type Package struct {
 	Distro        string `json:"distro,omitempty"`
 	Source        string `json:"source,omitempty"`
 	SourceVersion string `json:"source_version,omitempty"`
+	// Size is the installed size in bytes the SBOM records (dpkg's
+	// Installed-Size, a Python RECORD's sum); 0 when it records none. It
+	// is not part of a package's identity: Version.Packages keeps the
+	// largest of the platforms'.
+	Size int64 `json:"installed_size,omitempty"`
 }
 
 // Config is the part of an image configuration a user notices.
@@ -346,7 +351,7 @@ func Classify(in []attest.Package) []Package {
 			continue
 		}
 		eco, typ := ecosystemOf(p.PURL, p.SourceInfo)
-		x := Package{Ecosystem: eco, Name: p.Name, Version: p.Version, Type: typ, OS: eco != Deb && osOwned(p.SourceInfo)}
+		x := Package{Ecosystem: eco, Name: p.Name, Version: p.Version, Type: typ, OS: eco != Deb && osOwned(p.SourceInfo), Size: p.InstalledSize}
 		if eco == Deb {
 			x.Distro, x.Source, x.SourceVersion = debOrigin(p.PURL)
 		}
@@ -444,9 +449,10 @@ func sortUnique(ps []Package) []Package {
 		if n := len(out); n > 0 {
 			last := &out[n-1]
 			same := p
-			same.OS = last.OS
+			same.OS, same.Size = last.OS, last.Size
 			if same == *last {
 				last.OS = last.OS && p.OS // one copy outside the OS's tree is enough
+				last.Size = max(last.Size, p.Size)
 				continue
 			}
 		}

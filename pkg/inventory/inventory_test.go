@@ -161,3 +161,14 @@ func TestReadCache(t *testing.T) {
 	pd := vs[0].Platforms[0].Digest
 	assert.Equal(t, 1, gets["/v2/datasci/python3/manifests/"+pd], "the shared platform manifest is read once: %v", gets)
 }
+
+// An installed size is not part of a package's identity: platforms listing
+// one package with different sizes (amd64 and arm64 builds) merge into one
+// entry with the larger size.
+func TestPackagesMergeSizes(t *testing.T) {
+	v := &inventory.Version{Platforms: []inventory.Platform{
+		{Platform: "linux/amd64", SBOM: true, Packages: []inventory.Package{{Ecosystem: "deb", Name: "libc6", Version: "2.36-9", Size: 13_000_000}}},
+		{Platform: "linux/arm64", SBOM: true, Packages: []inventory.Package{{Ecosystem: "deb", Name: "libc6", Version: "2.36-9", Size: 12_000_000}}},
+	}}
+	assert.Equal(t, []inventory.Package{{Ecosystem: "deb", Name: "libc6", Version: "2.36-9", Size: 13_000_000}}, v.Packages())
+}

@@ -21,6 +21,9 @@ type Options struct {
 	// Refresh refreshes every unchanged image that installs packages now,
 	// whatever policy.refreshDays says (plan/publish --refresh).
 	Refresh bool
+	// AllowGrowth names images whose new version publish lets through
+	// once although it is over its size budget (publish --allow-growth).
+	AllowGrowth []string
 }
 
 // Compute decides, for every image in scope, whether to build, skip, retire
@@ -31,6 +34,10 @@ func Compute(lib *spec.Library, snap *Snapshot, opts Options) (*Plan, error) {
 		return nil, fmt.Errorf("date %q: want YYYY-MM-DD", opts.Date)
 	}
 	names, err := scope(lib, opts.Targets)
+	if err != nil {
+		return nil, err
+	}
+	allow, err := checkAllowGrowth(lib, opts.AllowGrowth)
 	if err != nil {
 		return nil, err
 	}
@@ -45,6 +52,7 @@ func Compute(lib *spec.Library, snap *Snapshot, opts Options) (*Plan, error) {
 		Tags:          []TagStep{},
 		Deprecations:  []DeprecationStep{},
 		Warnings:      []Warning{},
+		AllowGrowth:   allow,
 	}
 	c.plan = p
 	if vp := lib.Policy.Vulnerabilities; vp.Fail != "" {
@@ -79,8 +87,10 @@ func Compute(lib *spec.Library, snap *Snapshot, opts Options) (*Plan, error) {
 		c.derive(&p.Images[i])
 		if st := &p.Images[i]; st.Action == Build {
 			st.Tests = lib.Image(st.Name).Test
+			st.SizeBudget = budgetOf(lib, lib.Image(st.Name), slices.Contains(allow, st.Name))
 		}
 	}
+	c.warnAllowGrowth(allow)
 	p.Summary = summarize(p)
 	return p, nil
 }

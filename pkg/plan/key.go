@@ -66,6 +66,8 @@ var unkeyedFields = map[string]string{
 	"Test":               "tests check a version; they do not make it",
 	"Sizes":              "size presets are how sessions run a version, not what it holds",
 	"Server":             "which launcher lists offer a version, not what it holds",
+	"MaxSize":            "a size budget judges a version; it does not make it",
+	"MaxGrowth":          "a size budget judges a version; it does not make it",
 	"PlatformsInherited": "Platforms holds the effective platforms",
 	"Tags":               "moving tags point at versions; they do not make them",
 	"Deprecated":         "retirement marks versions; it does not make them",

@@ -43,7 +43,10 @@ type Plan struct {
 	// VulnerabilityGate is policy.vulnerabilities' gate, when it is set:
 	// every version this plan builds is scanned before its tags move.
 	VulnerabilityGate *VulnerabilityGate `json:"vulnerability_gate,omitempty"`
-	Summary           Summary            `json:"summary"`
+	// AllowGrowth are the images publish --allow-growth named, sorted:
+	// each new version over its size budget is published anyway, once.
+	AllowGrowth []string `json:"allow_growth,omitempty"`
+	Summary     Summary  `json:"summary"`
 }
 
 // VulnerabilityGate says which findings fail a new version.
@@ -89,6 +92,9 @@ type ImageStep struct {
 	// Tests are the spec's test commands a build runs inside the new
 	// version, on every platform, before any tag moves.
 	Tests []string `json:"tests,omitempty"`
+	// SizeBudget is the size budget the new version is judged by before
+	// any tag moves; nil when the image has none.
+	SizeBudget *SizeBudget `json:"size_budget,omitempty"`
 	// Foreign are tags of the repository that look like imgctl's (dated
 	// versions, latest, the spec's moving tags) but whose manifests imgctl
 	// did not write or that are gone: no step supersedes, marks or

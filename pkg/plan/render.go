@@ -23,6 +23,9 @@ func (p *Plan) Relative(dir string) *Plan {
 			rs[j] = Reason{Message: r.Message, Pos: r.Pos.RelativeTo(dir)}
 		}
 		st.Reasons = rs
+		if b := st.SizeBudget; b != nil {
+			st.SizeBudget = b.relative(dir)
+		}
 		q.Images[i] = st
 	}
 	if g := p.VulnerabilityGate; g != nil {
@@ -76,6 +79,9 @@ func (p *Plan) WriteText(w io.Writer) error {
 		}
 		if n := len(st.Tests); n > 0 {
 			fmt.Fprintf(w, "%stests: %d %s run in the new version before its tags move\n", indent, n, plural(n, "command", "commands"))
+		}
+		if b := st.SizeBudget; b != nil {
+			fmt.Fprintf(w, "%s%s\n", indent, b.Text(st.Previous))
 		}
 	}
 	var tw *tabwriter.Writer

@@ -16,6 +16,7 @@ import (
 	"github.com/imgctl/imgctl/pkg/lock"
 	"github.com/imgctl/imgctl/pkg/plan"
 	"github.com/imgctl/imgctl/pkg/regclient"
+	"github.com/imgctl/imgctl/pkg/sizebudget"
 	"github.com/imgctl/imgctl/pkg/spec"
 )
 
@@ -197,6 +198,21 @@ func (pub *Publisher) buildOne(ctx context.Context, lib *spec.Library, st plan.I
 	if pub.VulnGate != nil {
 		if err := pub.VulnGate.Check(ctx, st.Name, st.Version, st.Repository, res.Digest); err != nil {
 			return Built{}, fmt.Errorf("checking %s %s for vulnerabilities: %w", st.Name, st.Version, err)
+		}
+	}
+	if pub.SizeGate != nil && st.SizeBudget != nil {
+		// Like a failed test: pushed by digest, no tag moves to it, its
+		// children are not built.
+		over, err := pub.SizeGate.CheckSize(ctx, st, res.Digest)
+		if err != nil {
+			if over := (*sizebudget.OverBudgetError)(nil); errors.As(err, &over) {
+				return Built{}, fmt.Errorf("%s %s is %w", st.Name, st.Version, err)
+			}
+			return Built{}, fmt.Errorf("checking the size budget of %s %s: %w", st.Name, st.Version, err)
+		}
+		if over != "" {
+			b.BudgetOverridden = over
+			pub.logger().Warn("size budget overridden", "image", st.Name, "version", st.Version)
 		}
 	}
 	if len(st.Tests) > 0 {

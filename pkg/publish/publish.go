@@ -23,6 +23,7 @@ import (
 	"github.com/imgctl/imgctl/pkg/mirror"
 	"github.com/imgctl/imgctl/pkg/plan"
 	"github.com/imgctl/imgctl/pkg/regclient"
+	"github.com/imgctl/imgctl/pkg/sizebudget"
 	"github.com/imgctl/imgctl/pkg/spec"
 )
 
@@ -96,6 +97,11 @@ type Publisher struct {
 	LockChecker LockChecker
 	// VulnGate, when set, scans every new version (policy.vulnerabilities.fail).
 	VulnGate VulnGate
+	// SizeGate, when set, judges every new version whose step has a size
+	// budget (plan.ImageStep.SizeBudget) before any tag moves: a version
+	// over budget fails the image like a failed test, unless the step
+	// allows growth (--allow-growth). Without one, budgets are not checked.
+	SizeGate SizeGate
 	// Changelog, when set, sums up each version built against the version
 	// it supersedes for the summary ("+3 −1 ↑12 packages").
 	Changelog Changelogger
@@ -120,6 +126,16 @@ type LockChecker interface {
 type VulnGate interface {
 	Check(ctx context.Context, image, version, repo, digest string) error
 }
+
+// SizeGate judges the version st built (pushed as digest) against
+// st.SizeBudget: an error fails the image like a failed test
+// (sizebudget.Gate). overridden is the message of a version over budget
+// let through by --allow-growth, "" otherwise.
+type SizeGate interface {
+	CheckSize(ctx context.Context, st plan.ImageStep, digest string) (overridden string, err error)
+}
+
+var _ SizeGate = (*sizebudget.Gate)(nil)
 
 // Tester runs test commands inside ref (repo@digest) on each platform.
 // A failing command is an error carrying its output.
@@ -209,6 +225,10 @@ type Built struct {
 	// Unlocked are the packages a locked image's run: steps installed
 	// outside its lock (LockChecker).
 	Unlocked []lock.Unlocked
+	// BudgetOverridden is why the version was published over its size
+	// budget (--allow-growth): its sizes and largest packages added; ""
+	// when it was within budget or has none.
+	BudgetOverridden string
 }
 
 // WriteTable renders the summary table: image, tag, digest, build time,
@@ -272,6 +292,11 @@ func (r *Result) WriteTable(w io.Writer) {
 	}
 	if tested > 0 {
 		fmt.Fprintf(w, "%d images passed their tests (%d runs) before their tags were written.\n", tested, runs)
+	}
+	for _, b := range r.Images {
+		if b.BudgetOverridden != "" {
+			fmt.Fprintf(w, "%s\n", b.BudgetOverridden)
+		}
 	}
 	for _, b := range r.Images {
 		if len(b.Unlocked) > 0 {

@@ -46,6 +46,9 @@ type ImageReport struct {
 	TestsPassed  int     `json:"tests_passed,omitempty"`
 	// Unlocked are the packages a run: step installed outside the lock.
 	Unlocked []lock.Unlocked `json:"unlocked,omitempty"`
+	// BudgetOverridden is why the version was published over its size
+	// budget (publish --allow-growth): sizes and largest packages added.
+	BudgetOverridden string `json:"budget_overridden,omitempty"`
 	// Previous is the version digest an unchanged refresh matched.
 	Previous   string        `json:"previous,omitempty"`
 	Tags       []TagReport   `json:"tags"`
@@ -104,6 +107,7 @@ func (r *Result) Report(p *plan.Plan, err error) *Report {
 		if b, ok := built[st.Name]; ok {
 			keep = true
 			ir.Version, ir.Digest, ir.Daemon, ir.Changes, ir.TestsPassed, ir.Unlocked = b.Version, b.Digest, b.Daemon, b.Changes, b.Tests, b.Unlocked
+			ir.BudgetOverridden = b.BudgetOverridden
 			ir.BuildSeconds = math.Round(b.Duration.Seconds()*10) / 10
 			if b.Unchanged {
 				ir.Action, ir.Previous = "unchanged", b.Previous

@@ -31,7 +31,8 @@ func TestReportGolden(t *testing.T) {
 	res := &publish.Result{
 		Images: []publish.Built{
 			{Image: "py", Version: "2026.12.07", Digest: d("2"), Duration: 12340 * time.Millisecond, Changes: "+1 ↑2 packages", Tests: 2},
-			{Image: "team", Version: "2026.12.07", Digest: d("3"), Duration: 3 * time.Second},
+			{Image: "team", Version: "2026.12.07", Digest: d("3"), Duration: 3 * time.Second,
+				BudgetOverridden: "team 2026.12.07 is over its size budget (compressed, per platform); published anyway (--allow-growth team):\n  linux/amd64: 160.0 MB, +60.0% over 2026.11.01 (100.0 MB), over maxGrowth 10%\nthe budget applies again from the next version on"},
 			{Image: "r", Unchanged: true, Previous: d("4"), Duration: 30 * time.Second},
 		},
 		Signed: 2,

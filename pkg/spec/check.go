@@ -54,6 +54,7 @@ func check(lib *Library, idx *syntaxIndex, c *collector) {
 	}
 	checkPolicy(&lib.Policy, idx, c)
 	checkSizes(lib, c)
+	checkBudgets(lib, c)
 	for i, ig := range lib.Policy.Vulnerabilities.Ignore {
 		for _, n := range ig.Images {
 			if lib.Image(n) == nil && !lib.declared[n] {

@@ -56,6 +56,7 @@ func decode(ev evaluated, dir string, lenient bool, c *collector) (*Library, *sy
 			SignKeyEnv    *string   `json:"signKeyEnv"`
 			Lock          *string   `json:"lock"`
 			VulnDB        *string   `json:"vulnDB"`
+			MaxGrowth     *string   `json:"maxGrowth"`
 			Vulns         *struct {
 				Fail    *string `json:"fail"`
 				Fixable *bool   `json:"fixable"`
@@ -127,6 +128,9 @@ func decode(ev evaluated, dir string, lenient bool, c *collector) (*Library, *sy
 		}
 		if p.VulnDB != nil {
 			lib.Policy.VulnDB, lib.Policy.VulnDBPos = *p.VulnDB, at("vulnDB")
+		}
+		if p.MaxGrowth != nil {
+			lib.Policy.MaxGrowth, lib.Policy.MaxGrowthPos = *p.MaxGrowth, at("maxGrowth")
 		}
 		if rp := p.Retention; rp != nil {
 			r := &Retention{AfterEndOfLifeDays: DefaultAfterEndOfLifeDays, KeepNewest: DefaultKeepNewest, Pos: at("retention")}

@@ -151,6 +151,12 @@ type Policy struct {
 	Retention *Retention `json:"retention,omitempty"`
 	// NodePools are the cluster's node shapes, by name.
 	NodePools map[string]*NodePool `json:"nodePools,omitempty"`
+	// MaxGrowth is policy.maxGrowth as written ("10%"), "" when unset:
+	// how much a new version of any image that sets no maxGrowth may grow
+	// over the version it supersedes, per platform (see budget.go).
+	MaxGrowth string `json:"maxGrowth,omitempty"`
+	// MaxGrowthPos is where MaxGrowth is set; invalid when it is unset.
+	MaxGrowthPos Pos `json:"-"`
 }
 
 // Vulnerabilities is policy.vulnerabilities.
@@ -316,6 +322,12 @@ type Image struct {
 	// LockStale says why Lock is not current ("" when it is, or when
 	// there is no lock).
 	LockStale string `json:"-"`
+
+	// MaxSize and MaxGrowth are the image's size budget as written
+	// ("2GiB", "10%"; "" when unset): Library.BudgetOf resolves them. Not
+	// part of the content key and not inherited by children.
+	MaxSize   string `json:"maxSize,omitempty"`
+	MaxGrowth string `json:"maxGrowth,omitempty"`
 }
 
 // Locked reports whether im has a current lock: a build installs exactly

@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,7 +14,7 @@ import (
 	"github.com/anchore/syft/syft/cataloging"
 	"github.com/anchore/syft/syft/cataloging/filecataloging"
 	"github.com/anchore/syft/syft/cataloging/pkgcataloging"
-	"github.com/anchore/syft/syft/format/spdxjson"
+	"github.com/anchore/syft/syft/format/common/spdxhelpers"
 	"github.com/anchore/syft/syft/pkg"
 	"github.com/anchore/syft/syft/sbom"
 	"github.com/anchore/syft/syft/source"
@@ -21,6 +22,9 @@ import (
 
 	// syft's rpm cataloger refuses to run without a registered "sqlite"
 	// driver; this one is pure Go, so the binary stays static.
+	"github.com/spdx/tools-golang/convert"
+	"github.com/spdx/tools-golang/spdx/v2/v2_3"
+
 	_ "modernc.org/sqlite"
 )
 
@@ -139,18 +143,24 @@ func DefaultName(s *sbom.SBOM) string {
 }
 
 // EncodeSPDX writes s to w as one compact SPDX 2.3 JSON document followed by
-// a newline.
+// a newline, as syft's SPDX JSON encoder does, with one annotation on each
+// package whose installed size its ecosystem records (InstalledSizePrefix).
 func EncodeSPDX(w io.Writer, s *sbom.SBOM) error {
 	if s == nil {
 		return errors.New("encoding SPDX: no SBOM")
 	}
-	cfg := spdxjson.DefaultEncoderConfig()
-	cfg.Version = SPDXVersion
-	enc, err := spdxjson.NewFormatEncoderWithConfig(cfg)
-	if err != nil {
-		return fmt.Errorf("creating SPDX %s encoder: %w", SPDXVersion, err)
+	latest := spdxhelpers.ToFormatModel(*s)
+	if latest == nil {
+		return fmt.Errorf("encoding SPDX %s: no document", SPDXVersion)
 	}
-	if err := enc.Encode(w, *s); err != nil {
+	annotateSizes(latest, s)
+	var doc v2_3.Document
+	if err := convert.Document(latest, &doc); err != nil {
+		return fmt.Errorf("encoding SPDX %s: %w", SPDXVersion, err)
+	}
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(doc); err != nil {
 		return fmt.Errorf("encoding SPDX %s: %w", SPDXVersion, err)
 	}
 	return nil

@@ -19,17 +19,26 @@ import (
 // Package is an SBOM entry: PURL "" makes an entry without a package URL.
 type Package struct {
 	Name, Version, PURL string
+	// Size is the installed size in bytes the SBOM records, as imgctl's
+	// scanner writes it (an SPDX package annotation); 0 records none.
+	Size int64
+}
+
+// Sized is p with an installed size of n bytes.
+func Sized(p Package, n int64) Package {
+	p.Size = n
+	return p
 }
 
 // Deb, Py and R make packages with their ecosystems' package URLs.
 func Deb(name, version string) Package {
-	return Package{name, version, fmt.Sprintf("pkg:deb/debian/%s@%s?arch=amd64", name, version)}
+	return Package{Name: name, Version: version, PURL: fmt.Sprintf("pkg:deb/debian/%s@%s?arch=amd64", name, version)}
 }
 func Py(name, version string) Package {
-	return Package{name, version, fmt.Sprintf("pkg:pypi/%s@%s", strings.ToLower(name), version)}
+	return Package{Name: name, Version: version, PURL: fmt.Sprintf("pkg:pypi/%s@%s", strings.ToLower(name), version)}
 }
 func R(name, version string) Package {
-	return Package{name, version, fmt.Sprintf("pkg:cran/%s@%s", name, version)}
+	return Package{Name: name, Version: version, PURL: fmt.Sprintf("pkg:cran/%s@%s", name, version)}
 }
 
 // Platform is one platform of a pushed version.
@@ -103,10 +112,17 @@ func attestation(t testing.TB, subject v1.Hash, pkgs []Package) v1.Image {
 		Type    string `json:"referenceType"`
 		Locator string `json:"referenceLocator"`
 	}
+	type annotation struct {
+		Annotator string `json:"annotator"`
+		Date      string `json:"annotationDate"`
+		Type      string `json:"annotationType"`
+		Comment   string `json:"comment"`
+	}
 	type pkg struct {
-		Name         string `json:"name"`
-		VersionInfo  string `json:"versionInfo"`
-		ExternalRefs []ref  `json:"externalRefs,omitempty"`
+		Name         string       `json:"name"`
+		VersionInfo  string       `json:"versionInfo"`
+		ExternalRefs []ref        `json:"externalRefs,omitempty"`
+		Annotations  []annotation `json:"annotations,omitempty"`
 	}
 	doc := struct {
 		SPDXVersion string `json:"spdxVersion"`
@@ -117,6 +133,10 @@ func attestation(t testing.TB, subject v1.Hash, pkgs []Package) v1.Image {
 		e := pkg{Name: p.Name, VersionInfo: p.Version}
 		if p.PURL != "" {
 			e.ExternalRefs = []ref{{Type: "purl", Locator: p.PURL}}
+		}
+		if p.Size > 0 {
+			e.Annotations = []annotation{{Annotator: "Tool: imgctl-sbom-scanner", Date: "2026-12-01T00:00:00Z", Type: "OTHER",
+				Comment: fmt.Sprintf("imgctl.installed-size=%d", p.Size)}}
 		}
 		doc.Packages = append(doc.Packages, e)
 	}
