@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -187,12 +188,19 @@ type Capabilities struct {
 	Slots int
 	// Addr names its daemon(s) in errors.
 	Addr string
+	// Native are the platforms the daemons themselves run on (each
+	// worker's first platform, as BuildKit lists it: the host's), sorted.
+	// BuildKit runs an SBOM generator image there, whatever the platform
+	// built. Platforms is sorted, so its first entry is not the native
+	// one: linux/386 sorts before linux/amd64.
+	Native []string
 }
 
-// Capabilities asks the daemon which platforms its workers build.
+// Capabilities asks the daemon which platforms its workers build and
+// which they run on.
 func (c *Client) Capabilities(ctx context.Context) (Capabilities, error) {
-	plats, err := c.Platforms(ctx)
-	return Capabilities{Platforms: plats, Addr: c.addr}, err
+	plats, native, err := c.workers(ctx)
+	return Capabilities{Platforms: plats, Native: native, Addr: c.addr}, err
 }
 
 // BuildKit is the daemon's client, for solves of other packages
@@ -203,21 +211,29 @@ func (c *Client) BuildKit() *client.Client { return c.bk }
 // normalised ("linux/arm64"), sorted. Emulated platforms are listed only
 // when binfmt_misc handlers were enabled before the daemon started.
 func (c *Client) Platforms(ctx context.Context) ([]string, error) {
+	plats, _, err := c.workers(ctx)
+	return plats, err
+}
+
+// workers lists the platforms the daemon's workers build and the ones they
+// run on (each worker's first), both normalised and sorted.
+func (c *Client) workers(ctx context.Context) (plats, native []string, err error) {
 	ws, err := c.bk.ListWorkers(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("listing the workers of BuildKit at %s: %s", c.addr, oneLine(grpcMessage(err)))
+		return nil, nil, fmt.Errorf("listing the workers of BuildKit at %s: %s", c.addr, oneLine(grpcMessage(err)))
 	}
-	seen := map[string]bool{}
-	var out []string
 	for _, w := range ws {
-		for _, p := range w.Platforms {
+		for i, p := range w.Platforms {
 			s := platforms.Format(platforms.Normalize(p))
-			if !seen[s] {
-				seen[s] = true
-				out = append(out, s)
+			if !slices.Contains(plats, s) {
+				plats = append(plats, s)
+			}
+			if i == 0 && !slices.Contains(native, s) {
+				native = append(native, s)
 			}
 		}
 	}
-	sort.Strings(out)
-	return out, nil
+	sort.Strings(plats)
+	sort.Strings(native)
+	return plats, native, nil
 }

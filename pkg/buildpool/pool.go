@@ -20,9 +20,9 @@ import (
 type Builder interface {
 	Build(ctx context.Context, req build.Request, status chan *client.SolveStatus) (build.Result, error)
 	BuildBinary(ctx context.Context, bi build.BinaryImage, status chan *client.SolveStatus) (build.Result, error)
-	// Platforms lists what the daemon's workers build; the pool also
-	// asks it to tell whether a daemon is still up.
-	Platforms(ctx context.Context) ([]string, error)
+	// Capabilities says what the daemon's workers build and run on; the
+	// pool also asks it to tell whether a daemon is still up.
+	Capabilities(ctx context.Context) (build.Capabilities, error)
 	Close() error
 }
 
@@ -128,12 +128,13 @@ type Dropped struct {
 
 // member is one daemon of the pool.
 type member struct {
-	addr  string
-	b     Builder
-	plats []string // sorted
-	busy  int      // builds running
-	built int      // builds finished on it in this run
-	down  error    // why it is out of the pool, once lost
+	addr   string
+	b      Builder
+	plats  []string // sorted
+	native []string // the platforms it runs on itself
+	busy   int      // builds running
+	built  int      // builds finished on it in this run
+	down   error    // why it is out of the pool, once lost
 }
 
 func (m *member) supports(plats []string) bool {
@@ -194,7 +195,8 @@ func Dial(ctx context.Context, targets []Target, opts ...Option) (*Pool, error) 
 				out[i].err = err
 				return
 			}
-			plats, err := b.Platforms(ctx)
+			caps, err := b.Capabilities(ctx)
+			plats := caps.Platforms
 			if err == nil && len(plats) == 0 {
 				err = fmt.Errorf("BuildKit at %s has no worker", t.Addr)
 			}
@@ -205,7 +207,7 @@ func Dial(ctx context.Context, targets []Target, opts ...Option) (*Pool, error) 
 			}
 			plats = slices.Clone(plats)
 			sort.Strings(plats)
-			out[i].m = &member{addr: t.Addr, b: b, plats: plats}
+			out[i].m = &member{addr: t.Addr, b: b, plats: plats, native: caps.Native}
 		})
 	}
 	wg.Wait()
@@ -348,11 +350,33 @@ func oneLine(s string) string {
 	return s
 }
 
-// Capabilities are the union of the platforms of the daemons up, their
-// addresses and Slots.
+// Capabilities are the union of the platforms of the daemons up (those
+// they build and those they run on), their addresses and Slots.
 func (p *Pool) Capabilities(ctx context.Context) (build.Capabilities, error) {
 	plats, err := p.Platforms(ctx)
-	return build.Capabilities{Platforms: plats, Slots: p.Slots(), Addr: p.Addr()}, err
+	if err != nil {
+		return build.Capabilities{Addr: p.Addr()}, err
+	}
+	return build.Capabilities{Platforms: plats, Native: p.native(), Slots: p.Slots(), Addr: p.Addr()}, nil
+}
+
+// native is the union of the platforms the daemons up run on, sorted.
+func (p *Pool) native() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []string
+	for _, m := range p.members {
+		if m.down != nil {
+			continue
+		}
+		for _, pf := range m.native {
+			if !slices.Contains(out, pf) {
+				out = append(out, pf)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // Platforms is the union of the platforms of the daemons up, sorted. Whether one daemon builds all of an image's

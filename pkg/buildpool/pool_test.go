@@ -81,14 +81,18 @@ func (f *fake) build(ctx context.Context, image string) (build.Result, error) {
 	return build.Result{Digest: digest(image)}, nil
 }
 
-func (f *fake) Platforms(context.Context) ([]string, error) {
+func (f *fake) Capabilities(context.Context) (build.Capabilities, error) {
 	f.mu.Lock()
 	f.probes++
 	f.mu.Unlock()
 	if f.down.Load() {
-		return nil, fmt.Errorf("listing the workers of BuildKit at %s: connection error: dial unix: connect: connection refused", f.addr)
+		return build.Capabilities{}, fmt.Errorf("listing the workers of BuildKit at %s: connection error: dial unix: connect: connection refused", f.addr)
 	}
-	return f.plats, nil
+	var native []string
+	if len(f.plats) > 0 {
+		native = f.plats[:1]
+	}
+	return build.Capabilities{Platforms: f.plats, Native: native, Addr: f.addr}, nil
 }
 
 func (f *fake) Close() error {
@@ -317,6 +321,26 @@ func TestPlatformsChooseTheDaemon(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, []string{"linux/amd64", "linux/arm64", "linux/riscv64"}, plats)
 	assert.Equal(t, "unix:///run/bk0.sock, unix:///run/bk1.sock", p.Addr())
+}
+
+// The platforms the daemons run on are their workers' first, not the
+// first of the sorted union: linux/386 sorts before linux/amd64, and a
+// fresh amd64 host with binfmt handlers builds both.
+func TestCapabilitiesNameTheNativePlatforms(t *testing.T) {
+	x86 := &fake{plats: []string{"linux/amd64", "linux/arm64", "linux/386"}}
+	arm := &fake{plats: []string{"linux/arm64", "linux/amd64"}}
+	p := newPool(t, nil, []*fake{x86, arm})
+	caps, err := p.Capabilities(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, []string{"linux/386", "linux/amd64", "linux/arm64"}, caps.Platforms)
+	assert.Equal(t, []string{"linux/amd64", "linux/arm64"}, caps.Native)
+
+	x86.down.Store(true)
+	_, err = p.Build(context.Background(), req("gone", "", "linux/386"), nil)
+	require.Error(t, err)
+	caps, err = p.Capabilities(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, []string{"linux/arm64"}, caps.Native, "a daemon down runs nothing")
 }
 
 func TestJobsBoundEachDaemon(t *testing.T) {

@@ -244,7 +244,7 @@ func (p *Pool) signal() {
 func (p *Pool) lost(ctx context.Context, m *member, err error) bool {
 	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.o.probe)
 	defer cancel()
-	_, perr := m.b.Platforms(pctx)
+	_, perr := m.b.Capabilities(pctx)
 	if perr == nil {
 		return false
 	}

@@ -43,6 +43,9 @@ type Registry interface {
 // Builder builds and pushes the scanner image.
 type Builder interface {
 	BuildBinary(ctx context.Context, bi build.BinaryImage, status chan *client.SolveStatus) (build.Result, error)
+	// Capabilities names the platforms the daemons run on (Native):
+	// BuildKit runs the scanner there.
+	Capabilities(ctx context.Context) (build.Capabilities, error)
 }
 
 var (
@@ -94,23 +97,19 @@ func (l *Local) Covers(platform string) bool {
 	return ok
 }
 
-// checkNative fails when the daemon b builds on (the first of its
-// platforms, when it can list them) is one the scanner has no binary for:
-// BuildKit would fail later, inside the first build, with a less clear
-// error.
+// checkNative fails when a platform the daemons of b run on (where
+// BuildKit runs the scanner, whatever the platform built) is one the
+// scanner has no binary for: BuildKit would fail later, inside the first
+// build, with a less clear error.
 func (l *Local) checkNative(ctx context.Context, b Builder) error {
-	pl, ok := b.(interface {
-		Platforms(context.Context) ([]string, error)
-	})
-	if !ok {
-		return nil
-	}
-	plats, err := pl.Platforms(ctx)
-	if err != nil || len(plats) == 0 {
+	caps, err := b.Capabilities(ctx)
+	if err != nil {
 		return nil // the build reports an unreachable daemon itself
 	}
-	if native := plats[0]; !l.Covers(native) {
-		return fmt.Errorf("the SBOM scanner is not built for %s, the BuildKit daemon's own platform, where BuildKit runs it: run hack/scanner.sh %s (or all)", native, strings.TrimPrefix(native, "linux/"))
+	for _, native := range caps.Native {
+		if !l.Covers(native) {
+			return fmt.Errorf("the SBOM scanner is not built for %s, the BuildKit daemon's own platform, where BuildKit runs it: run hack/scanner.sh %s (or all)", native, strings.TrimPrefix(native, "linux/"))
+		}
 	}
 	return nil
 }

@@ -77,11 +77,12 @@ type fakeBuilder struct {
 	plats []string
 }
 
-func (b *fakeBuilder) Platforms(context.Context) ([]string, error) {
-	if b.plats == nil {
-		return []string{"linux/amd64", "linux/arm64"}, nil
+func (b *fakeBuilder) Capabilities(context.Context) (build.Capabilities, error) {
+	plats := b.plats
+	if plats == nil {
+		plats = []string{"linux/amd64", "linux/arm64"}
 	}
-	return b.plats, nil
+	return build.Capabilities{Platforms: plats, Native: plats[:1]}, nil
 }
 
 func (b *fakeBuilder) BuildBinary(_ context.Context, bi build.BinaryImage, _ chan *client.SolveStatus) (build.Result, error) {
@@ -144,6 +145,13 @@ func TestEnsureAndResolve(t *testing.T) {
 	assert.ErrorContains(t, err, "the SBOM scanner is not built for linux/arm64, the BuildKit daemon's own platform")
 	assert.ErrorContains(t, err, "hack/scanner.sh arm64")
 	assert.Zero(t, armb.calls)
+
+	// The native platform is the workers' first, not the sorted list's:
+	// an amd64 daemon that also builds linux/386 runs the amd64 scanner.
+	x86b := &fakeBuilder{t: t, plats: []string{"linux/amd64", "linux/386", "linux/arm64"}}
+	_, _, err = l3.Ensure(ctx, reg, x86b, repo, true, nil)
+	require.NoError(t, err)
+	assert.Equal(t, 1, x86b.calls)
 
 	// A pinned scanner resolves to its digest, by tag or by digest.
 	got, err := sbom.Resolve(ctx, reg, repo+":"+l.Tag)
