@@ -48,8 +48,13 @@ var forbidden = map[string][]string{
 	// The pool schedules builds over daemons: it neither plans, publishes,
 	// reads the registry nor retries (buildretry wraps it).
 	"pkg/buildpool": {mod + "pkg/plan", mod + "pkg/publish", mod + "pkg/regclient", mod + "pkg/buildretry"},
-	// The Kubernetes API types are for the manifests' test only.
-	"cmd/imgctl": {"k8s.io/api", "k8s.io/apimachinery", "sigs.k8s.io/yaml", "sigs.k8s.io/kustomize"},
+	// The Kubernetes API types are for the manifests' test only. cosign's
+	// packages (any of them links Rekor's client, its OpenAPI models and
+	// TUF) cost a third of imgctl's start-up: pkg/signing writes and reads
+	// cosign's format with sigstore/sigstore and go-containerregistry, and
+	// its tests check that against cosign's code and CLI.
+	"cmd/imgctl": {"k8s.io/api", "k8s.io/apimachinery", "sigs.k8s.io/yaml", "sigs.k8s.io/kustomize",
+		"github.com/sigstore/cosign", "github.com/sigstore/rekor", "github.com/go-openapi/", "github.com/theupdateframework/"},
 }
 
 // packages returns every package in the build of the module with its

@@ -1,13 +1,19 @@
 package signing
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 
-	"github.com/sigstore/cosign/v2/pkg/cosign"
+	"github.com/secure-systems-lab/go-securesystemslib/encrypted"
+	"github.com/sigstore/sigstore/pkg/cryptoutils"
 )
 
 // KeyFiles are the paths of a key pair [GenerateKeyPair] wrote.
@@ -19,9 +25,10 @@ type KeyFiles struct {
 }
 
 // GenerateKeyPair makes a new ECDSA P-256 key pair exactly as
-// `cosign generate-key-pair --output-key-prefix PREFIX` does (cosign's own
-// code: an "ENCRYPTED SIGSTORE PRIVATE KEY" block, scrypt and secretbox,
-// encrypted with password) and writes it to dir/PREFIX.key and
+// `cosign generate-key-pair --output-key-prefix PREFIX` does (the steps of
+// cosign's GenerateKeyPair: PKCS #8, encrypted with password by
+// go-securesystemslib's scrypt and secretbox, in an "ENCRYPTED SIGSTORE
+// PRIVATE KEY" block; the public key as cryptoutils writes it) and writes it to dir/PREFIX.key and
 // dir/PREFIX.pub, creating dir. It refuses, with an error wrapping
 // fs.ErrExist, to replace either file: a key that signed published
 // versions is not overwritten by accident. [LoadSigner] and [LoadVerifier]
@@ -38,7 +45,7 @@ func GenerateKeyPair(dir, prefix string, password []byte) (KeyFiles, error) {
 			return KeyFiles{}, fmt.Errorf("generating key pair: reading %s: %w", p, pathErr(err))
 		}
 	}
-	keys, err := cosign.GenerateKeyPair(func(bool) ([]byte, error) { return password, nil })
+	priv, pub, err := newKeyPair(password)
 	if err != nil {
 		return KeyFiles{}, fmt.Errorf("generating key pair: %w", err)
 	}
@@ -46,14 +53,37 @@ func GenerateKeyPair(dir, prefix string, password []byte) (KeyFiles, error) {
 		return KeyFiles{}, fmt.Errorf("generating key pair: creating %s: %w", dir, pathErr(err))
 	}
 	// O_EXCL: a file that appeared since the check above is not replaced.
-	if err := writeNew(files.Private, keys.PrivateBytes, 0o600); err != nil {
+	if err := writeNew(files.Private, priv, 0o600); err != nil {
 		return KeyFiles{}, err
 	}
-	if err := writeNew(files.Public, keys.PublicBytes, 0o644); err != nil {
+	if err := writeNew(files.Public, pub, 0o644); err != nil {
 		os.Remove(files.Private)
 		return KeyFiles{}, err
 	}
 	return files, nil
+}
+
+// newKeyPair returns a new ECDSA P-256 private key, encrypted with
+// password, and its public key, both PEM, in cosign's format.
+func newKeyPair(password []byte) (priv, pub []byte, err error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, nil, err
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return nil, nil, fmt.Errorf("encoding the private key: %w", err)
+	}
+	defer clear(der)
+	enc, err := encrypted.Encrypt(der, password)
+	if err != nil {
+		return nil, nil, fmt.Errorf("encrypting the private key: %w", err)
+	}
+	pub, err = cryptoutils.MarshalPublicKeyToPEM(key.Public())
+	if err != nil {
+		return nil, nil, err
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: SigstorePrivateKeyPemType, Bytes: enc}), pub, nil
 }
 
 // writeNew writes data to the new file path, removing it again on failure.

@@ -15,11 +15,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/secure-systems-lab/go-securesystemslib/encrypted"
-	"github.com/sigstore/cosign/v2/pkg/cosign"
-	cremote "github.com/sigstore/cosign/v2/pkg/cosign/remote"
-	"github.com/sigstore/cosign/v2/pkg/oci/mutate"
-	ociremote "github.com/sigstore/cosign/v2/pkg/oci/remote"
-	"github.com/sigstore/cosign/v2/pkg/oci/static"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
 	"github.com/sigstore/sigstore/pkg/signature"
 	"github.com/sigstore/sigstore/pkg/signature/options"
@@ -65,9 +60,9 @@ func LoadSigner(keyPath string, password []byte) (*Signer, error) {
 	if blk == nil {
 		return nil, fmt.Errorf("reading signing key %s: not a PEM file", keyPath)
 	}
-	if blk.Type != cosign.SigstorePrivateKeyPemType && blk.Type != cosign.CosignPrivateKeyPemType {
+	if blk.Type != SigstorePrivateKeyPemType && blk.Type != CosignPrivateKeyPemType {
 		return nil, fmt.Errorf("reading signing key %s: a %q PEM block, not an encrypted cosign private key (%q, as cosign generate-key-pair writes)",
-			keyPath, blk.Type, cosign.SigstorePrivateKeyPemType)
+			keyPath, blk.Type, SigstorePrivateKeyPemType)
 	}
 	// The decryption error is dropped on purpose: what it could say about
 	// the key material must not reach a log.
@@ -136,11 +131,9 @@ func (s *Signer) PublicKey() ([]byte, error) {
 // there, it writes nothing. The image must exist: a missing one gives an
 // error wrapping regclient.ErrNotFound.
 func (s *Signer) Sign(ctx context.Context, ref name.Digest, opts ...remote.Option) error {
-	oopts := ociOptions(ctx, opts)
-	se, err := ociremote.SignedEntity(ref, oopts...)
-	if err != nil {
-		var nf *ociremote.EntityNotFoundError
-		if errors.As(err, &nf) {
+	ropts := remoteOptions(ctx, opts)
+	if _, err := remote.Head(ref, ropts...); err != nil {
+		if notFound(err) {
 			return fmt.Errorf("signing %s: image %w", ref, regclient.ErrNotFound)
 		}
 		return fmt.Errorf("signing %s: reading the image: %w", ref, err)
@@ -149,35 +142,32 @@ func (s *Signer) Sign(ctx context.Context, ref name.Digest, opts ...remote.Optio
 	if err != nil {
 		return fmt.Errorf("signing %s: %w", ref, err)
 	}
+	tag, err := signatureTag(ref)
+	if err != nil {
+		return fmt.Errorf("signing %s: %w", ref, err)
+	}
+	sigs, err := readSignatures(tag, ropts)
+	if err != nil {
+		return fmt.Errorf("signing %s: reading its signatures: %w", ref, err)
+	}
+	// cosign's duplicate detector: a signature of the same payload (the
+	// same layer digest: the payload has no timestamp) that this key
+	// verifies. ECDSA signatures are randomised, so comparing the
+	// signature bytes would not do.
+	if dup, err := sigs.find(pl, s.sv); err != nil {
+		return fmt.Errorf("signing %s: reading its signatures: %w", ref, err)
+	} else if dup {
+		return nil
+	}
 	raw, err := s.sv.SignMessage(bytes.NewReader(pl), options.WithContext(ctx))
 	if err != nil {
 		return fmt.Errorf("signing %s with %s: %w", ref, s.keyPath, err)
 	}
-	sig, err := static.NewSignature(pl, base64.StdEncoding.EncodeToString(raw))
+	img, err := sigs.appendSignature(pl, base64.StdEncoding.EncodeToString(raw))
 	if err != nil {
 		return fmt.Errorf("signing %s: %w", ref, err)
 	}
-
-	// cosign's duplicate detector: an existing signature with the same
-	// payload and annotations that this key verifies. ECDSA signatures are
-	// randomised, so comparing bytes would not do.
-	dd := cremote.NewDupeDetector(s.sv)
-	existing, err := se.Signatures()
-	if err != nil {
-		return fmt.Errorf("signing %s: reading its signatures: %w", ref, err)
-	}
-	if dup, err := dd.Find(existing, sig); err != nil {
-		return fmt.Errorf("signing %s: reading its signatures: %w", ref, err)
-	} else if dup != nil {
-		return nil
-	}
-	// The detector again, as the CLI passes it: Signatures() re-reads the
-	// tag, so a signature written meanwhile by another signer is not doubled.
-	signed, err := mutate.AttachSignatureToEntity(se, sig, mutate.WithDupeDetector(dd))
-	if err != nil {
-		return fmt.Errorf("signing %s: %w", ref, err)
-	}
-	if err := ociremote.WriteSignatures(ref.Repository, signed, oopts...); err != nil {
+	if err := remote.Write(tag, img, ropts...); err != nil {
 		return fmt.Errorf("signing %s: writing the signature: %w", ref, err)
 	}
 	return nil
@@ -193,13 +183,6 @@ func remoteOptions(ctx context.Context, opts []remote.Option) []remote.Option {
 	}
 	ropts = append(ropts, opts...)
 	return append(ropts, remote.WithContext(ctx))
-}
-
-// ociOptions passes remote options to cosign. ociremote.WithRemoteOptions
-// replaces cosign's defaults (the default keychain), which remoteOptions
-// restores when opts is empty.
-func ociOptions(ctx context.Context, opts []remote.Option) []ociremote.Option {
-	return []ociremote.Option{ociremote.WithRemoteOptions(remoteOptions(ctx, opts)...)}
 }
 
 // pathErr drops the path from an *fs.PathError, which the caller's message

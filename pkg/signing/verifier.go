@@ -5,18 +5,11 @@ import (
 	"crypto"
 	"errors"
 	"fmt"
-	"net/http"
 	"os"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
-	"github.com/sigstore/cosign/v2/pkg/cosign"
-	"github.com/sigstore/cosign/v2/pkg/oci"
-	ociremote "github.com/sigstore/cosign/v2/pkg/oci/remote"
-	"github.com/sigstore/cosign/v2/pkg/oci/static"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
 	"github.com/sigstore/sigstore/pkg/signature"
 
@@ -67,31 +60,21 @@ func LoadVerifier(pubKeyPath string) (*Verifier, error) {
 // another error if the registry could not be read (a missing image wraps
 // regclient.ErrNotFound). Errors name ref. opts are as for [Signer.Sign].
 func (v *Verifier) Verify(ctx context.Context, ref name.Digest, opts ...remote.Option) error {
-	h, err := v1.NewHash(ref.DigestStr())
-	if err != nil {
-		return fmt.Errorf("verifying %s: %w", ref, err)
-	}
 	ropts := remoteOptions(ctx, opts)
-	oopts := []ociremote.Option{ociremote.WithRemoteOptions(ropts...)}
-	tag, err := ociremote.SignatureTag(ref, oopts...)
+	tag, err := signatureTag(ref)
 	if err != nil {
 		return fmt.Errorf("verifying %s: %w", ref, err)
 	}
 	// A missing tag reads as no signatures.
-	sigs, err := ociremote.Signatures(tag, oopts...)
+	sigs, err := readSignatures(tag, ropts)
 	if err != nil {
 		return fmt.Errorf("verifying %s: reading signatures %s: %w", ref, tag.TagStr(), err)
 	}
-	list, err := sigs.Get()
-	if err != nil {
-		return fmt.Errorf("verifying %s: reading signatures %s: %w", ref, tag.TagStr(), err)
-	}
-	if len(list) == 0 {
+	if len(sigs.layers) == 0 {
 		// Only now, so that verifying a signed image costs no extra
 		// request: an image that is not there is not "unsigned".
 		if _, err := remote.Head(ref, ropts...); err != nil {
-			var te *transport.Error
-			if errors.As(err, &te) && te.StatusCode == http.StatusNotFound {
+			if notFound(err) {
 				return fmt.Errorf("verifying %s: image %w", ref, regclient.ErrNotFound)
 			}
 			return fmt.Errorf("verifying %s: reading the image: %w", ref, err)
@@ -99,30 +82,16 @@ func (v *Verifier) Verify(ctx context.Context, ref name.Digest, opts ...remote.O
 		return fmt.Errorf("verifying %s: %w", ref, ErrUnsigned)
 	}
 
-	co := &cosign.CheckOpts{
-		SigVerifier:        v.v,
-		ClaimVerifier:      cosign.SimpleClaimVerifier, // the CLI's --check-claims=true
-		IgnoreTlog:         true,
-		IgnoreSCT:          true,
-		RegistryClientOpts: oopts,
-	}
 	var unread, invalid []string
-	for i, sig := range list {
+	for i, l := range sigs.layers {
 		// The payload is the one thing fetched per signature (a blob): a
 		// failure here is the registry's, not the signature's.
-		p, err := sig.Payload()
+		p, err := sigs.payload(l)
 		if err != nil {
 			unread = append(unread, fmt.Sprintf("signature %d: reading its payload: %v", i+1, err))
 			continue
 		}
-		// static.Copy as cosign.VerifyImageSignatures does, from the
-		// payload already read; what fails here is a malformed annotation.
-		sc, err := static.Copy(fetched{oneSignature: sig, payload: p})
-		if err != nil {
-			invalid = append(invalid, fmt.Sprintf("signature %d: %v", i+1, err))
-			continue
-		}
-		if _, err := cosign.VerifyImageSignature(ctx, sc, h, co); err != nil {
+		if err := checkSignature(v.v, l.Annotations[SignatureAnnotation], p, ref.DigestStr()); err != nil {
 			invalid = append(invalid, fmt.Sprintf("signature %d: %v", i+1, err))
 			continue
 		}
@@ -132,15 +101,5 @@ func (v *Verifier) Verify(ctx context.Context, ref name.Digest, opts ...remote.O
 		return fmt.Errorf("verifying %s: %s", ref, strings.Join(append(unread, invalid...), "; "))
 	}
 	return fmt.Errorf("verifying %s: %w %s (%d signature(s) in %s: %s)",
-		ref, ErrInvalidSignature, v.keyPath, len(list), tag.TagStr(), strings.Join(invalid, "; "))
+		ref, ErrInvalidSignature, v.keyPath, len(sigs.layers), tag.TagStr(), strings.Join(invalid, "; "))
 }
-
-// fetched is a signature whose payload was read once already.
-type fetched struct {
-	oneSignature // embedded under another name: oci.Signature has a Signature method
-	payload      []byte
-}
-
-type oneSignature = oci.Signature
-
-func (f fetched) Payload() ([]byte, error) { return f.payload, nil }
