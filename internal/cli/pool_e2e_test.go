@@ -168,7 +168,7 @@ func TestPoolPublishesAcrossDaemons(t *testing.T) {
 		assert.Positive(t, perDaemon[d.Addr], "daemon %s built nothing: %v", d.Addr, perDaemon)
 	}
 	assert.Len(t, perDaemon, 3, "only the pool's daemons")
-	assert.Regexp(t, `(?m)^BuildKit pool: 3 daemons, 2 builds at a time each: `+regexp.QuoteMeta(ds[0].Addr)+` \[linux/amd64[^]]*\], .*; dropped: `+regexp.QuoteMeta(gone)+` \(connecting to BuildKit at `+regexp.QuoteMeta(gone)+`: .*\)$`, stderr)
+	assert.Regexp(t, `(?m)^BuildKit pool: 3 daemons, 2 builds at a time each: `+regexp.QuoteMeta(ds[0].Addr)+` \[(linux/386 )?linux/amd64[^]]*\], .*; dropped: `+regexp.QuoteMeta(gone)+` \(connecting to BuildKit at `+regexp.QuoteMeta(gone)+`: .*\)$`, stderr)
 	assert.Contains(t, stderr, `level=WARN msg="BuildKit daemon unreachable: dropped from the pool; the others build every platform needed" daemon=`+gone)
 	t.Logf("builds per daemon: %v", perDaemon)
 
@@ -243,7 +243,7 @@ images: mid2: {parent: "mid", run: ["uname -m > /arch2"]}
 
 	_, stdout, stderr, code = e.publish("2026-11-01", "--buildkit", amd.Addr, "--buildkit", arm.Addr, "--jobs", "1")
 	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
-	assert.Regexp(t, `(?m)^BuildKit pool: 2 daemons, 1 builds at a time each: `+regexp.QuoteMeta(amd.Addr)+` \[linux/amd64( linux/amd64/v\d)*\], `+regexp.QuoteMeta(arm.Addr)+` \[linux/amd64 .*linux/arm64.*\]$`, stderr)
+	assert.Regexp(t, `(?m)^BuildKit pool: 2 daemons, 1 builds at a time each: `+regexp.QuoteMeta(amd.Addr)+` \[linux/amd64( linux/amd64/v\d)*\], `+regexp.QuoteMeta(arm.Addr)+` \[(linux/386 )?linux/amd64 .*linux/arm64.*\]$`, stderr)
 	sum := summary(stdout)
 	require.Len(t, sum, 6, stdout)
 	for _, img := range []string{"base", "mid", "mid2"} {
