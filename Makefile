@@ -46,12 +46,17 @@ scanner:
 # cache is shared, and no test binary starts a cold daemon of its own. Its
 # state starts empty each run (_output/test-buildkitd) and it is stopped
 # after, whatever the tests' result.
+#
+# -parallel 3, one more than the cores: some end-to-end tests spend minutes
+# waiting (retry backoff through a fault proxy, a daemon killed on purpose,
+# a hub spawning a server) and at -parallel 2 (GOMAXPROCS) two of them left
+# the CPUs idle for minutes at a time (docs/performance.md, make test).
 TEST_BUILDKITD := $(OUT)/test-buildkitd
 test: test-prereqs
 	-hack/buildkitd.sh stop $(TEST_BUILDKITD) 2>/dev/null
 	rm -rf --one-file-system $(TEST_BUILDKITD)
 	hack/buildkitd.sh start $(TEST_BUILDKITD)
-	BUILDKIT_HOST=unix://$(abspath $(TEST_BUILDKITD))/buildkitd.sock IMGCTL_E2E=1 $(GO) test -timeout 60m ./...; \
+	BUILDKIT_HOST=unix://$(abspath $(TEST_BUILDKITD))/buildkitd.sock IMGCTL_E2E=1 $(GO) test -parallel 3 -timeout 60m ./...; \
 	rc=$$?; hack/buildkitd.sh stop $(TEST_BUILDKITD); exit $$rc
 
 test-prereqs: deps-certs

@@ -7,7 +7,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -177,48 +176,39 @@ func TestFaultMarkerWritesFailThenRerunConverges(t *testing.T) {
 
 // TestFaultRandomFailuresArePassed: with a fifth of registry requests
 // failing with 503 and another fifth reset, a cold publish of five images
-// completes on the first try (at least 9 of 10 runs). The runs are
-// independent (a registry and a proxy each) and spend most of their time
-// in retry backoff, so they run in parallel.
+// completes on the first try (at least 9 of 10 runs). The runs are one
+// after the other: they spend most of their time in retry backoff, so in
+// parallel they would hold -parallel's slots with the CPUs idle, while one
+// slot leaves the others to tests that use them (make test's -parallel 3).
 func TestFaultRandomFailuresArePassed(t *testing.T) {
 	t.Parallel()
 	if testing.Short() {
 		t.Skip("end-to-end")
 	}
 	const runs = 10
-	var (
-		mu       sync.Mutex
-		ok       int
-		failures []string
-	)
-	t.Run("runs", func(t *testing.T) {
-		for i := range runs {
-			t.Run(fmt.Sprint(i), func(t *testing.T) {
-				t.Parallel()
-				f := newFaulty(t, faultproxy.WithSeed(uint64(i+1)))
-				f.proxy.SetRules(
-					faultproxy.Rule{Rate: 0.2, Fault: faultproxy.Status503},
-					faultproxy.Rule{Rate: 0.2, Fault: faultproxy.Reset},
-				)
-				built, stdout, stderr, code := f.publish("2026-11-01")
-				st := f.proxy.Stats()
-				t.Logf("run %d: exit %d, %d requests, %d faults", i, code, st.Requests, st.Faults)
-				if code == 0 && len(built) == 5 {
-					mu.Lock()
-					ok++
-					mu.Unlock()
-					f.proxy.Clear()
-					f.converged()
-					return
-				}
-				mu.Lock()
-				failures = append(failures, fmt.Sprintf("run %d: exit %d\n%s\n%s", i, code, stdout, tailLines(stderr, 30)))
-				mu.Unlock()
-				t.Logf("run %d failed:\n%s", i, tailLines(stderr, 40))
-				f.rerun("2026-11-01", true) // whatever happened, a clean re-run finishes it
-			})
-		}
-	})
+	ok := 0
+	var failures []string
+	for i := range runs {
+		t.Run(fmt.Sprint(i), func(t *testing.T) {
+			f := newFaulty(t, faultproxy.WithSeed(uint64(i+1)))
+			f.proxy.SetRules(
+				faultproxy.Rule{Rate: 0.2, Fault: faultproxy.Status503},
+				faultproxy.Rule{Rate: 0.2, Fault: faultproxy.Reset},
+			)
+			built, stdout, stderr, code := f.publish("2026-11-01")
+			st := f.proxy.Stats()
+			t.Logf("run %d: exit %d, %d requests, %d faults", i, code, st.Requests, st.Faults)
+			if code == 0 && len(built) == 5 {
+				ok++
+				f.proxy.Clear()
+				f.converged()
+				return
+			}
+			failures = append(failures, fmt.Sprintf("run %d: exit %d\n%s\n%s", i, code, stdout, tailLines(stderr, 30)))
+			t.Logf("run %d failed:\n%s", i, tailLines(stderr, 40))
+			f.rerun("2026-11-01", true) // whatever happened, a clean re-run finishes it
+		})
+	}
 	t.Logf("%d of %d publishes completed on the first try", ok, runs)
 	assert.GreaterOrEqual(t, ok, 9, "first-try completions; failures:\n%s", strings.Join(failures, "\n"))
 }

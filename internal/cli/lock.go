@@ -186,7 +186,9 @@ func runLock(ctx context.Context, s streams, dir string, names []string, f *lock
 					req.Keep = im.Lock
 				}
 				var err error
-				req.Chain, req.Base, req.Pinned, err = lockChain(ctx, lib, reg, im)
+				req.Chain, req.Base, req.Pinned, err = lockChain(ctx, lib, reg, im, func(w string) {
+					fmt.Fprintf(s.errOut, "imgctl: warning: locking %s: %s\n", im.Name, w)
+				})
 				old := im.Lock
 				mu.Unlock()
 				if err != nil {
@@ -256,8 +258,10 @@ func relPath(p string) string {
 // first, each locked), the digest reference of what the first of them is
 // built from (the root's external base, or a pinned parent's version) and,
 // for a pinned parent, the lock that version was published from (nil when
-// it was published without one): its versions are constraints too.
-func lockChain(ctx context.Context, lib *spec.Library, reg *regclient.Client, im *spec.Image) ([]*spec.Image, string, *lock.Lock, error) {
+// it was published without one): its versions are constraints too. An
+// external base gone upstream is resolved on policy.mirror's copy, as plan
+// and publish build on it, and warn says so.
+func lockChain(ctx context.Context, lib *spec.Library, reg *regclient.Client, im *spec.Image, warn func(string)) ([]*spec.Image, string, *lock.Lock, error) {
 	var chain []*spec.Image
 	cur := im
 	for !cur.IsExternal() && cur.ParentVersion == "" {
@@ -283,6 +287,9 @@ func lockChain(ctx context.Context, lib *spec.Library, reg *regclient.Client, im
 		// publish build on it.
 		if m, merr := mirror.Ref(lib.Policy.Mirror, ref); merr == nil {
 			if d, _, merr := reg.Platforms(ctx, m); merr == nil {
+				if r, rerr := reg.Reference(m); rerr == nil {
+					warn(published.MirrorGoneWarning(ref, r.Context().Name()+"@"+d))
+				}
 				dgst, ref, err = d, m, nil
 			}
 		}

@@ -74,6 +74,7 @@ func TestMirroredBaseEndToEnd(t *testing.T) {
 	// imgctl lock resolves on the copy too.
 	code, stdout, stderr = e.run("lock", e.dir)
 	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
+	assert.Contains(t, stderr, "imgctl: warning: locking base: "+warning+"\n", "not silently")
 
 	e.edit("echo base >", "echo base v2 >")
 	built, stdout, stderr, code = e.publish("2026-11-02")

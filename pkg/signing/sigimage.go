@@ -82,7 +82,7 @@ func readSignatures(tag name.Tag, ropts []remote.Option) (*signatures, error) {
 
 // find reports whether a signature of pl that v verifies is there. Its
 // layer has pl's digest, so no blob is read.
-func (s *signatures) find(pl []byte, v signature.Verifier) (bool, error) {
+func (s *signatures) find(pl []byte, v signature.Verifier) bool {
 	sum := sha256.Sum256(pl)
 	want := "sha256:" + hex.EncodeToString(sum[:])
 	for _, l := range s.layers {
@@ -94,10 +94,10 @@ func (s *signatures) find(pl []byte, v signature.Verifier) (bool, error) {
 			continue
 		}
 		if v.VerifySignature(bytes.NewReader(sig), bytes.NewReader(pl)) == nil {
-			return true, nil
+			return true
 		}
 	}
-	return false, nil
+	return false
 }
 
 // appendSignature is the signature image with one more layer: pl, signed

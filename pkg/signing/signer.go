@@ -154,9 +154,7 @@ func (s *Signer) Sign(ctx context.Context, ref name.Digest, opts ...remote.Optio
 	// same layer digest: the payload has no timestamp) that this key
 	// verifies. ECDSA signatures are randomised, so comparing the
 	// signature bytes would not do.
-	if dup, err := sigs.find(pl, s.sv); err != nil {
-		return fmt.Errorf("signing %s: reading its signatures: %w", ref, err)
-	} else if dup {
+	if sigs.find(pl, s.sv) {
 		return nil
 	}
 	raw, err := s.sv.SignMessage(bytes.NewReader(pl), options.WithContext(ctx))
