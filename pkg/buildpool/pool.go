@@ -137,6 +137,9 @@ type member struct {
 	down   error    // why it is out of the pool, once lost
 }
 
+func platsOf(m *member) []string  { return m.plats }
+func nativeOf(m *member) []string { return m.native }
+
 func (m *member) supports(plats []string) bool {
 	for _, p := range plats {
 		if _, ok := slices.BinarySearch(m.plats, p); !ok {
@@ -258,7 +261,7 @@ type Need struct {
 // causes. A platform no daemon was ever going to build is left to the
 // caller's own check (publish's ErrPlatformUnsupported).
 func (p *Pool) Require(needs []Need) error {
-	union := p.union()
+	union := p.union(platsOf, false)
 	var problems []string
 	for _, n := range needs {
 		if p.canBuild(n.Platforms) {
@@ -303,19 +306,6 @@ func (p *Pool) canBuild(plats []string) bool {
 		}
 	}
 	return false
-}
-
-func (p *Pool) union() []string {
-	var out []string
-	for _, m := range p.members {
-		for _, pf := range m.plats {
-			if !slices.Contains(out, pf) {
-				out = append(out, pf)
-			}
-		}
-	}
-	sort.Strings(out)
-	return out
 }
 
 // String describes the pool in one line: every daemon with its platforms,
@@ -364,12 +354,19 @@ func (p *Pool) Capabilities(ctx context.Context) (build.Capabilities, error) {
 func (p *Pool) native() []string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	return p.union(nativeOf, true)
+}
+
+// union is the sorted union of of(m) over the daemons (only those up
+// when upOnly). The caller holds p.mu once builds run (daemons go down);
+// Require, before any, reads plats only, which never change.
+func (p *Pool) union(of func(*member) []string, upOnly bool) []string {
 	var out []string
 	for _, m := range p.members {
-		if m.down != nil {
+		if upOnly && m.down != nil {
 			continue
 		}
-		for _, pf := range m.native {
+		for _, pf := range of(m) {
 			if !slices.Contains(out, pf) {
 				out = append(out, pf)
 			}
@@ -384,21 +381,10 @@ func (p *Pool) native() []string {
 func (p *Pool) Platforms(ctx context.Context) ([]string, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	var out []string
-	for _, m := range p.members {
-		if m.down != nil {
-			continue
-		}
-		for _, pf := range m.plats {
-			if !slices.Contains(out, pf) {
-				out = append(out, pf)
-			}
-		}
-	}
+	out := p.union(platsOf, true)
 	if len(out) == 0 {
 		return nil, fmt.Errorf("%w: every daemon of the pool is down", ErrNoDaemon)
 	}
-	sort.Strings(out)
 	return out, nil
 }
 
