@@ -7,10 +7,10 @@
 // It does not link cosign (github.com/sigstore/cosign/v2) itself: every
 // cosign package, even pkg/oci, links Rekor's client, its OpenAPI models
 // (go-openapi, govalidator) and TUF, ~180 packages whose initialisation
-// was a third of `imgctl --help` (22 ms of CPU per run with them, 14
-// without; docs/performance.md). What cosign's code would add here is the layout of
-// the signature image, a few lines ([signatureTag], [SimpleSigningMediaType],
-// [SignatureAnnotation]). The tests hold the format to cosign's: they read
+// was a third of `imgctl --help` (17 ms with them, 12 without;
+// docs/performance.md). What cosign's code would add here is the layout
+// of the signature image, a few lines ([signatureTag],
+// [SimpleSigningMediaType], [SignatureAnnotation]). The tests hold the format to cosign's: they read
 // what Sign writes with cosign's own packages and the cosign CLI, and
 // Verify reads what they write; internal/layering keeps cosign out of the
 // binary.

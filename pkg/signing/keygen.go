@@ -28,8 +28,8 @@ type KeyFiles struct {
 // `cosign generate-key-pair --output-key-prefix PREFIX` does (the steps of
 // cosign's GenerateKeyPair: PKCS #8, encrypted with password by
 // go-securesystemslib's scrypt and secretbox, in an "ENCRYPTED SIGSTORE
-// PRIVATE KEY" block; the public key as cryptoutils writes it) and writes it to dir/PREFIX.key and
-// dir/PREFIX.pub, creating dir. It refuses, with an error wrapping
+// PRIVATE KEY" block; the public key as cryptoutils writes it) and writes
+// it to dir/PREFIX.key and dir/PREFIX.pub, creating dir. It refuses, with an error wrapping
 // fs.ErrExist, to replace either file: a key that signed published
 // versions is not overwritten by accident. [LoadSigner] and [LoadVerifier]
 // (and the cosign CLI) read what it writes. The password is not kept.
