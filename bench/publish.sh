@@ -10,7 +10,14 @@
 #   nocache   bin/imgctl publish DIR --progress quiet --no-cache
 #   bake      bin/docker-buildx bake --set '*.platform=PLATFORMS' (remote
 #             driver on the same buildkitd, an equivalent bake file,
-#             push=true, no attestations)
+#             push=true)
+# with the same attestations on both sides: none (the spec says policy:
+# {sbom: false, provenance: false}; bake runs with
+# BUILDX_NO_DEFAULT_ATTESTATIONS=1), or with BENCH_ATTEST=1 an SPDX SBOM from
+# imgctl's own scanner image and provenance mode=min on every image (imgctl's
+# default policy with --sbom-scanner SCANNER; bake --sbom=generator=SCANNER
+# --provenance=mode=min), SCANNER pushed once (imgctl scanner push) and named
+# by digest, so both run the very same generator. No signing: bake cannot.
 # in three scenarios:
 #   cold      a new buildkitd state directory and a new registry prefix
 #   noop      the same again, nothing changed
@@ -57,13 +64,16 @@
 #                       (publish.samples) are copied (default _output/bench);
 #                       for several platforms publish-amd64-arm64.md and
 #                       publish-amd64-arm64.samples
+#   BENCH_ATTEST        1: SBOM + provenance on both sides (see above); the
+#                       report is then publish-attest*.md (default 0: none)
 #   BENCH_SETTLE        1 (default): start every run with buildkitd idle; 0: run
 #                       back to back, so BuildKit's deferred work for one run
 #                       lands in the next (for comparison only)
 #
 # Needs root (buildkitd), bin/imgctl, bin/buildkitd, bin/buildctl (make deps
-# build); builds bin/docker-buildx from bench/publish/tools when missing or
-# built from another version. `make bench-publish` runs it.
+# build), with BENCH_ATTEST=1 bin/scanner (make scanner); builds
+# bin/docker-buildx from bench/publish/tools when missing or built from
+# another version. `make bench-publish` runs it.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../hack/lib.sh"
 
@@ -72,6 +82,8 @@ PLATFORMS=${BENCH_PLATFORMS:-linux/amd64}
 PORT=${BENCH_PUBLISH_PORT:-5055}
 DATE=${BENCH_DATE:-$(date -u +%F)}
 SETTLE=${BENCH_SETTLE:-1}
+ATTEST=${BENCH_ATTEST:-0}
+[[ $ATTEST == 0 || $ATTEST == 1 ]] || die "BENCH_ATTEST must be 0 or 1, got $ATTEST"
 OUT=${BENCH_OUT:-$REPO_ROOT/_output/bench}
 [[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || die "ROUNDS must be a positive number, got $ROUNDS"
 
@@ -84,6 +96,9 @@ for b in buildkitd buildctl; do
 	[[ -x $BIN/$b ]] || die "$BIN/$b missing; run make deps build"
 done
 [[ -x $IMGCTL_SRC ]] || die "$IMGCTL_SRC missing; run make build"
+if ((ATTEST)); then
+	[[ -d $BIN/scanner ]] || die "$BIN/scanner missing; run make scanner"
+fi
 
 # The platforms: PLATS is the list, ARCHS their architectures (the suffixes
 # of the single-platform tools), ONE the first (the default baseline's),
@@ -102,6 +117,7 @@ if ((${#PLATS[@]} > 1)); then
 	MULTI=1
 	REPORT=publish-$(printf '%s\n' "${PLATS[@]#linux/}" | paste -sd-)
 fi
+((ATTEST)) && REPORT=${REPORT/publish/publish-attest}
 if [[ -n ${BENCH_TOOLS:-} ]]; then
 	read -r -a TOOLS <<<"$BENCH_TOOLS"
 elif ((MULTI)); then
@@ -162,8 +178,9 @@ cp "$IMGCTL_SRC" "$IMGCTL"
 # buildx keeps its builder list and state under DOCKER_CONFIG; a private one
 # leaves the user's alone. No docker CLI or engine is involved.
 export DOCKER_CONFIG=$WORK/docker-config
-# The image imgctl builds carries no provenance or SBOM; make bake's equal.
-export BUILDX_NO_DEFAULT_ATTESTATIONS=1
+# Without BENCH_ATTEST neither side attaches an SBOM or provenance (the
+# spec's policy says so for imgctl; bake would add provenance by default).
+((ATTEST)) || export BUILDX_NO_DEFAULT_ATTESTATIONS=1
 unset BUILDKIT_HOST
 
 cleanup() {
@@ -213,7 +230,14 @@ rootfs_for() {
 	echo "$out"
 }
 
-log "work directory $WORK; platforms $PLATFORMS; tools ${TOOLS[*]}"
+# set_policy GRAPH turns imgctl's attestations off in GRAPH's spec unless
+# BENCH_ATTEST=1 (then the default policy's SBOM and provenance min stay).
+set_policy() {
+	((ATTEST)) && return 0
+	printf '\n// bench/publish.sh: no attestations, as bake without BENCH_ATTEST.\npolicy: {sbom: false, provenance: false}\n' >>"$1/imgctl/library.cue"
+}
+
+log "work directory $WORK; platforms $PLATFORMS; tools ${TOOLS[*]}; attestations $( ((ATTEST)) && echo "SBOM + provenance min" || echo none)"
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 UPTIME0=$(uptime)
 gen_args=(-platforms "$PLATFORMS")
@@ -223,15 +247,29 @@ for p in "${PLATS[@]}"; do
 	if ((MULTI)); then
 		# The same graph for this platform alone (tools named -ARCH).
 		(cd "$REPO_ROOT" && go run ./bench/publish/gen -out "$WORK/graph-${p#linux/}" -platforms "$p" -rootfs "$tar")
+		set_policy "$WORK/graph-${p#linux/}"
 		"$IMGCTL" validate "$WORK/graph-${p#linux/}/imgctl" >>"$LOG/validate.log"
 	fi
 done
 (cd "$REPO_ROOT" && go run ./bench/publish/gen -out "$WORK/graph" "${gen_args[@]}")
+set_policy "$WORK/graph"
 IFS=$'\t' read -r LEAF LEAF_FROM LEAF_TO LEAF_PARENT <"$WORK/graph/leaf"
 "$IMGCTL" validate "$WORK/graph/imgctl" >>"$LOG/validate.log"
 
 "$REPO_ROOT/hack/registry.sh" start "$REG_DIR" "$PORT" 2>>"$LOG/daemons.log"
 fresh_buildkitd
+# ATTEST_IMGCTL and ATTEST_BAKE are each tool's attestation flags, ATTEST_FLOOR
+# the floor's buildctl options.
+ATTEST_IMGCTL=() ATTEST_BAKE=() ATTEST_FLOOR=()
+if ((ATTEST)); then
+	SCANNER=$("$IMGCTL" scanner push "$WORK/graph/imgctl" --repo "127.0.0.1:$PORT/scan/imgctl-cache" \
+		--scanner-dir "$BIN/scanner" --buildkit "$BK_ADDR" 2>>"$LOG/scanner.log" | tail -n 1)
+	[[ $SCANNER == *@sha256:* ]] || die "imgctl scanner push printed no digest reference ($SCANNER); see $LOG/scanner.log"
+	log "SBOM scanner $SCANNER"
+	ATTEST_IMGCTL=(--sbom-scanner "$SCANNER")
+	ATTEST_BAKE=(--sbom "generator=$SCANNER" --provenance mode=min)
+	ATTEST_FLOOR=(--opt "attest:sbom=generator=$SCANNER" --opt "attest:provenance=mode=min")
+fi
 "$BUILDX" create --name bench --driver remote "$BK_ADDR" >>"$LOG/daemons.log" 2>&1
 "$BUILDX" inspect --bootstrap --builder bench >>"$LOG/daemons.log" 2>&1
 
@@ -346,6 +384,19 @@ check_platforms() {
 		die "round $1 $2: $3 is for platforms ${got:-none}, want $4"
 }
 
+# check_attest ROUND TOOL REF fails unless the index REF carries attestation
+# manifests with BENCH_ATTEST=1, and none without. Outside any measurement.
+check_attest() {
+	local n
+	n=$(skopeo inspect --tls-verify=false --raw "docker://$3" |
+		jq '[.manifests // [] | .[] | select(.annotations["vnd.docker.reference.type"] == "attestation-manifest")] | length')
+	if ((ATTEST)); then
+		((n > 0)) || die "round $1 $2: $3 carries no attestation manifest (BENCH_ATTEST=1)"
+	else
+		((n == 0)) || die "round $1 $2: $3 carries $n attestation manifests without BENCH_ATTEST"
+	fi
+}
+
 # run_tool ROUND TOOL runs TOOL's cold, noop and leaf publishes of the graph
 # to a prefix of its own, checking each did what it should. After bake's
 # runs it measures the floor of the leaf scenario: buildctl building and
@@ -364,7 +415,7 @@ run_tool() {
 	fresh_buildkitd
 	case $tool in
 	imgctl | nocache | imgctl-* | nocache-*)
-		args=(publish "$dir/imgctl" --registry "$prefix" --date "$DATE" --progress quiet)
+		args=(publish "$dir/imgctl" --registry "$prefix" --date "$DATE" --progress quiet "${ATTEST_IMGCTL[@]}")
 		[[ $tool == nocache* ]] && args+=(--no-cache)
 		measure "$round" "$tool" cold "$IMGCTL" "${args[@]}" --buildkit "$BK_ADDR"
 		check_platforms "$round" "$tool" "$prefix/$LEAF:latest" "$plats"
@@ -377,12 +428,13 @@ run_tool() {
 		grep -q "^1 images built" "$LOG/r$round-$tool-leaf.log" ||
 			die "round $round $tool leaf did not build exactly one image; see $LOG/r$round-$tool-leaf.log"
 		check_changed "$round" "$tool" "$prefix" "$before"
+		check_attest "$round" "$tool" "$prefix/$LEAF:latest"
 		;;
 	bake | bake-*)
 		# The bake file names the same platforms; --set says so on the
 		# command line too, as one would for a multi-platform build.
 		args=(bake --builder bench --progress quiet -f "$dir/bake/docker-bake.hcl" --var "REGISTRY=$prefix"
-			--set "*.platform=$plats")
+			--set "*.platform=$plats" "${ATTEST_BAKE[@]}")
 		measure "$round" "$tool" cold in_dir "$dir/bake" "$BUILDX" "${args[@]}"
 		check_platforms "$round" "$tool" "$prefix/$LEAF:latest" "$plats"
 		before=$(digest_of "$prefix/$LEAF:latest")
@@ -390,11 +442,12 @@ run_tool() {
 		sed -i "s/$LEAF step 0 $LEAF_FROM/$LEAF step 0 $LEAF_TO/" "$dir/bake/$LEAF/Dockerfile"
 		measure "$round" "$tool" leaf in_dir "$dir/bake" "$BUILDX" "${args[@]}"
 		check_changed "$round" "$tool" "$prefix" "$before"
+		check_attest "$round" "$tool" "$prefix/$LEAF:latest"
 		sed -i "s/$LEAF step 0 $LEAF_TO/$LEAF step 0 floor/" "$dir/bake/$LEAF/Dockerfile"
 		measure "$round" "$floor" leaf "$BIN/buildctl" --addr "$BK_ADDR" build --progress plain \
 			--frontend dockerfile.v0 --opt "platform=$plats" \
 			--local "context=$dir/bake/$LEAF" --local "dockerfile=$dir/bake/$LEAF" \
-			--opt "context:parent=docker-image://$prefix/$LEAF_PARENT:latest" \
+			--opt "context:parent=docker-image://$prefix/$LEAF_PARENT:latest" "${ATTEST_FLOOR[@]}" \
 			--output "type=image,name=$prefix/$LEAF:floor,push=true,registry.insecure=true"
 		;;
 	esac
@@ -412,7 +465,7 @@ done
 # extra platforms cost each tool against the first platform alone, and each
 # platform alone that was run.
 awk -F'\t' -v rounds="$ROUNDS" -v load0="$LOAD0" -v load1="$(cut -d' ' -f1-3 /proc/loadavg)" \
-	-v uptime0="$UPTIME0" -v uptime1="$(uptime)" -v plats="$PLATFORMS" -v one="$ONE_ARCH" -v archs="${ARCHS[*]}" -v multi="$MULTI" '
+	-v uptime0="$UPTIME0" -v uptime1="$(uptime)" -v plats="$PLATFORMS" -v one="$ONE_ARCH" -v archs="${ARCHS[*]}" -v multi="$MULTI" -v attest="$ATTEST" '
 function median(a, key,   n, i, j, t, v) {
 	n = cnt[key]
 	if (n == 0) return -1
@@ -441,7 +494,9 @@ END {
 	nt = split("imgctl nocache bake", tl, " ")
 	na = split(archs, ar, " ")
 	if (multi) for (a = 1; a <= na; a++) { tl[++nt] = "imgctl-" ar[a]; tl[++nt] = "nocache-" ar[a]; tl[++nt] = "bake-" ar[a] }
-	target["cold"] = 1; target["noop"] = 30; target["leaf"] = 7
+	# The targets of issue 25, with and without attestations.
+	target["cold"] = 1.1; target["noop"] = 100; target["leaf"] = 10
+	printf "Attestations: %s\n", attest ? "SBOM (imgctl'"'"'s scanner as the generator) + provenance mode=min on both sides" : "none on either side"
 	printf "Platforms: %s%s\n\n", plats, multi ? " (tools named -ARCH: the same graph for linux/ARCH alone)" : ""
 	printf "Wall time of every run (seconds, rounds in order):\n"
 	for (s = 1; s <= 3; s++) for (t = 1; t <= nt; t++)
@@ -460,7 +515,7 @@ END {
 	for (s = 1; s <= 3; s++) {
 		b = median(wall, "bake" SUBSEP sc[s]); i = median(wall, "imgctl" SUBSEP sc[s]); n = median(wall, "nocache" SUBSEP sc[s])
 		met = (b < 0 || i < 0) ? "–" : (b / i >= target[sc[s]]) ? "yes" : "no"
-		printf "| %s | %s | %s | %s | %s | %s | ≥ %d× | %s |\n", sc[s], num(b), num(i), num(n), ratio(b, i), ratio(b, n), target[sc[s]], met
+		printf "| %s | %s | %s | %s | %s | %s | ≥ %g× | %s |\n", sc[s], num(b), num(i), num(n), ratio(b, i), ratio(b, n), target[sc[s]], met
 	}
 	f = median(wall, "floor" SUBSEP "leaf"); b = median(wall, "bake" SUBSEP "leaf")
 	if (f >= 0) {

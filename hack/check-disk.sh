@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# check-disk.sh GIB WHAT DIR...
+# check-disk.sh [--go] GIB WHAT DIR...
 #
 # Fails, before anything starts, when a file system holding one of DIRs has
 # less than GIB GiB free, naming WHAT needs it, where, and how much is
@@ -7,12 +7,26 @@
 # half-way fails in a link or a BuildKit layer with "no space left on
 # device", minutes in and far from the cause. A DIR that does not exist yet
 # is checked through its nearest existing parent.
+#
+# --go: the Go caches (go env GOMODCACHE, GOCACHE) are DIRs too, and each
+# that is still empty needs GO_CACHE_GIB (4) GiB more: what the project's
+# modules and builds fill them with on a fresh machine.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-[[ $# -ge 3 && $1 =~ ^[0-9]+$ ]] || { echo "usage: $0 GIB WHAT DIR..." >&2; exit 2; }
+GO_CACHE_GIB=4
+go_caches=0
+if [[ ${1:-} == --go ]]; then go_caches=1; shift; fi
+[[ $# -ge 3 && $1 =~ ^[0-9]+$ ]] || { echo "usage: $0 [--go] GIB WHAT DIR..." >&2; exit 2; }
 need=$1 what=$2
 shift 2
+if ((go_caches)); then
+	for v in GOMODCACHE GOCACHE; do
+		d=$(go env "$v")
+		[[ -n $(ls -A "$d" 2>/dev/null) ]] || need=$((need + GO_CACHE_GIB))
+		set -- "$@" "$d"
+	done
+fi
 
 declare -A seen=()
 short=()

@@ -69,8 +69,11 @@ func TestJupyterHubLaunchesPublishedImages(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end")
 	}
-	if _, err := exec.LookPath("podman"); err != nil {
-		t.Fatal("podman not found in PATH (hack/install-deps.sh apt)")
+	// The test's own podman store: the images it pulls go with it. Made
+	// before the hub, so the hub stops before its containers are removed.
+	podman := e2etest.Podman(t)
+	podmanIn := func(args ...string) *exec.Cmd {
+		return exec.Command(podman[0], append(podman[1:len(podman):len(podman)], args...)...)
 	}
 	useBuildKit(t)
 	dir := t.TempDir()
@@ -103,11 +106,8 @@ func TestJupyterHubLaunchesPublishedImages(t *testing.T) {
 	fixture, err := filepath.Abs(filepath.Join("testdata", "jupyterhub"))
 	require.NoError(t, err)
 	prefix := fmt.Sprintf("imgctl-hub-%d", time.Now().UnixNano())
-	t.Cleanup(func() {
-		for _, u := range []string{"alice", "bob", "carol"} {
-			_ = exec.Command("podman", "rm", "-f", prefix+"-"+u).Run()
-		}
-	})
+	podmanJSON, err := json.Marshal(podman)
+	require.NoError(t, err)
 	hub := e2etest.JupyterHub(t, fmt.Sprintf(`
 import yaml
 with open(%q) as f:
@@ -115,7 +115,8 @@ with open(%q) as f:
 c.JupyterHub.spawner_class = "podmanspawner.PodmanProfileSpawner"
 c.PodmanProfileSpawner.profile_list = values["singleuser"]["profileList"]
 c.PodmanProfileSpawner.name_prefix = %q
-`, values, prefix), fixture)
+c.PodmanProfileSpawner.podman = %s
+`, values, prefix, podmanJSON), fixture)
 
 	hub.API(http.MethodPost, "/users", map[string][]string{"usernames": {"alice", "bob", "carol"}})
 	start := func(user string, options map[string]string) {
@@ -125,13 +126,13 @@ c.PodmanProfileSpawner.name_prefix = %q
 	}
 	inspect := func(user, format string) string {
 		t.Helper()
-		b, err := exec.Command("podman", "inspect", "--format", format, prefix+"-"+user).CombinedOutput()
+		b, err := podmanIn("inspect", "--format", format, prefix+"-"+user).CombinedOutput()
 		require.NoError(t, err, "%s", b)
 		return strings.TrimSpace(string(b))
 	}
 	inside := func(user string, args ...string) string {
 		t.Helper()
-		b, err := exec.Command("podman", append([]string{"exec", prefix + "-" + user}, args...)...).CombinedOutput()
+		b, err := podmanIn(append([]string{"exec", prefix + "-" + user}, args...)...).CombinedOutput()
 		require.NoError(t, err, "%s", b)
 		return strings.TrimSpace(string(b))
 	}
@@ -192,7 +193,7 @@ c.PodmanProfileSpawner.name_prefix = %q
 	// Stopping through the hub removes the container.
 	hub.API(http.MethodDelete, "/users/alice/server", nil)
 	require.Eventually(t, func() bool {
-		return exec.Command("podman", "container", "exists", prefix+"-alice").Run() != nil
+		return podmanIn("container", "exists", prefix+"-alice").Run() != nil
 	}, time.Minute, time.Second, "alice's container is removed")
 }
 

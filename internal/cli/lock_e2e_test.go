@@ -123,7 +123,8 @@ func TestLockedEnvironments(t *testing.T) {
 			code, out, _ = e.run("status", dir, "--packages", "py")
 			require.Equal(t, 0, code, out)
 			assert.Contains(t, out, "unlocked: a run: step installed them outside the lock (1)\n  pip handmade  0.1  linux/amd64\n")
-			assert.Equal(t, "1.0", runIn(t, reg+"/lk/py:2026.12.07", "python3", "-c", "import acme_demo; print(acme_demo.VERSION)"))
+			podman := e2etest.Podman(t)
+			assert.Equal(t, "1.0", runIn(t, podman, reg+"/lk/py:2026.12.07", "python3", "-c", "import acme_demo; print(acme_demo.VERSION)"))
 
 			// The index moves on: the library is up to date, and a
 			// rebuild still installs the locked version.
@@ -138,7 +139,7 @@ func TestLockedEnvironments(t *testing.T) {
 			assert.Equal(t, 0, code, "env is not an input of resolution: %s", out)
 			_, stdout, stderr, code = e.publish("2026-12-08")
 			require.Equal(t, 0, code, "publish:\n%s\n%s", stdout, stderr)
-			assert.Equal(t, "1.0", runIn(t, reg+"/lk/py:2026.12.08", "python3", "-c", "import acme_demo; print(acme_demo.VERSION)"))
+			assert.Equal(t, "1.0", runIn(t, podman, reg+"/lk/py:2026.12.08", "python3", "-c", "import acme_demo; print(acme_demo.VERSION)"))
 
 			// --upgrade moves it; plan says so before building.
 			code, out, errOut = e.run("lock", dir, "--upgrade", "py")
@@ -264,12 +265,12 @@ func checkSBOMIsLock(t *testing.T, ref string, l *lock.Lock) {
 	}
 }
 
-// runIn runs a command in the published image with podman and returns
-// its output, trimmed.
-func runIn(t *testing.T, ref string, args ...string) string {
+// runIn runs a command in the published image with podman (the test's
+// own store) and returns its output, trimmed.
+func runIn(t *testing.T, podman []string, ref string, args ...string) string {
 	t.Helper()
 	var stderr strings.Builder
-	cmd := exec.Command("podman", append([]string{"run", "--rm", "--network", "host", "--tls-verify=false", ref}, args...)...)
+	cmd := exec.Command(podman[0], append(append(podman[1:len(podman):len(podman)], "run", "--rm", "--network", "host", "--tls-verify=false", ref), args...)...)
 	cmd.Stderr = &stderr // the pull's progress
 	out, err := cmd.Output()
 	require.NoError(t, err, "podman run %s: %s%s", ref, out, stderr.String())
@@ -328,7 +329,7 @@ func TestLockedR(t *testing.T) {
 	_, stdout, stderr, code := e.publish("2026-12-07")
 	require.Equal(t, 0, code, "publish:\n%s\n%s", stdout, stderr)
 	checkSBOMIsLock(t, reg+"/rl/rkid:2026.12.07", l)
-	assert.Equal(t, "hello from a lock", runIn(t, reg+"/rl/rkid:2026.12.07", "Rscript", "-e", "cat(imgctlhello::hello())"))
+	assert.Equal(t, "hello from a lock", runIn(t, e2etest.Podman(t), reg+"/rl/rkid:2026.12.07", "Rscript", "-e", "cat(imgctlhello::hello())"))
 
 	// The R package the image really installs is matched as CRAN, in R's
 	// version order; R's own library (Debian's r-base-core) is not.
