@@ -165,6 +165,7 @@ func (pub *Publisher) buildOne(ctx context.Context, lib *spec.Library, st plan.I
 		case !errors.Is(err, regclient.ErrNotFound):
 			return Built{}, fmt.Errorf("reading build cache %s: %w", req.CacheRef, err)
 		}
+		pub.premountCache(ctx, st.Name, baseRef, req.CacheRef)
 	}
 	start := time.Now()
 	res, err := pub.Builder.Build(ctx, req, status)
@@ -226,6 +227,27 @@ func (pub *Publisher) buildOne(ctx context.Context, lib *spec.Library, st plan.I
 		pub.logger().Info("tested", "image", st.Name, "version", st.Version, "runs", b.Tests, "seconds", time.Since(t0).Seconds())
 	}
 	return b, nil
+}
+
+// premountCache mounts the layers of the base (REPO@DIGEST) into the
+// image's cache repository before the build: BuildKit's registry cache
+// export uploads every layer of the result that the cache repository
+// lacks, base layers included, and never mounts them, so without this a
+// child's cache export uploads its parent's layers again — most of what a
+// cold publish of a deep library sends. A mount copies no data. It is an
+// optimisation only: a registry that refuses it costs the upload, never
+// the build.
+func (pub *Publisher) premountCache(ctx context.Context, image, baseRef, cacheRef string) {
+	if baseRef == "" {
+		return
+	}
+	ref, err := name.ParseReference(cacheRef)
+	if err != nil {
+		return
+	}
+	if _, err := pub.Registry.MountLayers(ctx, baseRef, ref.Context().Name()); err != nil && ctx.Err() == nil {
+		pub.logger().Info("build cache: base layers not mounted; the cache export uploads them", "image", image, "base", baseRef, "error", err)
+	}
 }
 
 // baseReference is the digest reference an image is built FROM ("" for scratch).

@@ -44,6 +44,10 @@ type fakeBuilder struct {
 	bases  map[string]string
 	attest map[string]build.Attestations
 	calls  int
+	// cacheHas, when set, is asked at each build with a cache ref what
+	// the cache repository holds of the base's layers.
+	cacheHas   func(req build.Request) (have, want int)
+	cachedBase map[string][2]int
 }
 
 // Capabilities: the fake cannot tell its platforms (nothing is checked).
@@ -63,7 +67,17 @@ func (b *fakeBuilder) Build(ctx context.Context, req build.Request, _ chan *clie
 	}
 	b.attest[req.Image.Name] = req.Attest
 	fail := b.fail == req.Image.Name
+	cacheHas := b.cacheHas
 	b.mu.Unlock()
+	if cacheHas != nil && req.CacheRef != "" && req.Base != "" {
+		have, want := cacheHas(req)
+		b.mu.Lock()
+		if b.cachedBase == nil {
+			b.cachedBase = map[string][2]int{}
+		}
+		b.cachedBase[req.Image.Name] = [2]int{have, want}
+		b.mu.Unlock()
+	}
 	if fail {
 		return build.Result{}, fmt.Errorf(`building %s: step "run: false" failed: exit code 1`, req.Image.Name)
 	}
@@ -222,6 +236,46 @@ func TestChildBuiltFromParentJustPushed(t *testing.T) {
 	assert.Equal(t, e.reg+"/ds/py@"+py, e.b.bases["team"])
 	assert.Equal(t, e.reg+"/ds/base@"+e.digest("base", "2026.11.02"), e.b.bases["py"])
 	assert.Equal(t, "", e.b.bases["base"], "scratch")
+}
+
+// TestBaseLayersMountedIntoTheCacheRepository: before a child's build its
+// parent's layers are already in the child's build cache repository
+// (mounted, on distribution 2.8, which mounts across repositories), so
+// BuildKit's cache export, which uploads every layer the cache repository
+// lacks, has only the child's own layers to send.
+func TestBaseLayersMountedIntoTheCacheRepository(t *testing.T) {
+	e := newEnv(t, e2etest.Registry(t))
+	e.pub.CacheRepo = e.reg + "/ds/imgctl-cache"
+	e.b.cacheHas = func(req build.Request) (have, want int) {
+		ctx := context.Background()
+		base, err := name.NewDigest(req.Base, name.Insecure)
+		require.NoError(t, err)
+		img, err := remote.Image(base, remote.WithContext(ctx))
+		require.NoError(t, err)
+		layers, err := img.Layers()
+		require.NoError(t, err)
+		cache, err := name.ParseReference(req.CacheRef, name.Insecure)
+		require.NoError(t, err)
+		for _, l := range layers {
+			d, err := l.Digest()
+			require.NoError(t, err)
+			// remote.Layer's Size is a HEAD of the blob.
+			if l, err := remote.Layer(cache.Context().Digest(d.String())); err == nil {
+				if _, err := l.Size(); err == nil {
+					have++
+				}
+			}
+		}
+		return have, len(layers)
+	}
+	_, _, err := e.publish("2026-11-01")
+	require.NoError(t, err)
+	for _, im := range []string{"py", "team", "other"} {
+		got := e.b.cachedBase[im]
+		assert.NotZero(t, got[1], "%s: its base has layers", im)
+		assert.Equal(t, got[1], got[0], "%s: every layer of its base is in its cache repository before its build", im)
+	}
+	assert.NotContains(t, e.b.cachedBase, "base", "FROM scratch: nothing to mount")
 }
 
 func TestFailedBuildMovesNoTagAndRerunFinishes(t *testing.T) {

@@ -2,7 +2,10 @@
 // resolving manifests, writing tags, and — for imgctl prune only —
 // deleting manifests and tags and listing referrers, on top of
 // go-containerregistry. CheckDelete tells a registry that refuses deletes
-// (ErrDeleteDisabled) without deleting anything.
+// (ErrDeleteDisabled) without deleting anything. MountLayers makes an
+// image's layers present in another repository of the same registry by
+// cross-repository mounts, never by upload (publish, before a build whose
+// cache export would upload them).
 //
 // It owns the connection pool (one authenticated transport per registry, so
 // the auth handshake happens once), plain HTTP only for loopback or
