@@ -10,10 +10,11 @@ import (
 
 // Podman returns the podman command line of a store private to the test:
 // "podman --root DIR/root --runroot RUN" with DIR the test's temporary
-// directory and RUN a short one beside it. The images a test pulls and the containers it runs stay in
-// that store and go with it when the test ends (its containers removed and
-// its layers unmounted first), so no test run leaves gigabytes in
-// /var/lib/containers for the next one. Append podman's arguments:
+// directory and RUN a short one beside it. The images a test pulls and
+// the containers it runs stay in that store and go with it when the test
+// ends (its containers removed and its layers unmounted first), so no test
+// run leaves gigabytes in /var/lib/containers for the next one. Append
+// podman's arguments:
 //
 //	cmd := exec.Command(p[0], append(p[1:], "run", "--rm", ref, "true")...)
 func Podman(t testing.TB) []string {
